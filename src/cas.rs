@@ -1,0 +1,128 @@
+//! Sceenic Watch Together's Cluster Authentication Service (CAS):
+//! `GET <CAS_URL>/stream/token/v2/` with `Auth-API-Key` / `Auth-API-Secret`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::header::{ACCEPT, HeaderValue};
+use reqwest::{StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::provider::{Minted, UpstreamError, UpstreamTrace, read_bounded};
+use crate::secrets::{CredentialStore, Credentials, SecretFormatError};
+
+/// The token path, relative to `CAS_URL`.
+pub const TOKEN_PATH: &str = "stream/token/v2/";
+
+/// A CAS client: built once at cold start, shared by every request.
+#[derive(Debug)]
+pub struct CasClient {
+    http: reqwest::Client,
+    token_url: Url,
+    credentials: Arc<CredentialStore>,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+/// The outcome of one CAS call, before rotation is considered.
+enum Attempt {
+    Minted(Minted),
+    Rejected(u16),
+}
+
+impl CasClient {
+    pub fn new(http: reqwest::Client, base_url: &Url, credentials: Arc<CredentialStore>) -> Self {
+        Self {
+            http,
+            token_url: crate::config::endpoint(base_url, TOKEN_PATH),
+            credentials,
+        }
+    }
+
+    /// The URL the vendor asks for tokens.
+    pub fn token_url(&self) -> &Url {
+        &self.token_url
+    }
+
+    pub fn credentials(&self) -> &Arc<CredentialStore> {
+        &self.credentials
+    }
+
+    /// One session token. On 401/403 the secret is re-read at once and the
+    /// call retried once (key rotation); a second refusal is `AuthRejected`.
+    pub async fn mint(&self, trace: &mut UpstreamTrace) -> Result<Minted, UpstreamError> {
+        let credentials = self.credentials.current().await?;
+        let status = match self.attempt(&credentials, trace).await? {
+            Attempt::Minted(minted) => return Ok(minted),
+            Attempt::Rejected(status) => status,
+        };
+        tracing::warn!(
+            status,
+            "CAS rejected the credentials; re-reading the secret and retrying once"
+        );
+        let credentials = self.credentials.refresh(&credentials).await?;
+        match self.attempt(&credentials, trace).await? {
+            Attempt::Minted(minted) => Ok(minted),
+            Attempt::Rejected(status) => Err(UpstreamError::AuthRejected(status)),
+        }
+    }
+
+    /// One timed CAS call.
+    async fn attempt(
+        &self,
+        credentials: &Credentials,
+        trace: &mut UpstreamTrace,
+    ) -> Result<Attempt, UpstreamError> {
+        let started = Instant::now();
+        let mut status = None;
+        let result = self.call(credentials, &mut status).await;
+        trace.record(started.elapsed(), status);
+        result
+    }
+
+    async fn call(
+        &self,
+        credentials: &Credentials,
+        status: &mut Option<u16>,
+    ) -> Result<Attempt, UpstreamError> {
+        let response = self
+            .http
+            .get(self.token_url.clone())
+            .header(ACCEPT, "application/json")
+            .header("Auth-API-Key", sensitive("API_KEY", credentials.api_key())?)
+            .header(
+                "Auth-API-Secret",
+                sensitive("API_SECRET", credentials.api_secret())?,
+            )
+            .send()
+            .await?;
+        let code = response.status();
+        *status = Some(code.as_u16());
+        if code == StatusCode::UNAUTHORIZED || code == StatusCode::FORBIDDEN {
+            return Ok(Attempt::Rejected(code.as_u16()));
+        }
+        if !code.is_success() {
+            return Err(UpstreamError::Status(code.as_u16()));
+        }
+        let body = read_bounded(response).await?;
+        let parsed: TokenBody = serde_json::from_slice(&body).map_err(|_| UpstreamError::Malformed)?;
+        if parsed.token.trim().is_empty() {
+            return Err(UpstreamError::Malformed);
+        }
+        Ok(Attempt::Minted(Minted::new(parsed.token)))
+    }
+}
+
+/// A header value marked sensitive, so that no HTTP-layer debug output shows
+/// it. [`Credentials`] are checked to be header-safe when read, so the error
+/// is unreachable in practice.
+fn sensitive(name: &'static str, value: &SecretString) -> Result<HeaderValue, UpstreamError> {
+    let mut header = HeaderValue::from_str(value.expose_secret())
+        .map_err(|_| UpstreamError::Credentials(SecretFormatError::NotHeaderSafe(name).into()))?;
+    header.set_sensitive(true);
+    Ok(header)
+}

@@ -1,0 +1,146 @@
+//! The one error type of the HTTP layer and its mapping to a status and a
+//! stable error code. The client sees only the code and a fixed message; the
+//! log gets the whole `source()` chain.
+
+use std::error::Error as StdError;
+
+use http::StatusCode;
+
+use crate::provider::UpstreamError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("no such route")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("token provider failed")]
+    Upstream(#[from] UpstreamError),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Upstream(UpstreamError::Credentials(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, documented error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::OriginNotAllowed => "origin_not_allowed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Upstream(UpstreamError::Credentials(_)) => "credentials_unavailable",
+            Self::Upstream(UpstreamError::AuthRejected(_)) => "upstream_auth_failed",
+            Self::Upstream(UpstreamError::Timeout) => "upstream_timeout",
+            Self::Upstream(_) => "upstream_error",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The human text for the client: fixed per case, never an internal
+    /// error's or the upstream's own text.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::BadRequest(reason) => reason,
+            Self::OriginNotAllowed => "This origin is not allowed to request tokens.",
+            Self::NotFound => "No such route.",
+            Self::MethodNotAllowed => "Method not allowed on this route.",
+            Self::Upstream(UpstreamError::Credentials(_)) => {
+                "The token service credentials are not available right now; try again shortly."
+            }
+            Self::Upstream(UpstreamError::AuthRejected(_)) => {
+                "The token service rejected the vendor's credentials."
+            }
+            Self::Upstream(UpstreamError::Timeout) => "The token service did not answer in time.",
+            Self::Upstream(_) => "The token service failed to issue a token.",
+            Self::Internal(_) => "Internal error.",
+        }
+    }
+
+    /// Whether this is the vendor's or its upstream's fault (logged louder).
+    pub fn is_server_side(&self) -> bool {
+        self.status().is_server_error()
+    }
+}
+
+/// The error and its whole `source()` chain on one line, for the log.
+pub fn chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::{SecretError, SecretFormatError};
+
+    #[test]
+    fn every_error_maps_to_its_documented_status_and_code() {
+        let cases: Vec<(ApiError, u16, &str)> = vec![
+            (ApiError::BadRequest("body is not JSON"), 400, "bad_request"),
+            (ApiError::OriginNotAllowed, 403, "origin_not_allowed"),
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (
+                UpstreamError::AuthRejected(401).into(),
+                502,
+                "upstream_auth_failed",
+            ),
+            (UpstreamError::Status(500).into(), 502, "upstream_error"),
+            (UpstreamError::Malformed.into(), 502, "upstream_error"),
+            (UpstreamError::TooLarge.into(), 502, "upstream_error"),
+            (UpstreamError::Timeout.into(), 504, "upstream_timeout"),
+            (
+                UpstreamError::Credentials(SecretError::NotFound).into(),
+                503,
+                "credentials_unavailable",
+            ),
+            (ApiError::Internal("boom".into()), 500, "internal"),
+        ];
+        for (error, status, code) in cases {
+            assert_eq!(error.status().as_u16(), status, "{error:?}");
+            assert_eq!(error.code(), code, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn the_client_message_never_carries_the_internal_text() {
+        let error = ApiError::Internal("db password is hunter2".into());
+        assert!(!error.message().contains("hunter2"));
+        let error: ApiError =
+            UpstreamError::Credentials(SecretFormatError::Missing("API_SECRET").into()).into();
+        assert!(!error.message().contains("API_SECRET"));
+    }
+
+    #[test]
+    fn the_log_chain_names_the_cause() {
+        let error: ApiError =
+            UpstreamError::Credentials(SecretFormatError::Missing("API_SECRET").into()).into();
+        assert_eq!(
+            chain(&error),
+            "token provider failed: credentials unavailable: secret unusable: API_SECRET missing"
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! The HTTP layer: routing, the origin policy, responses and the one log line
+//! per request. Providers plug in behind [`TokenProvider`]; nothing here
+//! knows how a token is made.
+
+use std::time::Instant;
+
+use http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_MAX_AGE, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN, PRAGMA, VARY,
+};
+use http::{Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::json;
+use tracing::Instrument as _;
+
+use crate::cors::{self, AllowedOrigins, OriginCheck};
+use crate::error::{ApiError, chain};
+use crate::provider::{Minted, TokenProvider, UpstreamTrace};
+
+/// The routes the vendor answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Token,
+}
+
+impl Route {
+    fn from_path(path: &str) -> Option<Self> {
+        match path {
+            "/token" => Some(Self::Token),
+            _ => None,
+        }
+    }
+}
+
+/// The shared state of the function: built once at cold start, borrowed by
+/// every request.
+#[derive(Debug)]
+pub struct Vendor {
+    origins: AllowedOrigins,
+    tokens: TokenProvider,
+}
+
+impl Vendor {
+    pub fn new(origins: AllowedOrigins, tokens: TokenProvider) -> Self {
+        Self { origins, tokens }
+    }
+
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.tokens
+    }
+
+    /// Answers one request. Infallible: every failure is a JSON error
+    /// response with the right status and CORS headers, never a Lambda
+    /// invocation error (which API Gateway turns into a bare 5xx).
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let request_id = request_id(&request);
+        let span = tracing::info_span!("request", request_id = %request_id);
+        let path = route_path(&request).to_owned();
+        let origin = self.origins.check(request.headers());
+        let mut upstream = UpstreamTrace::default();
+
+        let result = self
+            .respond(&request, &path, &origin, &mut upstream)
+            .instrument(span.clone())
+            .await;
+        let mut response = result.unwrap_or_else(|error| {
+            let _entered = span.enter();
+            if error.is_server_side() {
+                tracing::error!(code = error.code(), error = %chain(&error), "request failed");
+            } else {
+                tracing::debug!(code = error.code(), error = %chain(&error), "request refused");
+            }
+            error_response(&error, &request_id)
+        });
+        finish_headers(response.headers_mut(), &origin);
+
+        let _entered = span.enter();
+        tracing::info!(
+            method = %request.method(),
+            path = %path,
+            origin = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("-"),
+            status = response.status().as_u16(),
+            latency_ms = millis(started.elapsed()),
+            upstream_status = upstream.status,
+            upstream_latency_ms = (upstream.calls > 0).then(|| millis(upstream.latency)),
+            upstream_calls = upstream.calls,
+            "request"
+        );
+        response
+    }
+
+    async fn respond(
+        &self,
+        request: &Request,
+        path: &str,
+        origin: &OriginCheck,
+        upstream: &mut UpstreamTrace,
+    ) -> Result<Response<Body>, ApiError> {
+        if *origin == OriginCheck::Refused {
+            return Err(ApiError::OriginNotAllowed);
+        }
+        let route = Route::from_path(path).ok_or(ApiError::NotFound)?;
+        match (route, request.method()) {
+            (Route::Token, &Method::OPTIONS) => Ok(preflight()),
+            (Route::Token, &Method::GET) => self.token(upstream).await,
+            (Route::Token, &Method::POST) => {
+                check_json_body(request.body())?;
+                self.token(upstream).await
+            }
+            (Route::Token, _) => Err(ApiError::MethodNotAllowed),
+        }
+    }
+
+    async fn token(&self, upstream: &mut UpstreamTrace) -> Result<Response<Body>, ApiError> {
+        let minted = self.tokens.mint(upstream).await?;
+        token_response(&minted)
+    }
+}
+
+/// A POST body is optional; when present it must be a JSON object.
+fn check_json_body(body: &Body) -> Result<(), ApiError> {
+    let bytes: &[u8] = body.as_ref();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(ApiError::BadRequest(
+            "The request body must be empty or a JSON object.",
+        )),
+    }
+}
+
+fn preflight() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(cors::ALLOW_METHODS),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(cors::ALLOW_HEADERS),
+    );
+    headers.insert(
+        ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static(cors::MAX_AGE_SECONDS),
+    );
+    response
+}
+
+fn token_response(minted: &Minted) -> Result<Response<Body>, ApiError> {
+    let mut body = json!({ "token": minted.token() });
+    if let Some(expires_at) = minted.expires_at() {
+        body["expiresAt"] = json!(expires_at.to_string());
+    }
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
+    let body = json!({
+        "error": {
+            "code": error.code(),
+            "message": error.message(),
+            "requestId": request_id,
+        }
+    });
+    let mut response = json_response(error.status(), &body);
+    if matches!(error, ApiError::MethodNotAllowed) {
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(cors::ALLOW_METHODS));
+    }
+    response
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    response
+}
+
+/// Headers every response carries: JSON, never cached, `Vary: Origin`, and
+/// the CORS grant for an allowed origin.
+fn finish_headers(headers: &mut HeaderMap, origin: &OriginCheck) {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(VARY, HeaderValue::from_static("Origin"));
+    if let OriginCheck::Allowed(origin) = origin {
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
+}
+
+/// The path to route on, without an API Gateway stage prefix: lambda_http
+/// puts a REST API stage (and a named HTTP API stage) into the URI unless
+/// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set; either way `/token` routes.
+fn route_path(request: &Request) -> &str {
+    let path = request.uri().path();
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.stage.as_deref(),
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.as_deref(),
+        _ => None,
+    };
+    match stage {
+        Some(stage) if stage != "$default" => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(stage))
+            .filter(|rest| rest.starts_with('/'))
+            .unwrap_or(path),
+        _ => path,
+    }
+}
+
+/// The Lambda request id, or a random one in local mode.
+fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return "local".to_owned();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn millis(duration: std::time::Duration) -> f64 {
+    (duration.as_secs_f64() * 1e5).round() / 100.0
+}

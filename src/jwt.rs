@@ -1,0 +1,80 @@
+//! Reading (never verifying) the claims of a provider's JWT: the vendor only
+//! needs `exp` to tell the browser when to come back.
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use jiff::Timestamp;
+
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The `exp` claim of a compact JWT, if the token is one and has it.
+/// Anything unexpected (not three segments, not base64url JSON, no numeric
+/// `exp`, out of range) is `None`: the claims are the provider's business.
+pub fn expiry(token: &str) -> Option<Timestamp> {
+    let mut segments = token.split('.');
+    let (_header, payload, _signature) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    let bytes = URL_SAFE_LENIENT.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = claims.get("exp")?;
+    let seconds = match exp.as_i64() {
+        Some(s) => s,
+        // Whole seconds of a fractional NumericDate; the cast saturates.
+        None => exp.as_f64().filter(|f| f.is_finite())?.trunc() as i64,
+    };
+    Timestamp::from_second(seconds).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn jwt(claims: &str) -> String {
+        format!(
+            "{}.{}.c2lnbmF0dXJl",
+            URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"HS256"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    #[test]
+    fn exp_claim_becomes_a_timestamp() {
+        let token = jwt(r#"{"rid":"e01dbe4589354be7977984fe66211808","exp":1800000000}"#);
+        assert_eq!(expiry(&token).unwrap().to_string(), "2027-01-15T08:00:00Z");
+    }
+
+    #[test]
+    fn fractional_exp_is_truncated_to_seconds() {
+        let token = jwt(r#"{"exp":1800000000.75}"#);
+        assert_eq!(expiry(&token).unwrap().as_second(), 1_800_000_000);
+    }
+
+    #[test]
+    fn padded_payload_is_accepted() {
+        let payload = base64::engine::general_purpose::URL_SAFE.encode(r#"{"exp": 1800000000}"#);
+        assert!(payload.ends_with('='), "the case needs padding: {payload}");
+        assert!(expiry(&format!("e30.{payload}.sig")).is_some());
+    }
+
+    #[test]
+    fn tokens_without_a_usable_exp_have_no_expiry() {
+        for token in [
+            jwt(r#"{"rid":"abc"}"#),
+            jwt(r#"{"exp":"tomorrow"}"#),
+            jwt(r#"{"exp":1e300}"#),
+            jwt("not json"),
+            "opaque-token".to_owned(),
+            "a.b".to_owned(),
+            "a.b.c.d".to_owned(),
+            "e30.!!!.sig".to_owned(),
+        ] {
+            assert_eq!(expiry(&token), None, "{token}");
+        }
+    }
+}

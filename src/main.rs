@@ -1,0 +1,39 @@
+//! The thin binary: logging, configuration, cold start, then either the
+//! Lambda runtime loop or (without `AWS_LAMBDA_RUNTIME_API`) a local server.
+
+use std::convert::Infallible;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use lambda_http::service_fn;
+use token_vendor::config::Mode;
+use token_vendor::error::chain;
+use token_vendor::{Config, cold_start, local};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    lambda_http::tracing::init_default_subscriber();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %chain(&*error), "token-vendor cannot start");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), lambda_http::Error> {
+    let config = Config::from_env()?;
+    let mode = config.mode.clone();
+    let vendor = cold_start(config).await?;
+    match mode {
+        Mode::Lambda => {
+            let vendor = &vendor;
+            lambda_http::run(service_fn(move |request| async move {
+                Ok::<_, Infallible>(vendor.handle(request).await)
+            }))
+            .await
+        }
+        Mode::Local { listen } => Ok(local::serve(listen, Arc::new(vendor)).await?),
+    }
+}

@@ -1,0 +1,152 @@
+//! What every token provider shares: the minted token, the ways an upstream
+//! call fails, a bounded body reader, and the HTTP client built once at cold
+//! start. Each provider lives in its own module ([`crate::cas`],
+//! [`crate::demo`]); the HTTP layer sees only [`TokenProvider`].
+
+use std::fmt;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::cas::CasClient;
+use crate::demo::DemoUpstream;
+use crate::secrets::SecretError;
+
+/// The largest upstream response body read. A CAS token is a few hundred
+/// bytes; anything near this is not a token response.
+pub const MAX_UPSTREAM_BODY: usize = 16 * 1024;
+
+/// A token from a provider. `Debug` never prints it.
+pub struct Minted {
+    token: SecretString,
+    expires_at: Option<Timestamp>,
+}
+
+impl Minted {
+    pub fn new(token: String) -> Self {
+        let expires_at = crate::jwt::expiry(&token);
+        Self {
+            token: SecretString::from(token),
+            expires_at,
+        }
+    }
+
+    /// The token itself, for the one place that writes the response body.
+    pub fn token(&self) -> &str {
+        self.token.expose_secret()
+    }
+
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for Minted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Minted")
+            .field("token", &"[REDACTED]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Why a provider did not hand out a token.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("credentials unavailable")]
+    Credentials(#[from] SecretError),
+    #[error("upstream rejected the credentials (HTTP {0}), also after re-reading the secret")]
+    AuthRejected(u16),
+    #[error("upstream answered HTTP {0}")]
+    Status(u16),
+    #[error("upstream body is larger than {MAX_UPSTREAM_BODY} bytes")]
+    TooLarge,
+    #[error("upstream body is not the expected JSON")]
+    Malformed,
+    #[error("upstream did not answer within the timeout")]
+    Timeout,
+    #[error("upstream request failed")]
+    Transport(#[source] reqwest::Error),
+}
+
+impl From<reqwest::Error> for UpstreamError {
+    fn from(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            Self::Timeout
+        } else {
+            Self::Transport(error)
+        }
+    }
+}
+
+/// What the request log records about the upstream call(s) of one request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UpstreamTrace {
+    /// The last HTTP status the upstream answered, if any.
+    pub status: Option<u16>,
+    /// Time spent in upstream calls (all attempts).
+    pub latency: Duration,
+    /// Number of upstream calls made.
+    pub calls: u32,
+}
+
+impl UpstreamTrace {
+    /// Records one upstream call.
+    pub fn record(&mut self, latency: Duration, status: Option<u16>) {
+        self.latency += latency;
+        self.calls += 1;
+        if status.is_some() {
+            self.status = status;
+        }
+    }
+}
+
+/// The HTTP client shared by every provider: rustls, keep-alive, no
+/// redirects (a redirect would carry the auth headers to another host), and
+/// a whole-request timeout that also covers reading the body.
+pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(50))
+        .user_agent(concat!("token-vendor/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Reads a response body of at most [`MAX_UPSTREAM_BODY`] bytes, refusing a
+/// larger one as soon as its `Content-Length` or its bytes say so.
+pub async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_UPSTREAM_BODY as u64)
+    {
+        return Err(UpstreamError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
+            return Err(UpstreamError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The source of session tokens behind `/token`.
+#[derive(Debug)]
+pub enum TokenProvider {
+    Cas(CasClient),
+    Demo(DemoUpstream),
+}
+
+impl TokenProvider {
+    /// Mints one session token, recording the upstream call(s) in `trace`.
+    pub async fn mint(&self, trace: &mut UpstreamTrace) -> Result<Minted, UpstreamError> {
+        match self {
+            Self::Cas(cas) => cas.mint(trace).await,
+            Self::Demo(demo) => demo.mint(),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The provider's API key and secret: read from Secrets Manager at cold start,
+//! kept in memory, re-read when the provider rejects them (rotation) and
+//! retried, spaced out, when they could not be read.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::Client as SecretsManagerClient;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, SdkError};
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+
+/// How long after a failed read the next request may try again.
+pub const RETRY_SPACING: Duration = Duration::from_secs(5);
+
+/// Explicit timeouts for every AWS call (the SDK sets none by default): an
+/// endpoint that accepts connections and never answers costs at most
+/// `OPERATION` seconds, at cold start or in a request.
+pub fn aws_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .read_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(3))
+        .build()
+}
+
+/// The Secrets Manager client, with [`aws_timeouts`] applied whatever `sdk`
+/// says.
+pub fn secrets_manager_client(sdk: &SdkConfig) -> SecretsManagerClient {
+    let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .timeout_config(aws_timeouts())
+        .build();
+    SecretsManagerClient::from_conf(config)
+}
+
+/// A provider key pair. Neither value can be printed: `Debug` redacts them
+/// and they are exposed only where the upstream request is built.
+pub struct Credentials {
+    api_key: SecretString,
+    api_secret: SecretString,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials { api_key: [REDACTED], api_secret: [REDACTED] }")
+    }
+}
+
+/// Why a secret's value is unusable. Names the field, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretFormatError {
+    #[error("the secret is not a JSON object (line {line}, column {column})")]
+    NotJson { line: usize, column: usize },
+    #[error("the secret has no SecretString (binary secrets are not supported)")]
+    NotText,
+    #[error("{0} missing")]
+    Missing(&'static str),
+    #[error("{0} is not a non-empty string")]
+    Empty(&'static str),
+    #[error("{0} contains characters that cannot be sent in an HTTP header")]
+    NotHeaderSafe(&'static str),
+}
+
+impl SecretFormatError {
+    /// The variable (field) this error is about, for configuration errors.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Self::Missing(v) | Self::Empty(v) | Self::NotHeaderSafe(v) => v,
+            Self::NotJson { .. } | Self::NotText => "SECRET_ID",
+        }
+    }
+}
+
+impl Credentials {
+    /// A key pair from two strings, checked as [`Credentials::from_json`] does.
+    pub fn new(api_key: String, api_secret: String) -> Result<Self, SecretFormatError> {
+        Ok(Self {
+            api_key: checked("API_KEY", api_key)?,
+            api_secret: checked("API_SECRET", api_secret)?,
+        })
+    }
+
+    /// Parses the secret's value: `{"API_KEY": "...", "API_SECRET": "..."}`.
+    /// The parser's own messages are not kept: they can quote the input.
+    pub fn from_json(text: &str) -> Result<Self, SecretFormatError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| SecretFormatError::NotJson {
+                line: e.line(),
+                column: e.column(),
+            })?;
+        let Some(object) = value.as_object() else {
+            return Err(SecretFormatError::NotJson { line: 1, column: 1 });
+        };
+        let field = |name: &'static str| match object.get(name) {
+            None => Err(SecretFormatError::Missing(name)),
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(SecretFormatError::Empty(name)),
+        };
+        Self::new(field("API_KEY")?, field("API_SECRET")?)
+    }
+
+    pub fn api_key(&self) -> &SecretString {
+        &self.api_key
+    }
+
+    pub fn api_secret(&self) -> &SecretString {
+        &self.api_secret
+    }
+
+    fn same_as(&self, other: &Self) -> bool {
+        self.api_key.expose_secret() == other.api_key.expose_secret()
+            && self.api_secret.expose_secret() == other.api_secret.expose_secret()
+    }
+}
+
+fn checked(name: &'static str, value: String) -> Result<SecretString, SecretFormatError> {
+    if value.trim().is_empty() {
+        return Err(SecretFormatError::Empty(name));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(SecretFormatError::NotHeaderSafe(name));
+    }
+    Ok(SecretString::from(value))
+}
+
+/// Why the credentials are not available.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("secret not found")]
+    NotFound,
+    #[error("access to the secret denied")]
+    AccessDenied,
+    #[error("Secrets Manager did not answer in time")]
+    Timeout,
+    #[error("Secrets Manager call failed: {0}")]
+    Service(String),
+    #[error("secret unusable")]
+    Format(#[from] SecretFormatError),
+    #[error("a recent read failed; next attempt in {0:?}")]
+    Backoff(Duration),
+}
+
+/// Where the credentials are read from.
+#[derive(Debug)]
+enum Source {
+    SecretsManager {
+        client: SecretsManagerClient,
+        secret_id: String,
+    },
+    Fixed(Arc<Credentials>),
+}
+
+#[derive(Debug, Default)]
+struct Cached {
+    credentials: Option<Arc<Credentials>>,
+    failed_at: Option<Instant>,
+}
+
+/// The in-memory credentials of one process and the rules for re-reading them.
+#[derive(Debug)]
+pub struct CredentialStore {
+    source: Source,
+    cached: RwLock<Cached>,
+    /// Serializes reads of the secret so that concurrent requests share one.
+    reading: Mutex<()>,
+}
+
+impl CredentialStore {
+    /// Credentials from a Secrets Manager secret (name or ARN). Nothing is read
+    /// until [`CredentialStore::load`] or the first [`CredentialStore::current`].
+    pub fn secrets_manager(client: SecretsManagerClient, secret_id: impl Into<String>) -> Self {
+        Self::with_source(Source::SecretsManager {
+            client,
+            secret_id: secret_id.into(),
+        })
+    }
+
+    /// Fixed credentials (local mode's environment variables).
+    pub fn fixed(credentials: Credentials) -> Self {
+        let store = Self::with_source(Source::Fixed(Arc::new(credentials)));
+        if let Source::Fixed(c) = &store.source {
+            store.write().credentials = Some(Arc::clone(c));
+        }
+        store
+    }
+
+    fn with_source(source: Source) -> Self {
+        Self {
+            source,
+            cached: RwLock::new(Cached::default()),
+            reading: Mutex::new(()),
+        }
+    }
+
+    /// Cold start: reads the secret once. A failure is logged and remembered;
+    /// the process keeps serving and a later request tries again.
+    pub async fn load(&self) {
+        let _reading = self.reading.lock().await;
+        // The error is logged inside; the request that next needs the
+        // credentials reports it.
+        let _ = self.read_and_cache().await;
+    }
+
+    /// The current credentials; reads the secret if none are held and the
+    /// last failed read is at least [`RETRY_SPACING`] old.
+    pub async fn current(&self) -> Result<Arc<Credentials>, SecretError> {
+        if let Some(c) = self.read().credentials.clone() {
+            return Ok(c);
+        }
+        let _reading = self.reading.lock().await;
+        {
+            let cached = self.read();
+            if let Some(c) = cached.credentials.clone() {
+                return Ok(c);
+            }
+            if let Some(waited) = cached.failed_at.map(|t| t.elapsed())
+                && waited < RETRY_SPACING
+            {
+                return Err(SecretError::Backoff(RETRY_SPACING - waited));
+            }
+        }
+        self.read_and_cache().await
+    }
+
+    /// The provider rejected `stale`: re-read the secret at once (no spacing)
+    /// unless a concurrent request already replaced it.
+    pub async fn refresh(&self, stale: &Arc<Credentials>) -> Result<Arc<Credentials>, SecretError> {
+        let _reading = self.reading.lock().await;
+        let current = self.read().credentials.clone();
+        if let Some(c) = current.filter(|c| !Arc::ptr_eq(c, stale)) {
+            return Ok(c);
+        }
+        let fresh = self.read_and_cache().await?;
+        if fresh.same_as(stale) {
+            tracing::warn!(
+                "secret re-read after the provider rejected the credentials, but it holds the same pair"
+            );
+        } else {
+            tracing::info!("secret re-read: a new key pair is in use");
+        }
+        Ok(fresh)
+    }
+
+    /// Reads the source and updates the cache; the caller holds `reading`.
+    async fn read_and_cache(&self) -> Result<Arc<Credentials>, SecretError> {
+        let result = match &self.source {
+            Source::Fixed(c) => Ok(Arc::clone(c)),
+            Source::SecretsManager { client, secret_id } => fetch(client, secret_id).await.map(Arc::new),
+        };
+        let mut cached = self.write();
+        match &result {
+            Ok(c) => {
+                cached.credentials = Some(Arc::clone(c));
+                cached.failed_at = None;
+            }
+            Err(error) => {
+                tracing::error!(error = %crate::error::chain(error), "credentials unavailable: token requests answer 503 until the secret can be read");
+                cached.credentials = None;
+                cached.failed_at = Some(Instant::now());
+            }
+        }
+        result
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Cached> {
+        self.cached
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Cached> {
+        self.cached
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+async fn fetch(client: &SecretsManagerClient, secret_id: &str) -> Result<Credentials, SecretError> {
+    let started = Instant::now();
+    let output = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| classify(&e))?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "secret read");
+    let text = output.secret_string().ok_or(SecretFormatError::NotText)?;
+    Ok(Credentials::from_json(text)?)
+}
+
+fn classify(error: &SdkError<GetSecretValueError>) -> SecretError {
+    match error {
+        SdkError::TimeoutError(_) => SecretError::Timeout,
+        SdkError::ServiceError(e) => match e.err() {
+            GetSecretValueError::ResourceNotFoundException(_) => SecretError::NotFound,
+            other => match aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(other) {
+                Some("AccessDeniedException") => SecretError::AccessDenied,
+                _ => SecretError::Service(DisplayErrorContext(error).to_string()),
+            },
+        },
+        SdkError::DispatchFailure(d) if d.is_timeout() => SecretError::Timeout,
+        _ => SecretError::Service(DisplayErrorContext(error).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_well_formed_secret_parses() {
+        let c = Credentials::from_json(r#"{"API_KEY":"key-1","API_SECRET":"secret-1"}"#).unwrap();
+        assert_eq!(c.api_key().expose_secret(), "key-1");
+        assert_eq!(c.api_secret().expose_secret(), "secret-1");
+    }
+
+    #[test]
+    fn each_malformation_names_the_field_and_not_the_value() {
+        let cases = [
+            (r#"{"API_KEY":"k1"}"#, SecretFormatError::Missing("API_SECRET")),
+            (r#"{"API_SECRET":"s1"}"#, SecretFormatError::Missing("API_KEY")),
+            (
+                r#"{"API_KEY":"","API_SECRET":"s1"}"#,
+                SecretFormatError::Empty("API_KEY"),
+            ),
+            (
+                r#"{"API_KEY":"k1","API_SECRET":7}"#,
+                SecretFormatError::Empty("API_SECRET"),
+            ),
+            (
+                r#"{"API_KEY":"k 1","API_SECRET":"s1"}"#,
+                SecretFormatError::NotHeaderSafe("API_KEY"),
+            ),
+            (
+                r#"["k1","s1"]"#,
+                SecretFormatError::NotJson { line: 1, column: 1 },
+            ),
+        ];
+        for (json, expected) in cases {
+            let e = Credentials::from_json(json).unwrap_err();
+            assert_eq!(e, expected, "{json}");
+            let text = e.to_string();
+            assert!(!text.contains("k1") && !text.contains("s1"), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_json_is_reported_by_position_only() {
+        let e = Credentials::from_json(r#"{"API_KEY": hunter2}"#).unwrap_err();
+        assert!(matches!(e, SecretFormatError::NotJson { line: 1, .. }));
+        assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn debug_output_redacts_both_values() {
+        let c = Credentials::new("key-abc".into(), "secret-xyz".into()).unwrap();
+        let printed = format!("{c:?}");
+        assert!(
+            !printed.contains("key-abc") && !printed.contains("secret-xyz"),
+            "{printed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn fixed_credentials_are_available_at_once() {
+        let store = CredentialStore::fixed(Credentials::new("k".into(), "s".into()).unwrap());
+        let c = store.current().await.unwrap();
+        assert_eq!(c.api_key().expose_secret(), "k");
+    }
+}
