@@ -168,6 +168,7 @@ pub struct CredentialStore {
     cached: RwLock<Cached>,
     /// Serializes reads of the secret so that concurrent requests share one.
     reading: Mutex<()>,
+    retry_spacing: Duration,
 }
 
 impl CredentialStore {
@@ -194,7 +195,14 @@ impl CredentialStore {
             source,
             cached: RwLock::new(Cached::default()),
             reading: Mutex::new(()),
+            retry_spacing: RETRY_SPACING,
         }
+    }
+
+    /// Overrides [`RETRY_SPACING`] (tests use a short one).
+    pub fn with_retry_spacing(mut self, spacing: Duration) -> Self {
+        self.retry_spacing = spacing;
+        self
     }
 
     /// Cold start: reads the secret once. A failure is logged and remembered;
@@ -219,9 +227,9 @@ impl CredentialStore {
                 return Ok(c);
             }
             if let Some(waited) = cached.failed_at.map(|t| t.elapsed())
-                && waited < RETRY_SPACING
+                && waited < self.retry_spacing
             {
-                return Err(SecretError::Backoff(RETRY_SPACING - waited));
+                return Err(SecretError::Backoff(self.retry_spacing - waited));
             }
         }
         self.read_and_cache().await

@@ -1,0 +1,170 @@
+//! Helpers shared by the integration tests: a `moto_server` per test (the
+//! real AWS SDK talks to it on 127.0.0.1), vendors wired to local upstreams,
+//! and requests as API Gateway would hand them over.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_secretsmanager::config::{Credentials as AwsCredentials, Region, SharedCredentialsProvider};
+use lambda_http::{Body, Request, Response};
+use token_vendor::Vendor;
+use token_vendor::cas::CasClient;
+use token_vendor::cors::AllowedOrigins;
+use token_vendor::provider::{TokenProvider, http_client};
+use token_vendor::secrets::{CredentialStore, Credentials};
+
+pub const ALLOWED: &str = "https://app.example.com";
+pub const KEY: &str = "test-api-key-7f3a";
+pub const SECRET: &str = "test-api-secret-c91e";
+
+/// A free port on 127.0.0.1 (bound and released; fine for tests).
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `moto_server` on a port of its own, killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server not found: pip install 'moto[server]'");
+        let moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    /// SDK configuration pointing at this server, with fake credentials.
+    pub fn sdk_config(&self) -> SdkConfig {
+        sdk_config(&self.endpoint)
+    }
+
+    pub fn client(&self) -> aws_sdk_secretsmanager::Client {
+        token_vendor::secrets::secrets_manager_client(&self.sdk_config())
+    }
+
+    pub async fn create_secret(&self, name: &str, value: &str) {
+        self.client()
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn put_secret(&self, name: &str, value: &str) {
+        self.client()
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(AwsCredentials::new(
+            "testing", "testing", None, None, "tests",
+        )))
+        .build()
+}
+
+pub fn secret_json(key: &str, secret: &str) -> String {
+    serde_json::json!({ "API_KEY": key, "API_SECRET": secret }).to_string()
+}
+
+pub fn fixed_store() -> Arc<CredentialStore> {
+    Arc::new(CredentialStore::fixed(
+        Credentials::new(KEY.into(), SECRET.into()).unwrap(),
+    ))
+}
+
+/// A vendor talking to CAS at `cas_url` with `store`, allowing [`ALLOWED`].
+pub fn cas_vendor(cas_url: &str, store: Arc<CredentialStore>, timeout: Duration) -> Vendor {
+    let http = http_client(timeout).unwrap();
+    let cas = CasClient::new(http, &cas_url.parse().unwrap(), store);
+    Vendor::new(AllowedOrigins::parse(ALLOWED).unwrap(), TokenProvider::Cas(cas))
+}
+
+pub fn request(method: &str, path: &str, origin: Option<&str>) -> Request {
+    let mut builder = http::Request::builder().method(method).uri(path);
+    if let Some(origin) = origin {
+        builder = builder.header("origin", origin);
+    }
+    builder.body(Body::Empty).unwrap()
+}
+
+pub fn post(path: &str, origin: Option<&str>, body: &str) -> Request {
+    let mut builder = http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(origin) = origin {
+        builder = builder.header("origin", origin);
+    }
+    builder.body(Body::Text(body.to_owned())).unwrap()
+}
+
+pub fn json(response: &Response<Body>) -> serde_json::Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
+}
+
+pub fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    response.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+pub fn error_code(response: &Response<Body>) -> String {
+    json(response)["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A JWT with the given claims (the signature is not checked by anyone here).
+pub fn jwt(claims: &str) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"HS256"}"#),
+        URL_SAFE_NO_PAD.encode(claims),
+        URL_SAFE_NO_PAD.encode("not-a-real-signature")
+    )
+}
