@@ -380,4 +380,88 @@ mod tests {
         let c = store.current().await.unwrap();
         assert_eq!(c.api_key().expose_secret(), "k");
     }
+
+    mod with_mocked_sdk {
+        use super::*;
+        use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+        use aws_sdk_secretsmanager::types::error::ResourceNotFoundException;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+        fn secret(key: &str) -> GetSecretValueOutput {
+            GetSecretValueOutput::builder()
+                .secret_string(format!(r#"{{"API_KEY":"{key}","API_SECRET":"s"}}"#))
+                .build()
+        }
+
+        #[tokio::test]
+        async fn a_failed_read_is_retried_only_after_the_spacing() {
+            // Arrange: the first read fails, any later one succeeds.
+            let missing = mock!(SecretsManagerClient::get_secret_value)
+                .sequence()
+                .error(|| {
+                    GetSecretValueError::ResourceNotFoundException(
+                        ResourceNotFoundException::builder().build(),
+                    )
+                })
+                .build();
+            let present = mock!(SecretsManagerClient::get_secret_value).then_output(|| secret("k1"));
+            let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [&missing, &present]);
+            let store =
+                CredentialStore::secrets_manager(client, "s").with_retry_spacing(Duration::from_millis(200));
+
+            // Act + Assert
+            store.load().await;
+            assert_eq!(missing.num_calls(), 1);
+            assert!(matches!(store.current().await, Err(SecretError::Backoff(_))));
+            assert_eq!(present.num_calls(), 0, "no read inside the spacing");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let c = store.current().await.unwrap();
+            assert_eq!(c.api_key().expose_secret(), "k1");
+            assert_eq!(present.num_calls(), 1);
+            store.current().await.unwrap();
+            assert_eq!(present.num_calls(), 1, "held credentials are not re-read");
+        }
+
+        #[tokio::test]
+        async fn concurrent_refreshes_after_a_rejection_share_one_read() {
+            let reads = mock!(SecretsManagerClient::get_secret_value).then_output(|| secret("k2"));
+            let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&reads]);
+            let store = Arc::new(CredentialStore::secrets_manager(client, "s"));
+            store.load().await;
+            let stale = store.current().await.unwrap();
+
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..10 {
+                let (store, stale) = (Arc::clone(&store), Arc::clone(&stale));
+                tasks.spawn(async move { store.refresh(&stale).await.map(|_| ()) });
+            }
+            while let Some(result) = tasks.join_next().await {
+                result.unwrap().unwrap();
+            }
+
+            assert_eq!(
+                reads.num_calls(),
+                2,
+                "one read at cold start, one for all ten refreshes"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_refresh_that_fails_makes_the_credentials_unavailable() {
+            let first = mock!(SecretsManagerClient::get_secret_value)
+                .sequence()
+                .output(|| secret("k3"))
+                .build();
+            let gone = mock!(SecretsManagerClient::get_secret_value).then_error(|| {
+                GetSecretValueError::ResourceNotFoundException(ResourceNotFoundException::builder().build())
+            });
+            let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [&first, &gone]);
+            let store = CredentialStore::secrets_manager(client, "s");
+            store.load().await;
+            let stale = store.current().await.unwrap();
+
+            assert!(matches!(store.refresh(&stale).await, Err(SecretError::NotFound)));
+            assert!(matches!(store.current().await, Err(SecretError::Backoff(_))));
+        }
+    }
 }
