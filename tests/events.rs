@@ -1,0 +1,99 @@
+//! The API Gateway events in `events/` (the same files `sam local invoke -e`
+//! and `cargo lambda invoke --data-file` take), parsed the way the Lambda
+//! runtime parses them and answered by the handler.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn event(name: &str) -> lambda_http::Request {
+    let file = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"))
+}
+
+async fn cas(expected_calls: u64) -> MockServer {
+    let cas = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/stream/token/v2/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": "tok-event" })))
+        .expect(expected_calls)
+        .mount(&cas)
+        .await;
+    cas
+}
+
+#[tokio::test]
+async fn every_token_event_gets_a_token_with_cors_headers() {
+    let names = [
+        "http-api-get-token.json",
+        "http-api-named-stage-get-token.json",
+        "rest-api-get-token.json",
+        "function-url-get-token.json",
+    ];
+    let cas = cas(names.len() as u64).await;
+    let vendor = cas_vendor(&cas.uri(), fixed_store(), Duration::from_secs(2));
+
+    for name in names {
+        let response = vendor.handle(event(name)).await;
+
+        assert_eq!(response.status(), 200, "{name}: {:?}", response.body());
+        assert_eq!(json(&response)["token"], "tok-event", "{name}");
+        assert_eq!(header(&response, "access-control-allow-origin"), Some(ALLOWED), "{name}");
+        assert_eq!(header(&response, "cache-control"), Some("no-store"), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_preflight_event_gets_204_without_calling_cas() {
+    let cas = cas(0).await;
+    let vendor = cas_vendor(&cas.uri(), fixed_store(), Duration::from_secs(2));
+
+    let response = vendor.handle(event("http-api-preflight.json")).await;
+
+    assert_eq!(response.status(), 204);
+    assert_eq!(header(&response, "access-control-allow-origin"), Some(ALLOWED));
+    assert_eq!(header(&response, "access-control-allow-methods"), Some("GET, POST, OPTIONS"));
+}
+
+#[tokio::test]
+async fn the_refused_origin_event_gets_403_without_calling_cas() {
+    let cas = cas(0).await;
+    let vendor = cas_vendor(&cas.uri(), fixed_store(), Duration::from_secs(2));
+
+    let response = vendor.handle(event("http-api-refused-origin.json")).await;
+
+    assert_eq!(response.status(), 403);
+    assert_eq!(error_code(&response), "origin_not_allowed");
+    assert_eq!(header(&response, "access-control-allow-origin"), None);
+}
+
+#[tokio::test]
+async fn the_malformed_body_event_gets_400() {
+    let cas = cas(0).await;
+    let vendor = cas_vendor(&cas.uri(), fixed_store(), Duration::from_secs(2));
+
+    let response = vendor.handle(event("http-api-post-malformed-body.json")).await;
+
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_code(&response), "bad_request");
+    assert_eq!(header(&response, "access-control-allow-origin"), Some(ALLOWED));
+}
+
+#[tokio::test]
+async fn the_lambda_request_id_is_in_the_error_body() {
+    let cas = cas(0).await;
+    let vendor = cas_vendor(&cas.uri(), fixed_store(), Duration::from_secs(2));
+    let mut context = lambda_http::Context::default();
+    context.request_id = "8f5e1a2b-request".to_owned();
+    let request = lambda_http::RequestExt::with_lambda_context(event("http-api-refused-origin.json"), context);
+
+    let response = vendor.handle(request).await;
+
+    assert_eq!(json(&response)["error"]["requestId"], "8f5e1a2b-request");
+}
