@@ -14,7 +14,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 fn event(name: &str) -> lambda_http::Request {
     let file = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&file).unwrap();
-    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"))
+    lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"))
 }
 
 async fn cas(expected_calls: u64) -> MockServer {
@@ -44,7 +45,11 @@ async fn every_token_event_gets_a_token_with_cors_headers() {
 
         assert_eq!(response.status(), 200, "{name}: {:?}", response.body());
         assert_eq!(json(&response)["token"], "tok-event", "{name}");
-        assert_eq!(header(&response, "access-control-allow-origin"), Some(ALLOWED), "{name}");
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            Some(ALLOWED),
+            "{name}"
+        );
         assert_eq!(header(&response, "cache-control"), Some("no-store"), "{name}");
     }
 }
@@ -58,7 +63,10 @@ async fn the_preflight_event_gets_204_without_calling_cas() {
 
     assert_eq!(response.status(), 204);
     assert_eq!(header(&response, "access-control-allow-origin"), Some(ALLOWED));
-    assert_eq!(header(&response, "access-control-allow-methods"), Some("GET, POST, OPTIONS"));
+    assert_eq!(
+        header(&response, "access-control-allow-methods"),
+        Some("GET, POST, OPTIONS")
+    );
 }
 
 #[tokio::test]
@@ -91,7 +99,8 @@ async fn the_lambda_request_id_is_in_the_error_body() {
     let vendor = cas_vendor(&cas.uri(), fixed_store(), Duration::from_secs(2));
     let mut context = lambda_http::Context::default();
     context.request_id = "8f5e1a2b-request".to_owned();
-    let request = lambda_http::RequestExt::with_lambda_context(event("http-api-refused-origin.json"), context);
+    let request =
+        lambda_http::RequestExt::with_lambda_context(event("http-api-refused-origin.json"), context);
 
     let response = vendor.handle(request).await;
 

@@ -168,3 +168,4 @@ pub fn jwt(claims: &str) -> String {
         URL_SAFE_NO_PAD.encode("not-a-real-signature")
     )
 }
+pub mod runtime_api;

@@ -1,0 +1,338 @@
+//! The real binary as a process: local mode over HTTP, and Lambda mode against
+//! a Runtime API on 127.0.0.1. Its whole output is captured and checked.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::runtime_api::{Outcome, RuntimeApi};
+use common::*;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+use wiremock::matchers::{header as has_header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The binary with a clean environment plus `vars`; stdout and stderr are
+/// collected into one buffer.
+struct Vendor {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Vendor {
+    fn spawn(vars: &[(&str, String)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_token-vendor"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        for mut stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = Arc::clone(&output);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    output
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Self { child, output }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    async fn wait_for_output(&self, needle: &str, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        while !self.output().contains(needle) {
+            assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.output());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the process and returns everything it printed.
+    async fn stop(mut self) -> String {
+        let _ = self.child.kill().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.output()
+    }
+}
+
+fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ]
+}
+
+async fn cas_accepting(key: &str, secret: &str, token: &str) -> MockServer {
+    let cas = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/stream/token/v2/"))
+        .and(has_header("auth-api-key", key))
+        .and(has_header("auth-api-secret", secret))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token })))
+        .with_priority(1)
+        .mount(&cas)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("bad key"))
+        .with_priority(2)
+        .mount(&cas)
+        .await;
+    cas
+}
+
+#[tokio::test]
+async fn a_whole_local_run_logs_json_request_lines_and_never_a_key_secret_or_token() {
+    // Arrange: the process starts with the old pair; the secret is then
+    // rotated, so the run also goes through the re-read path.
+    let (old_key, old_secret) = ("old-key-8c1d0f", "old-secret-5e7a2b");
+    let (new_key, new_secret) = ("new-key-93b4aa", "new-secret-17f6c9");
+    let token = jwt(r#"{"rid":"e01dbe4589354be7977984fe66211808","exp":1800000000}"#);
+    let moto = Moto::start();
+    moto.create_secret("tv/cas", &secret_json(old_key, old_secret))
+        .await;
+    let cas = cas_accepting(new_key, new_secret, &token).await;
+    let port = free_port();
+    let mut vars = aws_env(&moto);
+    vars.extend([
+        ("SECRET_ID", "tv/cas".to_owned()),
+        ("CAS_URL", cas.uri()),
+        ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
+        ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ("RUST_LOG", "debug".to_owned()),
+    ]);
+    let vendor = Vendor::spawn(&vars);
+    vendor.wait_for_output("listening", Duration::from_secs(20)).await;
+    moto.put_secret("tv/cas", &secret_json(new_key, new_secret)).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+
+    // Act
+    let rotated = http
+        .get(format!("{base}/token"))
+        .header("origin", ALLOWED)
+        .send()
+        .await
+        .unwrap();
+    let rotated_status = rotated.status();
+    let rotated_body: serde_json::Value = rotated.json().await.unwrap();
+    let statuses = [
+        http.post(format!("{base}/token"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        http.request(reqwest::Method::OPTIONS, format!("{base}/token"))
+            .header("origin", ALLOWED)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        http.get(format!("{base}/token"))
+            .header("origin", "https://evil.example")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        http.post(format!("{base}/token"))
+            .body("nope")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+    ];
+    let output = vendor.stop().await;
+
+    // Assert: the run did what it should...
+    assert_eq!(rotated_status, 200, "{output}");
+    assert_eq!(rotated_body["token"], token.as_str());
+    assert_eq!(statuses.map(|s| s.as_u16()), [200, 204, 403, 400]);
+    // ...no key, secret or token anywhere in its output...
+    let signature = token.rsplit('.').next().unwrap();
+    for needle in [
+        old_key,
+        old_secret,
+        new_key,
+        new_secret,
+        token.as_str(),
+        signature,
+    ] {
+        assert!(
+            !output.contains(needle),
+            "{needle:?} leaked into the log:\n{output}"
+        );
+    }
+    // ...every line is JSON, and each request has its line with the fields.
+    let lines: Vec<serde_json::Value> = output
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON line: {l}")))
+        .collect();
+    let requests: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 5, "{output}");
+    let first = &requests[0];
+    assert_eq!(first["fields"]["method"], "GET");
+    assert_eq!(first["fields"]["path"], "/token");
+    assert_eq!(first["fields"]["origin"], ALLOWED);
+    assert_eq!(first["fields"]["status"], 200);
+    assert_eq!(first["fields"]["upstream_status"], 200);
+    assert_eq!(first["fields"]["upstream_calls"], 2);
+    assert!(first["fields"]["latency_ms"].is_number());
+    assert!(first["fields"]["upstream_latency_ms"].is_number());
+    assert!(first["span"]["request_id"].is_string(), "{first}");
+    assert!(output.contains("re-read"), "the rotation is logged:\n{output}");
+    assert_eq!(requests[3]["fields"]["status"], 403);
+}
+
+#[tokio::test]
+async fn a_broken_secret_is_logged_by_name_and_the_process_keeps_serving() {
+    let moto = Moto::start();
+    moto.create_secret("tv/broken", r#"{"API_KEY":"only-the-key-4d2f"}"#)
+        .await;
+    let port = free_port();
+    let mut vars = aws_env(&moto);
+    vars.extend([
+        ("SECRET_ID", "tv/broken".to_owned()),
+        ("CAS_URL", "http://127.0.0.1:9".to_owned()),
+        ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
+    ]);
+    let vendor = Vendor::spawn(&vars);
+    vendor.wait_for_output("listening", Duration::from_secs(20)).await;
+
+    let response = reqwest::get(format!("http://127.0.0.1:{port}/token"))
+        .await
+        .unwrap();
+    let status = response.status();
+    let output = vendor.stop().await;
+
+    assert_eq!(status, 503);
+    assert!(output.contains("API_SECRET missing"), "{output}");
+    assert!(!output.contains("only-the-key-4d2f"), "{output}");
+}
+
+#[tokio::test]
+async fn local_mode_with_nothing_configured_serves_demo_tokens_and_says_so() {
+    let port = free_port();
+    let vendor = Vendor::spawn(&[("LISTEN_ADDR", format!("127.0.0.1:{port}"))]);
+    vendor.wait_for_output("listening", Duration::from_secs(20)).await;
+
+    let response = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/token"))
+        .header("origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let allow_origin = response.headers().get("access-control-allow-origin").cloned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    let output = vendor.stop().await;
+
+    assert_eq!(status, 200);
+    assert_eq!(allow_origin.unwrap(), "http://localhost:5173");
+    assert_eq!(body["token"].as_str().unwrap().split('.').count(), 3);
+    assert!(body["expiresAt"].is_string());
+    assert!(output.contains("DEMO UPSTREAM"), "{output}");
+}
+
+fn lambda_env(runtime: &RuntimeApi) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "token-vendor".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("ALLOWED_ORIGINS", ALLOWED.into()),
+    ]
+}
+
+#[tokio::test]
+async fn under_lambda_a_malformed_event_is_an_invocation_error_and_the_next_event_is_served() {
+    let moto = Moto::start();
+    moto.create_secret("tv/lambda", &secret_json(KEY, SECRET)).await;
+    let cas = cas_accepting(KEY, SECRET, "tok-lambda").await;
+    let mut runtime = RuntimeApi::start().await;
+    let mut vars = lambda_env(&runtime);
+    vars.extend(aws_env(&moto));
+    vars.extend([("SECRET_ID", "tv/lambda".to_owned()), ("CAS_URL", cas.uri())]);
+    let vendor = Vendor::spawn(&vars);
+
+    runtime.invoke("req-1", "{not json");
+    runtime.invoke("req-2", r#"{"hello": "world"}"#);
+    let event = std::fs::read_to_string(format!(
+        "{}/events/http-api-get-token.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    runtime.invoke("req-3", event);
+
+    let wait = Duration::from_secs(20);
+    let first = runtime.outcome(wait).await;
+    let second = runtime.outcome(wait).await;
+    let third = runtime.outcome(wait).await;
+    let output = vendor.stop().await;
+
+    assert!(
+        matches!(first, Some(Outcome::Error { ref request_id, .. }) if request_id == "req-1"),
+        "{first:?}\n{output}"
+    );
+    assert!(
+        matches!(second, Some(Outcome::Error { ref request_id, .. }) if request_id == "req-2"),
+        "{second:?}\n{output}"
+    );
+    match third {
+        Some(Outcome::Response { request_id, body }) => {
+            assert_eq!(request_id, "req-3");
+            assert_eq!(body["statusCode"], 200, "{body}");
+            let payload: serde_json::Value = serde_json::from_str(body["body"].as_str().unwrap()).unwrap();
+            assert_eq!(payload["token"], "tok-lambda");
+            assert_eq!(body["headers"]["access-control-allow-origin"], ALLOWED);
+        }
+        other => panic!("{other:?}\n{output}"),
+    }
+}
+
+#[tokio::test]
+async fn under_lambda_a_missing_cas_url_stops_the_start_and_never_selects_the_demo() {
+    let runtime = RuntimeApi::start().await;
+    let mut vars = lambda_env(&runtime);
+    vars.push(("SECRET_ID", "tv/any".to_owned()));
+    let mut vendor = Vendor::spawn(&vars);
+
+    let status = tokio::time::timeout(Duration::from_secs(10), vendor.child.wait())
+        .await
+        .expect("the process must exit")
+        .unwrap();
+    let output = vendor.stop().await;
+
+    assert!(!status.success());
+    assert!(output.contains("CAS_URL"), "{output}");
+    assert!(!output.contains("DEMO"), "{output}");
+}
