@@ -12,8 +12,6 @@ use common::runtime_api::{Outcome, RuntimeApi};
 use common::*;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
-use wiremock::matchers::{header as has_header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The binary with a clean environment plus `vars`; stdout and stderr are
 /// collected into one buffer.
@@ -85,24 +83,6 @@ fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("AWS_REGION", "us-east-1".into()),
     ]
-}
-
-async fn cas_accepting(key: &str, secret: &str, token: &str) -> MockServer {
-    let cas = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/stream/token/v2/"))
-        .and(has_header("auth-api-key", key))
-        .and(has_header("auth-api-secret", secret))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token })))
-        .with_priority(1)
-        .mount(&cas)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_string("bad key"))
-        .with_priority(2)
-        .mount(&cas)
-        .await;
-    cas
 }
 
 #[tokio::test]

@@ -9,29 +9,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use token_vendor::secrets::{CredentialStore, SecretError, SecretFormatError, secrets_manager_client};
-use wiremock::matchers::{header as has_header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// CAS that accepts exactly the pair (`key`, `secret`) and refuses any other.
-async fn cas_accepting(key: &str, secret: &str, token: &str) -> MockServer {
-    let cas = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/stream/token/v2/"))
-        .and(has_header("auth-api-key", key))
-        .and(has_header("auth-api-secret", secret))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token })))
-        .with_priority(1)
-        .mount(&cas)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401))
-        .with_priority(2)
-        .mount(&cas)
-        .await;
-    cas
-}
 
 #[tokio::test]
 async fn the_secret_is_read_at_cold_start_and_its_pair_reaches_cas() {

@@ -3,6 +3,8 @@
 //! and requests as API Gateway would hand them over.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod runtime_api;
+
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -168,4 +170,25 @@ pub fn jwt(claims: &str) -> String {
         URL_SAFE_NO_PAD.encode("not-a-real-signature")
     )
 }
-pub mod runtime_api;
+
+/// CAS that answers `token` to exactly the pair (`key`, `secret`) and 401 to
+/// any other.
+pub async fn cas_accepting(key: &str, secret: &str, token: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let cas = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/stream/token/v2/"))
+        .and(header("auth-api-key", key))
+        .and(header("auth-api-secret", secret))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token })))
+        .with_priority(1)
+        .mount(&cas)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("bad key"))
+        .with_priority(2)
+        .mount(&cas)
+        .await;
+    cas
+}
