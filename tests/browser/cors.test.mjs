@@ -1,0 +1,133 @@
+// The demo page in headless Chromium against the real vendor binary (local
+// mode, demo upstream): an allowed origin gets tokens through cross-origin
+// fetches (one with a preflight); a refused origin is blocked by the browser
+// and the vendor logs a 403.
+//
+//   cargo build && (cd tests/browser && npm ci && npm test)
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const vendorBin = process.env.VENDOR_BIN ?? path.join(root, "target/debug/token-vendor");
+const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+// Serves examples/web on 127.0.0.1:port: each port is its own origin.
+async function servePage(port) {
+  const html = await readFile(path.join(root, "examples/web/index.html"));
+  const server = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(html);
+  });
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return server;
+}
+
+let vendor, vendorLog = "", vendorUrl, allowedPage, refusedPage, allowedOrigin, refusedOrigin, browser;
+
+before(async () => {
+  const [vendorPort, allowedPort, refusedPort] = [await freePort(), await freePort(), await freePort()];
+  vendorUrl = `http://127.0.0.1:${vendorPort}`;
+  allowedOrigin = `http://127.0.0.1:${allowedPort}`;
+  refusedOrigin = `http://127.0.0.1:${refusedPort}`;
+  vendor = spawn(vendorBin, [], {
+    env: { PATH: process.env.PATH, LISTEN_ADDR: `127.0.0.1:${vendorPort}`, ALLOWED_ORIGINS: allowedOrigin },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  vendor.stdout.on("data", (d) => (vendorLog += d));
+  vendor.stderr.on("data", (d) => (vendorLog += d));
+  const deadline = Date.now() + 20000;
+  while (!vendorLog.includes("listening")) {
+    assert.ok(Date.now() < deadline, `vendor did not start:\n${vendorLog}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  allowedPage = await servePage(allowedPort);
+  refusedPage = await servePage(refusedPort);
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+    // playwright gives every launch a fresh, empty profile of its own.
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  vendor?.kill();
+  allowedPage?.close();
+  refusedPage?.close();
+});
+
+async function clickAndWait(page, button) {
+  await page.click(button);
+  await page.waitForFunction(() => !["idle", "loading"].includes(document.getElementById("status").textContent));
+  return {
+    status: await page.textContent("#status"),
+    token: await page.textContent("#token"),
+    expires: await page.textContent("#expires"),
+    error: await page.textContent("#error"),
+  };
+}
+
+test("a page from an allowed origin gets a token through a cross-origin fetch", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${allowedOrigin}/?vendor=${vendorUrl}`);
+
+  const result = await clickAndWait(page, "#get-token");
+
+  assert.equal(result.status, "ok", result.error);
+  assert.equal(result.token.split(".").length, 3, `not a JWT: ${result.token}`);
+  assert.ok(!Number.isNaN(Date.parse(result.expires)), `expiry: ${result.expires}`);
+  await page.close();
+});
+
+test("a fetch that needs a preflight (Authorization header) also gets a token", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${allowedOrigin}/?vendor=${vendorUrl}`);
+  const grantedPreflights = () =>
+    vendorLog.split("\n").filter((l) => l.includes("method=OPTIONS") && l.includes("status=204")).length;
+  const preflightsBefore = grantedPreflights();
+
+  const result = await clickAndWait(page, "#get-token-auth");
+
+  assert.equal(result.status, "ok", result.error);
+  assert.equal(result.token.split(".").length, 3);
+  // The vendor itself saw and granted the preflight.
+  assert.equal(grantedPreflights(), preflightsBefore + 1, vendorLog);
+  await page.close();
+});
+
+test("a page from a refused origin is blocked by the browser and the vendor logs a 403", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${refusedOrigin}/?vendor=${vendorUrl}`);
+
+  const result = await clickAndWait(page, "#get-token");
+
+  assert.equal(result.status, "error");
+  assert.match(result.error, /TypeError: Failed to fetch/);
+  assert.equal(result.token, "–");
+  const refused = vendorLog
+    .split("\n")
+    .filter((l) => l.includes(`origin="${refusedOrigin}"`) && l.includes("status=403"));
+  assert.ok(refused.length > 0, `no 403 for ${refusedOrigin} in:\n${vendorLog}`);
+  await page.close();
+});
