@@ -1,8 +1,10 @@
 //! Cold start: everything built once per process, before the first request.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
+use url::Url;
 
 use crate::cas::CasClient;
 use crate::config::{Config, CredentialSource, Provider};
@@ -10,6 +12,9 @@ use crate::demo::DemoUpstream;
 use crate::handler::Vendor;
 use crate::provider::{TokenProvider, http_client};
 use crate::secrets::{CredentialStore, aws_timeouts, secrets_manager_client};
+
+/// The longest the connection warm-up may add to a cold start.
+const WARM_UP_BUDGET: Duration = Duration::from_millis(1500);
 
 /// A start-up failure that no request could recover from.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +44,14 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
             credentials,
         } => {
             let timeout = config.upstream_timeout;
-            let http = tokio::task::spawn_blocking(move || http_client(timeout));
+            let http = async {
+                let http = tokio::task::spawn_blocking(move || http_client(timeout))
+                    .await
+                    .map_err(StartError::Task)?
+                    .map_err(StartError::HttpClient)?;
+                warm_up(&http, &base_url, timeout.min(WARM_UP_BUDGET)).await;
+                Ok::<_, StartError>(http)
+            };
             let store = async {
                 let store = match credentials {
                     CredentialSource::Environment(credentials) => CredentialStore::fixed(credentials),
@@ -55,9 +67,32 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
                 store
             };
             let (http, store) = tokio::join!(http, store);
-            let http = http.map_err(StartError::Task)?.map_err(StartError::HttpClient)?;
+            let http = http?;
             TokenProvider::Cas(CasClient::new(http, &base_url, Arc::new(store)))
         }
     };
     Ok(Vendor::new(config.allowed_origins, tokens))
+}
+
+/// Opens the keep-alive connection (TCP, and TLS for https) to the
+/// provider's origin during init, concurrently with the secret read, so the
+/// first request pays no handshake. It asks `HEAD /` of the origin and never
+/// the token path: on a real CAS even a HEAD there might mint a session.
+/// Failure only costs the first request its handshake.
+async fn warm_up(http: &reqwest::Client, base_url: &Url, budget: Duration) {
+    let mut origin = base_url.clone();
+    origin.set_path("/");
+    let started = Instant::now();
+    match tokio::time::timeout(budget, http.head(origin).send()).await {
+        Ok(Ok(response)) => tracing::debug!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "upstream connection warmed"
+        ),
+        Ok(Err(error)) => tracing::warn!(error = %crate::error::chain(&error), "upstream warm-up failed"),
+        Err(_) => tracing::warn!(
+            budget_ms = budget.as_millis() as u64,
+            "upstream warm-up timed out"
+        ),
+    }
 }

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::runtime_api::{Outcome, RuntimeApi};
+use bench::runtime_api::{Kind, Outcome, RuntimeApi};
 use common::*;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
@@ -258,7 +258,7 @@ async fn under_lambda_a_malformed_event_is_an_invocation_error_and_the_next_even
     let moto = Moto::start();
     moto.create_secret("tv/lambda", &secret_json(KEY, SECRET)).await;
     let cas = cas_accepting(KEY, SECRET, "tok-lambda").await;
-    let mut runtime = RuntimeApi::start().await;
+    let mut runtime = RuntimeApi::start().await.unwrap();
     let mut vars = lambda_env(&runtime);
     vars.extend(aws_env(&moto));
     vars.extend([("SECRET_ID", "tv/lambda".to_owned()), ("CAS_URL", cas.uri())]);
@@ -280,15 +280,19 @@ async fn under_lambda_a_malformed_event_is_an_invocation_error_and_the_next_even
     let output = vendor.stop().await;
 
     assert!(
-        matches!(first, Some(Outcome::Error { ref request_id, .. }) if request_id == "req-1"),
+        matches!(first, Some(Outcome { ref request_id, kind: Kind::Error(_), .. }) if request_id == "req-1"),
         "{first:?}\n{output}"
     );
     assert!(
-        matches!(second, Some(Outcome::Error { ref request_id, .. }) if request_id == "req-2"),
+        matches!(second, Some(Outcome { ref request_id, kind: Kind::Error(_), .. }) if request_id == "req-2"),
         "{second:?}\n{output}"
     );
     match third {
-        Some(Outcome::Response { request_id, body }) => {
+        Some(Outcome {
+            request_id,
+            kind: Kind::Response(body),
+            ..
+        }) => {
             assert_eq!(request_id, "req-3");
             assert_eq!(body["statusCode"], 200, "{body}");
             let payload: serde_json::Value = serde_json::from_str(body["body"].as_str().unwrap()).unwrap();
@@ -301,7 +305,7 @@ async fn under_lambda_a_malformed_event_is_an_invocation_error_and_the_next_even
 
 #[tokio::test]
 async fn under_lambda_a_missing_cas_url_stops_the_start_and_never_selects_the_demo() {
-    let runtime = RuntimeApi::start().await;
+    let runtime = RuntimeApi::start().await.unwrap();
     let mut vars = lambda_env(&runtime);
     vars.push(("SECRET_ID", "tv/any".to_owned()));
     let mut vendor = Vendor::spawn(&vars);
@@ -315,4 +319,97 @@ async fn under_lambda_a_missing_cas_url_stops_the_start_and_never_selects_the_de
     assert!(!status.success());
     assert!(output.contains("CAS_URL"), "{output}");
     assert!(!output.contains("DEMO"), "{output}");
+}
+
+#[tokio::test]
+async fn under_lambda_init_warms_the_upstream_connection_off_the_token_path_and_requests_reuse_it() {
+    // Arrange: a CAS stand-in that counts connections and requests.
+    let moto = Moto::start();
+    moto.create_secret("tv/warm", &secret_json(KEY, SECRET)).await;
+    let cas = bench::cas::CasStandIn::start(Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mut runtime = RuntimeApi::start().await.unwrap();
+    let mut vars = lambda_env(&runtime);
+    vars.extend(aws_env(&moto));
+    vars.extend([("SECRET_ID", "tv/warm".to_owned()), ("CAS_URL", cas.url())]);
+    let event = std::fs::read_to_string(format!(
+        "{}/events/http-api-get-token.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+
+    // Act: the cold start...
+    let vendor = Vendor::spawn(&vars);
+    let init = runtime.wait_first_next(Duration::from_secs(20)).await;
+    let after_init = (cas.connections(), cas.token_requests(), cas.other_requests());
+    // ...then three requests.
+    for i in 0..3 {
+        runtime.invoke(&format!("warm-{i}"), event.clone());
+        let outcome = runtime.outcome(Duration::from_secs(10)).await;
+        assert!(
+            matches!(outcome, Some(Outcome { kind: Kind::Response(ref b), .. }) if b["statusCode"] == 200),
+            "{outcome:?}"
+        );
+    }
+    let after_requests = (cas.connections(), cas.token_requests(), cas.other_requests());
+    let output = vendor.stop().await;
+
+    // Assert: one connection, opened by a request off the token path during init.
+    assert!(init.is_some(), "{output}");
+    assert_eq!(
+        after_init,
+        (1, 0, 1),
+        "connections, token requests, other requests after init\n{output}"
+    );
+    assert_eq!(
+        after_requests,
+        (1, 3, 1),
+        "the requests reuse the warmed connection\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn under_lambda_a_request_after_the_upstream_closed_the_idle_connection_still_gets_a_token() {
+    // Arrange: the stand-in closes connections idle for 200 ms.
+    let moto = Moto::start();
+    moto.create_secret("tv/idle", &secret_json(KEY, SECRET)).await;
+    let cas = bench::cas::CasStandIn::start(Duration::from_millis(200))
+        .await
+        .unwrap();
+    let mut runtime = RuntimeApi::start().await.unwrap();
+    let mut vars = lambda_env(&runtime);
+    vars.extend(aws_env(&moto));
+    vars.extend([("SECRET_ID", "tv/idle".to_owned()), ("CAS_URL", cas.url())]);
+    let event = std::fs::read_to_string(format!(
+        "{}/events/http-api-get-token.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let vendor = Vendor::spawn(&vars);
+    runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
+
+    // Act: wait past the idle close (twice), asking for a token each time.
+    let mut statuses = Vec::new();
+    for i in 0..2 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        runtime.invoke(&format!("idle-{i}"), event.clone());
+        match runtime.outcome(Duration::from_secs(10)).await {
+            Some(Outcome {
+                kind: Kind::Response(body),
+                ..
+            }) => statuses.push(body["statusCode"].clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+    let output = vendor.stop().await;
+
+    // Assert
+    assert_eq!(statuses, [200, 200], "{output}");
+    assert_eq!(cas.token_requests(), 2, "{output}");
+    assert_eq!(
+        cas.connections(),
+        3,
+        "warm-up, then one new connection per closed one\n{output}"
+    );
 }

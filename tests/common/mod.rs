@@ -3,8 +3,6 @@
 //! and requests as API Gateway would hand them over.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod runtime_api;
-
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
