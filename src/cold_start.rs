@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use url::Url;
 
 use crate::cas::CasClient;
-use crate::config::{Config, CredentialSource, Provider};
+use crate::config::{Config, CredentialSource, Mode, Provider};
 use crate::demo::DemoUpstream;
 use crate::handler::Vendor;
 use crate::provider::{TokenProvider, http_client};
@@ -20,17 +21,17 @@ const WARM_UP_BUDGET: Duration = Duration::from_millis(1500);
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot build the HTTP client")]
-    HttpClient(#[source] reqwest::Error),
+    HttpClient(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("no randomness for the demo upstream's key")]
     Random(#[source] getrandom::Error),
-    #[error("start-up task failed")]
-    Task(#[source] tokio::task::JoinError),
 }
 
-/// Builds the vendor: the HTTP client and the credentials (SDK config, client
-/// and the secret's first read) concurrently. A secret that cannot be read is
+/// Builds the vendor: the HTTP client, then the upstream warm-up and the
+/// credentials (SDK config, client and the secret's first read) concurrently. A secret that cannot be read is
 /// not a start-up failure: requests answer 503 and retry it later.
 pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
+    let started = Instant::now();
+    let lambda = config.mode == Mode::Lambda;
     let tokens = match config.provider {
         Provider::Demo => {
             tracing::warn!(
@@ -43,35 +44,50 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
             base_url,
             credentials,
         } => {
+            // Building the client is cheap (~0.15 ms: the trust roots are
+            // compiled in); the warm-up's connection then overlaps the secret read.
             let timeout = config.upstream_timeout;
-            let http = async {
-                let http = tokio::task::spawn_blocking(move || http_client(timeout))
-                    .await
-                    .map_err(StartError::Task)?
-                    .map_err(StartError::HttpClient)?;
-                warm_up(&http, &base_url, timeout.min(WARM_UP_BUDGET)).await;
-                Ok::<_, StartError>(http)
-            };
+            let http = http_client(timeout).map_err(StartError::HttpClient)?;
+            let warm = warm_up(&http, &base_url, timeout.min(WARM_UP_BUDGET));
             let store = async {
                 let store = match credentials {
                     CredentialSource::Environment(credentials) => CredentialStore::fixed(credentials),
                     CredentialSource::SecretsManager { secret_id } => {
-                        let sdk = aws_config::defaults(BehaviorVersion::latest())
-                            .timeout_config(aws_timeouts())
-                            .load()
-                            .await;
-                        CredentialStore::secrets_manager(secrets_manager_client(&sdk), secret_id)
+                        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                            .http_client(
+                                crate::tls::sdk_http_client()
+                                    .map_err(|e| StartError::HttpClient(e.into()))?,
+                            )
+                            .timeout_config(aws_timeouts());
+                        if lambda {
+                            // Lambda always hands the role's credentials over in
+                            // environment variables; building the default provider
+                            // chain (profiles, SSO, web identity, ECS, IMDS) cost
+                            // ~1.3 ms of every cold start (BENCHMARKS.md).
+                            loader =
+                                loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+                        }
+                        let sdk = loader.load().await;
+                        let client = secrets_manager_client(&sdk);
+                        tracing::debug!(at_ms = millis(started), "Secrets Manager client built");
+                        CredentialStore::secrets_manager(client, secret_id)
                     }
                 };
                 store.load().await;
-                store
+                tracing::debug!(at_ms = millis(started), "secret read");
+                Ok::<_, StartError>(store)
             };
-            let (http, store) = tokio::join!(http, store);
-            let http = http?;
+            let ((), store) = tokio::join!(warm, store);
+            let store = store?;
             TokenProvider::Cas(CasClient::new(http, &base_url, Arc::new(store)))
         }
     };
+    tracing::debug!(at_ms = millis(started), "cold start done");
     Ok(Vendor::new(config.allowed_origins, tokens))
+}
+
+fn millis(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
 }
 
 /// Opens the keep-alive connection (TCP, and TLS for https) to the

@@ -16,6 +16,7 @@ pub mod jwt;
 pub mod local;
 pub mod provider;
 pub mod secrets;
+pub mod tls;
 
 pub use cold_start::cold_start;
 pub use config::Config;

@@ -103,16 +103,18 @@ impl UpstreamTrace {
 }
 
 /// The HTTP client shared by every provider: rustls, keep-alive, no
-/// redirects (a redirect would carry the auth headers to another host), and
+/// redirects (a redirect would carry the auth headers to another host), the
+/// compiled-in trust roots ([`crate::tls`]), and
 /// a whole-request timeout that also covers reading the body.
-pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(crate::tls::rustls_config()?)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(3)))
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(50))
         .user_agent(concat!("token-vendor/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .build()?)
 }
 
 /// Reads a response body of at most [`MAX_UPSTREAM_BODY`] bytes, refusing a

@@ -1,0 +1,366 @@
+//! Cold-start and warm-path benchmark: runs the release binaries the way
+//! Lambda does (against the Runtime API stand-in on 127.0.0.1), with moto for
+//! Secrets Manager and a CAS stand-in, and prints figures for token-vendor and
+//! for a bare lambda_http hello-world built the same way.
+//!
+//!     bench/run.sh            # builds, then runs this
+//!     target/release/bench [--runs N] [--warm N] [--zip PATH]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_secretsmanager::config::{Credentials, Region, SharedCredentialsProvider};
+use bench::cas::CasStandIn;
+use bench::runtime_api::{Kind, RuntimeApi};
+use tokio::process::{Child, Command};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const SECRET_NAME: &str = "bench/cas";
+
+struct Options {
+    runs: usize,
+    warm: usize,
+    zip: Option<PathBuf>,
+    root: PathBuf,
+}
+
+fn options() -> Result<Options, Error> {
+    let mut options = Options {
+        runs: 10,
+        warm: 1000,
+        zip: None,
+        root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--runs" => options.runs = value()?.parse()?,
+            "--warm" => options.warm = value()?.parse()?,
+            "--zip" => options.zip = Some(PathBuf::from(value()?)),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    Ok(options)
+}
+
+/// Figures of one subject (the vendor or the hello-world).
+#[derive(Default)]
+struct Figures {
+    init: Vec<Duration>,
+    first: Vec<Duration>,
+    warm_get: Vec<Duration>,
+    warm_preflight: Vec<Duration>,
+    rss_kib: Vec<u64>,
+    conns_init: Vec<usize>,
+    conns_first: Vec<usize>,
+    conns_warm: Vec<usize>,
+    token_path_during_init: usize,
+    recovered: Vec<bool>,
+}
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+async fn start_moto() -> Result<Moto, Error> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("moto_server: {e} (pip install 'moto[server]')"))?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if Instant::now() > deadline {
+            return Err("moto_server did not start".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(Moto { child, endpoint })
+}
+
+fn sdk(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "bench",
+        )))
+        .build()
+}
+
+/// The secret's own round trip as the vendor pays it at cold start: a new
+/// client's first `GetSecretValue` (new connection included).
+async fn secret_round_trip(endpoint: &str) -> Result<Duration, Error> {
+    let client = aws_sdk_secretsmanager::Client::new(&sdk(endpoint));
+    let started = Instant::now();
+    client.get_secret_value().secret_id(SECRET_NAME).send().await?;
+    Ok(started.elapsed())
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+struct Subject<'a> {
+    name: &'a str,
+    binary: PathBuf,
+    env: Vec<(&'static str, String)>,
+}
+
+/// One cold start of `subject`, its first request, and (in run 0) the warm
+/// requests and the idle-connection recovery.
+async fn measure(
+    subject: &Subject<'_>,
+    run: usize,
+    options: &Options,
+    cas: &CasStandIn,
+    events: &(String, String),
+    figures: &mut Figures,
+) -> Result<(), Error> {
+    {
+        let mut runtime = RuntimeApi::start().await?;
+        let (conns0, token0) = (cas.connections(), cas.token_requests());
+        let spawned = Instant::now();
+        let mut child = Command::new(&subject.binary)
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "token-vendor")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_LEVEL", "error")
+            .envs(subject.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let pid = child.id().unwrap_or_default();
+        let ready = runtime
+            .wait_first_next(Duration::from_secs(20))
+            .await
+            .ok_or_else(|| format!("{}: no /next within 20 s", subject.name))?;
+        figures.init.push(ready - spawned);
+        figures.conns_init.push(cas.connections() - conns0);
+        figures.token_path_during_init += cas.token_requests() - token0;
+
+        let conns = cas.connections();
+        figures
+            .first
+            .push(invoke(&mut runtime, &format!("{run}-first"), &events.0).await?);
+        figures.conns_first.push(cas.connections() - conns);
+
+        if run == 0 {
+            let conns = cas.connections();
+            for i in 0..options.warm {
+                figures
+                    .warm_get
+                    .push(invoke(&mut runtime, &format!("get-{i}"), &events.0).await?);
+            }
+            figures.conns_warm.push(cas.connections() - conns);
+            for i in 0..options.warm {
+                figures
+                    .warm_preflight
+                    .push(invoke(&mut runtime, &format!("options-{i}"), &events.1).await?);
+            }
+            // Let the stand-in close the idle connection, then ask again.
+            tokio::time::sleep(IDLE_CLOSE + Duration::from_millis(300)).await;
+            let ok = invoke(&mut runtime, "after-idle", &events.0).await.is_ok();
+            figures.recovered.push(ok);
+        }
+        if let Some(rss) = peak_rss_kib(pid) {
+            figures.rss_kib.push(rss);
+        }
+        let _ = child.kill().await;
+    }
+    Ok(())
+}
+
+const IDLE_CLOSE: Duration = Duration::from_secs(2);
+
+async fn invoke(runtime: &mut RuntimeApi, id: &str, event: &str) -> Result<Duration, Error> {
+    runtime.invoke(id, event);
+    let outcome = runtime
+        .outcome(Duration::from_secs(10))
+        .await
+        .ok_or_else(|| format!("{id}: no response within 10 s"))?;
+    match outcome.kind {
+        Kind::Response(ref body) if body["statusCode"].as_u64().is_some_and(|s| s < 300) => {}
+        ref other => return Err(format!("{id}: unexpected outcome {other:?}").into()),
+    }
+    outcome.latency.ok_or_else(|| format!("{id}: no timing").into())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+struct Stats {
+    median: f64,
+    p99: f64,
+    min: f64,
+    max: f64,
+}
+
+fn stats(values: &[f64]) -> Stats {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Stats {
+        median: percentile(&sorted, 50.0),
+        p99: percentile(&sorted, 99.0),
+        min: sorted.first().copied().unwrap_or(f64::NAN),
+        max: sorted.last().copied().unwrap_or(f64::NAN),
+    }
+}
+
+fn ms(durations: &[Duration]) -> Vec<f64> {
+    durations.iter().map(|d| d.as_secs_f64() * 1e3).collect()
+}
+
+fn row(label: &str, unit: &str, vendor: &[f64], hello: &[f64]) {
+    let (v, h) = (stats(vendor), stats(hello));
+    println!(
+        "{label:<28} {:>9.3} {:>9.3} {:>9.3}–{:<9.3} {:>9.3} {:>7.2}x  {unit}",
+        v.median,
+        v.p99,
+        v.min,
+        v.max,
+        h.median,
+        v.median / h.median
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let options = options()?;
+    let release = options.root.join("target/release");
+    let events = (
+        std::fs::read_to_string(options.root.join("events/http-api-get-token.json"))?,
+        std::fs::read_to_string(options.root.join("events/http-api-preflight.json"))?,
+    );
+
+    let moto = start_moto().await?;
+    let admin = aws_sdk_secretsmanager::Client::new(&sdk(&moto.endpoint));
+    admin
+        .create_secret()
+        .name(SECRET_NAME)
+        .secret_string(r#"{"API_KEY":"bench-key","API_SECRET":"bench-secret"}"#)
+        .send()
+        .await?;
+    let mut round_trips = Vec::new();
+    for _ in 0..options.runs.max(5) {
+        round_trips.push(secret_round_trip(&moto.endpoint).await?);
+    }
+    let cas = CasStandIn::start(IDLE_CLOSE).await?;
+
+    let vendor = Subject {
+        name: "token-vendor",
+        binary: release.join("token-vendor"),
+        env: vec![
+            ("CAS_URL", cas.url()),
+            ("SECRET_ID", SECRET_NAME.to_owned()),
+            ("ALLOWED_ORIGINS", "https://app.example.com".to_owned()),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ],
+    };
+    let hello = Subject {
+        name: "hello-world",
+        binary: release.join("hello-world"),
+        env: vec![],
+    };
+    for subject in [&vendor, &hello] {
+        if !subject.binary.exists() {
+            return Err(format!(
+                "{} missing: cargo build --release --workspace",
+                subject.binary.display()
+            )
+            .into());
+        }
+    }
+
+    // Alternate the subjects' cold starts so machine noise hits both alike.
+    let (mut v, mut h) = (Figures::default(), Figures::default());
+    for run in 0..options.runs {
+        measure(&hello, run, &options, &cas, &events, &mut h).await?;
+        measure(&vendor, run, &options, &cas, &events, &mut v).await?;
+    }
+
+    println!();
+    println!(
+        "token-vendor vs bare lambda_http hello-world: {} cold starts each, {} warm requests of each kind",
+        options.runs, options.warm
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>19} {:>9} {:>8}",
+        "", "median", "p99", "min–max", "hello", "ratio"
+    );
+    row("init (spawn → first /next)", "ms", &ms(&v.init), &ms(&h.init));
+    row("first request after init", "ms", &ms(&v.first), &ms(&h.first));
+    row("warm GET /token", "ms", &ms(&v.warm_get), &ms(&h.warm_get));
+    row(
+        "warm preflight",
+        "ms",
+        &ms(&v.warm_preflight),
+        &ms(&h.warm_preflight),
+    );
+    let rss = |f: &Figures| f.rss_kib.iter().map(|k| *k as f64 / 1024.0).collect::<Vec<_>>();
+    row("peak RSS", "MiB", &rss(&v), &rss(&h));
+    let secret = stats(&ms(&round_trips));
+    let (vi, hi) = (stats(&ms(&v.init)).median, stats(&ms(&h.init)).median);
+    println!();
+    println!(
+        "secret round trip (new client, first call): median {:.3} ms; init overhead beyond hello + secret: {:+.3} ms",
+        secret.median,
+        vi - hi - secret.median
+    );
+    println!(
+        "upstream connections: per cold start (init) {:?}, by the first request {:?}, by {} warm requests {:?}",
+        v.conns_init, v.conns_first, options.warm, v.conns_warm
+    );
+    println!(
+        "token-path requests during init: {}; request after the upstream closed the idle connection succeeded: {:?}",
+        v.token_path_during_init, v.recovered
+    );
+    if let Some(zip) = &options.zip {
+        print_size(zip);
+    }
+    Ok(())
+}
+
+fn print_size(zip: &Path) {
+    match std::fs::metadata(zip) {
+        Ok(meta) => println!(
+            "deployment zip {}: {:.2} MiB ({} bytes)",
+            zip.display(),
+            meta.len() as f64 / 1024.0 / 1024.0,
+            meta.len()
+        ),
+        Err(e) => println!("deployment zip {}: {e}", zip.display()),
+    }
+}
