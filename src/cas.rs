@@ -4,13 +4,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use reqwest::header::{ACCEPT, HeaderValue};
+use reqwest::header::ACCEPT;
 use reqwest::{StatusCode, Url};
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::provider::{Minted, UpstreamError, UpstreamTrace, read_bounded};
-use crate::secrets::{CredentialStore, Credentials, SecretFormatError};
+use crate::provider::{Minted, UpstreamError, UpstreamTrace, read_bounded, sensitive_header};
+use crate::secrets::{API_KEY, API_SECRET, CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// The token path, relative to `CAS_URL`.
 pub const TOKEN_PATH: &str = "stream/token/v2/";
@@ -55,7 +54,7 @@ impl CasClient {
     /// One session token. On 401/403 the secret is re-read at once and the
     /// call retried once (key rotation); a second refusal is `AuthRejected`.
     pub async fn mint(&self, trace: &mut UpstreamTrace) -> Result<Minted, UpstreamError> {
-        let credentials = self.credentials.current().await?;
+        let credentials = self.credentials.current(usable).await?;
         let status = match self.attempt(&credentials, trace).await? {
             Attempt::Minted(minted) => return Ok(minted),
             Attempt::Rejected(status) => status,
@@ -64,7 +63,7 @@ impl CasClient {
             status,
             "CAS rejected the credentials; re-reading the secret and retrying once"
         );
-        let credentials = self.credentials.refresh(&credentials).await?;
+        let credentials = self.credentials.refresh(&credentials, usable).await?;
         match self.attempt(&credentials, trace).await? {
             Attempt::Minted(minted) => Ok(minted),
             Attempt::Rejected(status) => Err(UpstreamError::AuthRejected(status)),
@@ -89,15 +88,13 @@ impl CasClient {
         credentials: &Credentials,
         status: &mut Option<u16>,
     ) -> Result<Attempt, UpstreamError> {
+        let (api_key, api_secret) = credentials.cas().map_err(SecretError::from)?;
         let response = self
             .http
             .get(self.token_url.clone())
             .header(ACCEPT, "application/json")
-            .header("Auth-API-Key", sensitive("API_KEY", credentials.api_key())?)
-            .header(
-                "Auth-API-Secret",
-                sensitive("API_SECRET", credentials.api_secret())?,
-            )
+            .header("Auth-API-Key", sensitive_header(API_KEY, api_key)?)
+            .header("Auth-API-Secret", sensitive_header(API_SECRET, api_secret)?)
             .send()
             .await?;
         let code = response.status();
@@ -117,12 +114,7 @@ impl CasClient {
     }
 }
 
-/// A header value marked sensitive, so that no HTTP-layer debug output shows
-/// it. [`Credentials`] are checked to be header-safe when read, so the error
-/// is unreachable in practice.
-fn sensitive(name: &'static str, value: &SecretString) -> Result<HeaderValue, UpstreamError> {
-    let mut header = HeaderValue::from_str(value.expose_secret())
-        .map_err(|_| UpstreamError::Credentials(SecretFormatError::NotHeaderSafe(name).into()))?;
-    header.set_sensitive(true);
-    Ok(header)
+/// The CAS fields of the secret are present and usable.
+fn usable(credentials: &Credentials) -> Result<(), SecretFormatError> {
+    credentials.cas().map(drop)
 }

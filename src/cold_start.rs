@@ -7,8 +7,9 @@ use aws_config::BehaviorVersion;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use url::Url;
 
+use crate::aipix::AipixClient;
 use crate::cas::CasClient;
-use crate::config::{Config, CredentialSource, Mode, Provider};
+use crate::config::{Config, CredentialSource, Mode};
 use crate::demo::DemoUpstream;
 use crate::handler::Vendor;
 use crate::provider::{TokenProvider, http_client};
@@ -32,58 +33,74 @@ pub enum StartError {
 pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     let started = Instant::now();
     let lambda = config.mode == Mode::Lambda;
-    let tokens = match config.provider {
-        Provider::Demo => {
-            tracing::warn!(
-                "DEMO UPSTREAM: CAS_URL is not set, so /token returns demo JWTs signed with a throw-away key. \
-                 They are NOT valid for Sceenic. Set CAS_URL and credentials to vend real tokens."
-            );
-            TokenProvider::Demo(DemoUpstream::new().map_err(StartError::Random)?)
-        }
-        Provider::Cas {
-            base_url,
-            credentials,
-        } => {
-            // Building the client is cheap (~0.15 ms: the trust roots are
-            // compiled in); the warm-up's connection then overlaps the secret read.
-            let timeout = config.upstream_timeout;
-            let http = http_client(timeout).map_err(StartError::HttpClient)?;
-            let warm = warm_up(&http, &base_url, timeout.min(WARM_UP_BUDGET));
-            let store = async {
-                let store = match credentials {
-                    CredentialSource::Environment(credentials) => CredentialStore::fixed(credentials),
-                    CredentialSource::SecretsManager { secret_id } => {
-                        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                            .http_client(
-                                crate::tls::sdk_http_client()
-                                    .map_err(|e| StartError::HttpClient(e.into()))?,
-                            )
-                            .timeout_config(aws_timeouts());
-                        if lambda {
-                            // Lambda always hands the role's credentials over in
-                            // environment variables; building the default provider
-                            // chain (profiles, SSO, web identity, ECS, IMDS) cost
-                            // ~1.3 ms of every cold start (BENCHMARKS.md).
-                            loader =
-                                loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
-                        }
-                        let sdk = loader.load().await;
-                        let client = secrets_manager_client(&sdk);
-                        tracing::debug!(at_ms = millis(started), "Secrets Manager client built");
-                        CredentialStore::secrets_manager(client, secret_id)
-                    }
-                };
-                store.load().await;
-                tracing::debug!(at_ms = millis(started), "secret read");
-                Ok::<_, StartError>(store)
-            };
-            let ((), store) = tokio::join!(warm, store);
-            let store = store?;
-            TokenProvider::Cas(CasClient::new(http, &base_url, Arc::new(store)))
-        }
+    let Some(credentials) = config.credentials else {
+        tracing::warn!(
+            "DEMO UPSTREAM: CAS_URL is not set, so /token returns demo JWTs signed with a throw-away key. \
+             They are NOT valid for Sceenic. Set CAS_URL and credentials to vend real tokens."
+        );
+        let demo = TokenProvider::Demo(DemoUpstream::new().map_err(StartError::Random)?);
+        return Ok(Vendor::new(config.allowed_origins, Some(demo), None));
     };
+
+    // Building the client is cheap (~0.15 ms: the trust roots are compiled
+    // in); the warm-up connections then overlap the secret read.
+    let timeout = config.upstream_timeout;
+    let http = http_client(timeout).map_err(StartError::HttpClient)?;
+    let budget = timeout.min(WARM_UP_BUDGET);
+    let warm = async {
+        let cas = async {
+            if let Some(url) = &config.cas {
+                warm_up(&http, url, budget).await;
+            }
+        };
+        let aipix = async {
+            if let Some(aipix) = &config.aipix {
+                warm_up(&http, &aipix.base_url, budget).await;
+            }
+        };
+        tokio::join!(cas, aipix);
+    };
+    let store = async {
+        let store = match credentials {
+            CredentialSource::Environment(credentials) => CredentialStore::fixed(credentials),
+            CredentialSource::SecretsManager { secret_id } => {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(crate::tls::sdk_http_client().map_err(|e| StartError::HttpClient(e.into()))?)
+                    .timeout_config(aws_timeouts());
+                if lambda {
+                    // Lambda always hands the role's credentials over in
+                    // environment variables; building the default provider
+                    // chain (profiles, SSO, web identity, ECS, IMDS) cost
+                    // ~1.3 ms of every cold start (BENCHMARKS.md).
+                    loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+                }
+                let sdk = loader.load().await;
+                let client = secrets_manager_client(&sdk);
+                tracing::debug!(at_ms = millis(started), "Secrets Manager client built");
+                CredentialStore::secrets_manager(client, secret_id)
+            }
+        };
+        store.load().await;
+        tracing::debug!(at_ms = millis(started), "secret read");
+        Ok::<_, StartError>(store)
+    };
+    let ((), store) = tokio::join!(warm, store);
+    let store = Arc::new(store?);
+    if let Some(held) = store.held() {
+        if let (Some(_), Err(error)) = (&config.cas, held.cas()) {
+            tracing::error!(%error, "CAS credentials unusable: /token answers 503 until the secret is fixed");
+        }
+        if let (Some(_), Err(error)) = (&config.aipix, held.aipix()) {
+            tracing::error!(%error, "AIPIX credentials unusable: /streams answers 503 until the secret is fixed");
+        }
+    }
+
+    let tokens = config
+        .cas
+        .map(|url| TokenProvider::Cas(CasClient::new(http.clone(), &url, Arc::clone(&store))));
+    let streams = config.aipix.map(|aipix| AipixClient::new(http, aipix, store));
     tracing::debug!(at_ms = millis(started), "cold start done");
-    Ok(Vendor::new(config.allowed_origins, tokens))
+    Ok(Vendor::new(config.allowed_origins, tokens, streams))
 }
 
 fn millis(since: Instant) -> f64 {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cors::AllowedOrigins;
-use crate::secrets::Credentials;
+use crate::secrets::{AIPIX_API_TOKEN, API_KEY, API_SECRET, Credentials};
 
 /// Default whole-request timeout for the upstream call. API Gateway gives up
 /// after 29-30 s; a token service that has not answered in 5 s is down.
@@ -28,35 +28,68 @@ pub enum Mode {
     Local { listen: SocketAddr },
 }
 
-/// Where the provider's API key and secret come from.
+/// Where the providers' credentials come from.
 #[derive(Debug)]
 pub enum CredentialSource {
-    /// A Secrets Manager secret (name or ARN) holding
-    /// `{"API_KEY": "...", "API_SECRET": "..."}`.
+    /// A Secrets Manager secret (name or ARN) holding a JSON object with the
+    /// enabled providers' fields (`API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`).
     SecretsManager { secret_id: String },
-    /// `API_KEY` / `API_SECRET` from the environment: local mode only.
+    /// The same fields from the environment: local mode only.
     Environment(Credentials),
 }
 
-/// Which token service `/token` talks to.
-#[derive(Debug)]
-pub enum Provider {
-    /// Sceenic's Cluster Authentication Service.
-    Cas {
-        base_url: Url,
-        credentials: CredentialSource,
-    },
-    /// The built-in demo upstream: local mode only, never under Lambda.
-    Demo,
+/// The AIPIX provider: its URL and the policy of what a caller may ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AipixConfig {
+    pub base_url: Url,
+    pub policy: StreamPolicy,
+}
+
+/// Which streams may be asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedStreams {
+    Any,
+    List(Vec<String>),
+}
+
+/// The viewing rights of an AIPIX token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rights {
+    pub live: bool,
+    pub dvr: bool,
+    pub copy: bool,
+}
+
+/// What the operator allows a caller of `/streams/{stream}/token` to ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPolicy {
+    pub streams: AllowedStreams,
+    pub rights: Rights,
+    pub max_ttl: u64,
+    pub default_ttl: u64,
+    pub allow_unlimited: bool,
 }
 
 /// The validated configuration of one process.
 #[derive(Debug)]
 pub struct Config {
     pub mode: Mode,
-    pub provider: Provider,
+    /// `CAS_URL`: Sceenic CAS behind `/token`.
+    pub cas: Option<Url>,
+    /// `AIPIX_URL` and its policy: AIPIX behind `/streams/{stream}/token`.
+    pub aipix: Option<AipixConfig>,
+    /// `None` only in local mode with no provider: the demo upstream.
+    pub credentials: Option<CredentialSource>,
     pub allowed_origins: AllowedOrigins,
     pub upstream_timeout: Duration,
+}
+
+impl Config {
+    /// Whether `/token` is served by the built-in demo upstream (local mode
+    /// with no provider configured; never under Lambda).
+    pub fn demo(&self) -> bool {
+        self.cas.is_none() && self.aipix.is_none()
+    }
 }
 
 /// A configuration error: always names the variable at fault, never echoes a
@@ -124,62 +157,164 @@ impl Config {
             }
         };
 
+        let cas = get("CAS_URL")
+            .map(|url| parse_base_url(&url).map_err(|reason| invalid("CAS_URL", reason)))
+            .transpose()?;
+        let aipix = get("AIPIX_URL")
+            .map(|url| -> Result<AipixConfig, ConfigError> {
+                Ok(AipixConfig {
+                    base_url: parse_base_url(&url).map_err(|reason| invalid("AIPIX_URL", reason))?,
+                    policy: stream_policy(&get)?,
+                })
+            })
+            .transpose()?;
+
         let secret_id = get("SECRET_ID");
-        let api_key = get("API_KEY");
-        let api_secret = get("API_SECRET");
+        let env_credentials = [API_KEY, API_SECRET, AIPIX_API_TOKEN].map(|name| (name, get(name)));
         if lambda {
-            for (name, value) in [("API_KEY", &api_key), ("API_SECRET", &api_secret)] {
-                if value.is_some() {
-                    return Err(invalid(
-                        name,
-                        "must not be set under Lambda: credentials come only from SECRET_ID",
-                    ));
-                }
+            if let Some((name, _)) = env_credentials.iter().find(|(_, v)| v.is_some()) {
+                return Err(invalid(
+                    name,
+                    "must not be set under Lambda: credentials come only from SECRET_ID",
+                ));
+            }
+            if cas.is_none() && aipix.is_none() {
+                return Err(invalid(
+                    "CAS_URL",
+                    "required under Lambda (or AIPIX_URL, or both)",
+                ));
             }
         }
-
-        let provider = match get("CAS_URL") {
-            Some(url) => {
-                let base_url = parse_base_url(&url).map_err(|reason| invalid("CAS_URL", reason))?;
-                let credentials = match (secret_id, api_key, api_secret) {
-                    (Some(secret_id), _, _) => CredentialSource::SecretsManager { secret_id },
-                    (None, _, _) if lambda => {
-                        return Err(invalid("SECRET_ID", "required under Lambda"));
-                    }
-                    (None, Some(key), Some(secret)) => CredentialSource::Environment(
-                        Credentials::new(key, secret).map_err(|e| invalid(e.variable(), e.to_string()))?,
-                    ),
-                    (None, None, _) => {
-                        return Err(invalid("API_KEY", "set SECRET_ID, or API_KEY and API_SECRET"));
-                    }
-                    (None, Some(_), None) => {
-                        return Err(invalid("API_SECRET", "set together with API_KEY"));
-                    }
-                };
-                Provider::Cas {
-                    base_url,
-                    credentials,
-                }
+        let any_env_credential = env_credentials.iter().any(|(_, v)| v.is_some());
+        let credentials = if cas.is_none() && aipix.is_none() {
+            if secret_id.is_some() || any_env_credential {
+                return Err(invalid(
+                    "CAS_URL",
+                    "credentials are set but no provider URL is; set CAS_URL (or AIPIX_URL), or unset the credentials to run the demo upstream",
+                ));
             }
-            None if lambda => return Err(invalid("CAS_URL", "required under Lambda")),
-            None => {
-                if secret_id.is_some() || api_key.is_some() || api_secret.is_some() {
-                    return Err(invalid(
-                        "CAS_URL",
-                        "credentials are set but CAS_URL is not; set it, or unset the credentials to run the demo upstream",
-                    ));
-                }
-                Provider::Demo
+            None
+        } else if let Some(secret_id) = secret_id {
+            Some(CredentialSource::SecretsManager { secret_id })
+        } else if lambda {
+            return Err(invalid("SECRET_ID", "required under Lambda"));
+        } else {
+            let [(_, api_key), (_, api_secret), (_, aipix_token)] = env_credentials;
+            let credentials = Credentials::from_values(api_key, api_secret, aipix_token);
+            if cas.is_some() {
+                credentials.cas().map_err(|e| {
+                    invalid(
+                        e.variable(),
+                        format!("{e} (set SECRET_ID, or API_KEY and API_SECRET)"),
+                    )
+                })?;
             }
+            if aipix.is_some() {
+                credentials
+                    .aipix()
+                    .map_err(|e| invalid(e.variable(), format!("{e} (set SECRET_ID, or AIPIX_API_TOKEN)")))?;
+            }
+            Some(CredentialSource::Environment(credentials))
         };
 
         Ok(Self {
             mode,
-            provider,
+            cas,
+            aipix,
+            credentials,
             allowed_origins,
             upstream_timeout,
         })
     }
+}
+
+/// The AIPIX policy variables (read only when `AIPIX_URL` is set).
+fn stream_policy(get: &impl Fn(&str) -> Option<String>) -> Result<StreamPolicy, ConfigError> {
+    let streams = match get("AIPIX_STREAMS").as_deref() {
+        None => {
+            return Err(invalid(
+                "AIPIX_STREAMS",
+                "required when AIPIX_URL is set (stream ids, or *)",
+            ));
+        }
+        Some("*") => AllowedStreams::Any,
+        Some(list) => {
+            let ids: Vec<String> = list
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if ids.is_empty() {
+                return Err(invalid("AIPIX_STREAMS", "no stream id given"));
+            }
+            if let Some(bad) = ids.iter().find(|id| !is_stream_id(id)) {
+                return Err(invalid(
+                    "AIPIX_STREAMS",
+                    format!("`{bad}` is not a stream id (1-128 of A-Z a-z 0-9 . _ -), and * stands alone"),
+                ));
+            }
+            AllowedStreams::List(ids)
+        }
+    };
+    let mut rights = Rights::default();
+    for right in get("AIPIX_RIGHTS")
+        .as_deref()
+        .unwrap_or("live")
+        .split(',')
+        .map(str::trim)
+    {
+        match right {
+            "live" => rights.live = true,
+            "dvr" => rights.dvr = true,
+            "copy" => rights.copy = true,
+            other => {
+                return Err(invalid(
+                    "AIPIX_RIGHTS",
+                    format!("unknown right `{other}` (live, dvr, copy)"),
+                ));
+            }
+        }
+    }
+    let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+        get(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| invalid(name, "expected a whole number of seconds"))
+        })
+    };
+    let max_ttl = number("AIPIX_MAX_TTL", 3600)?;
+    if max_ttl == 0 {
+        return Err(invalid(
+            "AIPIX_MAX_TTL",
+            "must be at least 1 (unlimited tokens are AIPIX_ALLOW_UNLIMITED)",
+        ));
+    }
+    let default_ttl = number("AIPIX_DEFAULT_TTL", max_ttl.min(3600))?;
+    if default_ttl == 0 || default_ttl > max_ttl {
+        return Err(invalid(
+            "AIPIX_DEFAULT_TTL",
+            format!("must be between 1 and AIPIX_MAX_TTL ({max_ttl})"),
+        ));
+    }
+    let allow_unlimited = match get("AIPIX_ALLOW_UNLIMITED").as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(invalid("AIPIX_ALLOW_UNLIMITED", "expected true or false")),
+    };
+    Ok(StreamPolicy {
+        streams,
+        rights,
+        max_ttl,
+        default_ttl,
+        allow_unlimited,
+    })
+}
+
+/// A stream id: 1-128 characters of `A-Z a-z 0-9 . _ -`.
+pub fn is_stream_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A provider base URL: http(s), no credentials, query or fragment; plain
@@ -246,9 +381,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.mode, Mode::Lambda);
         assert_eq!(c.upstream_timeout, Duration::from_millis(3000));
+        assert!(c.cas.is_some() && c.aipix.is_none());
         assert!(matches!(
-            c.provider,
-            Provider::Cas { credentials: CredentialSource::SecretsManager { ref secret_id }, .. } if secret_id == "token-vendor/cas"
+            c.credentials,
+            Some(CredentialSource::SecretsManager { ref secret_id }) if secret_id == "token-vendor/cas"
         ));
     }
 
@@ -300,7 +436,7 @@ mod tests {
                 listen: "127.0.0.1:3000".parse().unwrap()
             }
         );
-        assert!(matches!(c.provider, Provider::Demo));
+        assert!(c.demo() && c.credentials.is_none());
         assert_eq!(c.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
         assert!(c.allowed_origins.allows("http://localhost:5173"));
         assert!(!c.allowed_origins.allows("https://evil.example"));
@@ -315,13 +451,97 @@ mod tests {
             ("LISTEN_ADDR", "127.0.0.1:0"),
         ])
         .unwrap();
-        assert!(matches!(
-            c.provider,
-            Provider::Cas {
-                credentials: CredentialSource::Environment(_),
-                ..
+        assert!(matches!(c.credentials, Some(CredentialSource::Environment(_))));
+    }
+
+    const AIPIX: (&str, &str) = ("AIPIX_URL", "https://media.example.com");
+
+    #[test]
+    fn aipix_alone_is_a_valid_lambda_deployment_with_the_documented_defaults() {
+        let c = config(&[
+            LAMBDA,
+            AIPIX,
+            ("AIPIX_STREAMS", "cam-1, cam.2"),
+            ("SECRET_ID", "s"),
+            ("ALLOWED_ORIGINS", "*"),
+        ])
+        .unwrap();
+        assert!(c.cas.is_none() && !c.demo());
+        let policy = c.aipix.unwrap().policy;
+        assert_eq!(
+            policy.streams,
+            AllowedStreams::List(vec!["cam-1".into(), "cam.2".into()])
+        );
+        assert_eq!(
+            policy.rights,
+            Rights {
+                live: true,
+                dvr: false,
+                copy: false
             }
-        ));
+        );
+        assert_eq!(
+            (policy.max_ttl, policy.default_ttl, policy.allow_unlimited),
+            (3600, 3600, false)
+        );
+    }
+
+    #[test]
+    fn aipix_default_ttl_follows_a_smaller_max() {
+        let c = config(&[
+            AIPIX,
+            ("AIPIX_STREAMS", "*"),
+            ("AIPIX_MAX_TTL", "600"),
+            ("AIPIX_API_TOKEN", "t"),
+        ])
+        .unwrap();
+        let policy = c.aipix.unwrap().policy;
+        assert_eq!(
+            (policy.streams, policy.max_ttl, policy.default_ttl),
+            (AllowedStreams::Any, 600, 600)
+        );
+    }
+
+    #[test]
+    fn bad_aipix_policy_values_name_their_variable() {
+        for (var, value) in [
+            ("AIPIX_STREAMS", ""),
+            ("AIPIX_STREAMS", "cam 1"),
+            ("AIPIX_STREAMS", "*,cam"),
+            ("AIPIX_RIGHTS", "live,record"),
+            ("AIPIX_MAX_TTL", "0"),
+            ("AIPIX_MAX_TTL", "-5"),
+            ("AIPIX_DEFAULT_TTL", "7200"),
+            ("AIPIX_DEFAULT_TTL", "0"),
+            ("AIPIX_ALLOW_UNLIMITED", "yes"),
+            ("AIPIX_URL", "http://media.example.com"),
+        ] {
+            let mut vars = vec![AIPIX, ("AIPIX_STREAMS", "cam"), ("AIPIX_API_TOKEN", "t")];
+            vars.retain(|(k, _)| *k != var);
+            vars.push((var, value));
+            let e = config(&vars).unwrap_err();
+            assert_eq!(
+                e.variable,
+                if value.is_empty() { "AIPIX_STREAMS" } else { var },
+                "{var}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn local_aipix_needs_its_token_and_lambda_refuses_it_in_the_environment() {
+        let e = config(&[AIPIX, ("AIPIX_STREAMS", "*")]).unwrap_err();
+        assert_eq!(e.variable, "AIPIX_API_TOKEN");
+        let e = config(&[
+            LAMBDA,
+            AIPIX,
+            ("AIPIX_STREAMS", "*"),
+            ("SECRET_ID", "s"),
+            ("ALLOWED_ORIGINS", "*"),
+            ("AIPIX_API_TOKEN", "t"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "AIPIX_API_TOKEN");
     }
 
     #[test]

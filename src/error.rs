@@ -18,6 +18,12 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("provider not configured")]
+    NotEnabled,
+    #[error("stream not allowed by policy")]
+    StreamNotAllowed,
+    #[error("right not allowed by policy")]
+    RightNotAllowed,
     #[error("token provider failed")]
     Upstream(#[from] UpstreamError),
     #[error("internal error")]
@@ -31,6 +37,8 @@ impl ApiError {
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotEnabled => StatusCode::NOT_IMPLEMENTED,
+            Self::StreamNotAllowed | Self::RightNotAllowed => StatusCode::FORBIDDEN,
             Self::Upstream(UpstreamError::Credentials(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -45,6 +53,9 @@ impl ApiError {
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotEnabled => "not_enabled",
+            Self::StreamNotAllowed => "stream_not_allowed",
+            Self::RightNotAllowed => "right_not_allowed",
             Self::Upstream(UpstreamError::Credentials(_)) => "credentials_unavailable",
             Self::Upstream(UpstreamError::AuthRejected(_)) => "upstream_auth_failed",
             Self::Upstream(UpstreamError::Timeout) => "upstream_timeout",
@@ -61,6 +72,11 @@ impl ApiError {
             Self::OriginNotAllowed => "This origin is not allowed to request tokens.",
             Self::NotFound => "No such route.",
             Self::MethodNotAllowed => "Method not allowed on this route.",
+            Self::NotEnabled => {
+                "This provider is not configured on this deployment: set its URL (CAS_URL for /token, AIPIX_URL for /streams) and its credentials."
+            }
+            Self::StreamNotAllowed => "This stream is not available through this service.",
+            Self::RightNotAllowed => "A requested right (live, dvr, copy) is not allowed by this service.",
             Self::Upstream(UpstreamError::Credentials(_)) => {
                 "The token service credentials are not available right now; try again shortly."
             }
@@ -103,6 +119,10 @@ mod tests {
             (ApiError::OriginNotAllowed, 403, "origin_not_allowed"),
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::NotEnabled, 501, "not_enabled"),
+            (ApiError::StreamNotAllowed, 403, "stream_not_allowed"),
+            (ApiError::RightNotAllowed, 403, "right_not_allowed"),
+            (UpstreamError::Rpc(Some(-32601)).into(), 502, "upstream_error"),
             (
                 UpstreamError::AuthRejected(401).into(),
                 502,

@@ -14,22 +14,29 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use tracing::Instrument as _;
 
+use crate::aipix::{self, AipixClient, Asked, StreamRequest};
 use crate::cors::{self, AllowedOrigins, OriginCheck};
 use crate::error::{ApiError, chain};
 use crate::provider::{Minted, TokenProvider, UpstreamTrace};
 
 /// The routes the vendor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+enum Route<'a> {
+    /// `/token`: a session token (CAS, or the local demo).
     Token,
+    /// `/streams/{stream}/token`: an AIPIX stream token; the id as in the
+    /// raw path (checked by the policy, so percent-encoding is refused).
+    StreamToken(&'a str),
 }
 
-impl Route {
-    fn from_path(path: &str) -> Option<Self> {
-        match path {
-            "/token" => Some(Self::Token),
-            _ => None,
+impl<'a> Route<'a> {
+    fn from_path(path: &'a str) -> Option<Self> {
+        if path == "/token" {
+            return Some(Self::Token);
         }
+        path.strip_prefix("/streams/")
+            .and_then(|rest| rest.strip_suffix("/token"))
+            .map(Self::StreamToken)
     }
 }
 
@@ -38,16 +45,19 @@ impl Route {
 #[derive(Debug)]
 pub struct Vendor {
     origins: AllowedOrigins,
-    tokens: TokenProvider,
+    tokens: Option<TokenProvider>,
+    streams: Option<AipixClient>,
 }
 
 impl Vendor {
-    pub fn new(origins: AllowedOrigins, tokens: TokenProvider) -> Self {
-        Self { origins, tokens }
-    }
-
-    pub fn tokens(&self) -> &TokenProvider {
-        &self.tokens
+    /// `tokens` serves `/token`, `streams` serves `/streams/{stream}/token`;
+    /// a route whose provider is `None` answers `501 not_enabled`.
+    pub fn new(origins: AllowedOrigins, tokens: Option<TokenProvider>, streams: Option<AipixClient>) -> Self {
+        Self {
+            origins,
+            tokens,
+            streams,
+        }
     }
 
     /// Answers one request. Infallible: every failure is a JSON error
@@ -102,20 +112,38 @@ impl Vendor {
             return Err(ApiError::OriginNotAllowed);
         }
         let route = Route::from_path(path).ok_or(ApiError::NotFound)?;
-        match (route, request.method()) {
-            (Route::Token, &Method::OPTIONS) => Ok(preflight()),
-            (Route::Token, &Method::GET) => self.token(upstream).await,
-            (Route::Token, &Method::POST) => {
-                check_json_body(request.body())?;
-                self.token(upstream).await
-            }
-            (Route::Token, _) => Err(ApiError::MethodNotAllowed),
+        let method = request.method();
+        if method == Method::OPTIONS {
+            return Ok(preflight());
         }
-    }
-
-    async fn token(&self, upstream: &mut UpstreamTrace) -> Result<Response<Body>, ApiError> {
-        let minted = self.tokens.mint(upstream).await?;
-        token_response(&minted)
+        if method != Method::GET && method != Method::POST {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        match route {
+            Route::Token => {
+                let tokens = self.tokens.as_ref().ok_or(ApiError::NotEnabled)?;
+                if method == Method::POST {
+                    check_json_body(request.body())?;
+                }
+                let minted = tokens.mint(upstream).await?;
+                Ok(token_response(&minted))
+            }
+            Route::StreamToken(stream) => {
+                let streams = self.streams.as_ref().ok_or(ApiError::NotEnabled)?;
+                let asked = if method == Method::GET {
+                    Asked::from_query(request.uri().query().unwrap_or_default())?
+                } else if request.uri().query().is_some_and(|q| !q.is_empty()) {
+                    return Err(ApiError::BadRequest(
+                        "POST takes its parameters in the JSON body, not the query.",
+                    ));
+                } else {
+                    Asked::from_body(request.body().as_ref())?
+                };
+                let decided = streams.policy().decide(stream, &asked)?;
+                let minted = streams.mint(&decided, upstream).await?;
+                Ok(stream_token_response(&minted, &decided))
+            }
+        }
     }
 }
 
@@ -152,12 +180,28 @@ fn preflight() -> Response<Body> {
     response
 }
 
-fn token_response(minted: &Minted) -> Result<Response<Body>, ApiError> {
+fn token_response(minted: &Minted) -> Response<Body> {
     let mut body = json!({ "token": minted.token() });
     if let Some(expires_at) = minted.expires_at() {
         body["expiresAt"] = json!(expires_at.to_string());
     }
-    Ok(json_response(StatusCode::OK, &body))
+    json_response(StatusCode::OK, &body)
+}
+
+fn stream_token_response(minted: &Minted, request: &StreamRequest) -> Response<Body> {
+    let mut body = json!({
+        "token": minted.token(),
+        "stream": request.stream,
+        "rights": {
+            "live": request.rights.live,
+            "dvr": request.rights.dvr,
+            "copy": request.rights.copy,
+        },
+    });
+    if let Some(expires_at) = aipix::expiry(request.ttl) {
+        body["expiresAt"] = json!(expires_at.to_string());
+    }
+    json_response(StatusCode::OK, &body)
 }
 
 fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {

@@ -5,6 +5,7 @@
 //! policy, errors) → [`provider::TokenProvider`] → [`cas::CasClient`] with
 //! the key pair from [`secrets::CredentialStore`] → `{"token": "..."}`.
 
+pub mod aipix;
 pub mod cas;
 pub mod cold_start;
 pub mod config;

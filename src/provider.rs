@@ -32,6 +32,14 @@ impl Minted {
         }
     }
 
+    /// A token whose claims are not read (not a JWT, or not ours to parse).
+    pub fn opaque(token: String) -> Self {
+        Self {
+            token: SecretString::from(token),
+            expires_at: None,
+        }
+    }
+
     /// The token itself, for the one place that writes the response body.
     pub fn token(&self) -> &str {
         self.token.expose_secret()
@@ -64,6 +72,8 @@ pub enum UpstreamError {
     TooLarge,
     #[error("upstream body is not the expected JSON")]
     Malformed,
+    #[error("upstream answered a JSON-RPC error (code {0:?})")]
+    Rpc(Option<i64>),
     #[error("upstream did not answer within the timeout")]
     Timeout,
     #[error("upstream request failed")]
@@ -151,4 +161,18 @@ impl TokenProvider {
             Self::Demo(demo) => demo.mint(),
         }
     }
+}
+
+/// A header value marked sensitive, so that no HTTP-layer debug output shows
+/// it. Credentials are checked to be header-safe when read, so the error is
+/// unreachable in practice.
+pub fn sensitive_header(
+    name: &'static str,
+    value: &SecretString,
+) -> Result<reqwest::header::HeaderValue, UpstreamError> {
+    let mut header = reqwest::header::HeaderValue::from_str(value.expose_secret()).map_err(|_| {
+        UpstreamError::Credentials(crate::secrets::SecretFormatError::NotHeaderSafe(name).into())
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
 }

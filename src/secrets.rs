@@ -38,16 +38,31 @@ pub fn secrets_manager_client(sdk: &SdkConfig) -> SecretsManagerClient {
     SecretsManagerClient::from_conf(config)
 }
 
-/// A provider key pair. Neither value can be printed: `Debug` redacts them
-/// and they are exposed only where the upstream request is built.
+/// The provider credentials held in the secret, each field checked on its
+/// own: a deployment needs only the fields of the providers it enables.
+/// No value can be printed: `Debug` redacts them and they are exposed only
+/// where an upstream request is built.
 pub struct Credentials {
-    api_key: SecretString,
-    api_secret: SecretString,
+    api_key: Field,
+    api_secret: Field,
+    aipix_api_token: Field,
 }
+
+type Field = Result<SecretString, SecretFormatError>;
+
+/// The secret's field names.
+pub const API_KEY: &str = "API_KEY";
+pub const API_SECRET: &str = "API_SECRET";
+pub const AIPIX_API_TOKEN: &str = "AIPIX_API_TOKEN";
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credentials { api_key: [REDACTED], api_secret: [REDACTED] }")
+        let state = |field: &Field| if field.is_ok() { "[REDACTED]" } else { "[unusable]" };
+        f.debug_struct("Credentials")
+            .field("api_key", &state(&self.api_key))
+            .field("api_secret", &state(&self.api_secret))
+            .field("aipix_api_token", &state(&self.aipix_api_token))
+            .finish()
     }
 }
 
@@ -77,16 +92,34 @@ impl SecretFormatError {
 }
 
 impl Credentials {
-    /// A key pair from two strings, checked as [`Credentials::from_json`] does.
-    pub fn new(api_key: String, api_secret: String) -> Result<Self, SecretFormatError> {
-        Ok(Self {
-            api_key: checked("API_KEY", api_key)?,
-            api_secret: checked("API_SECRET", api_secret)?,
-        })
+    /// Credentials from individual values (local mode's environment); an
+    /// absent value is `Missing`, the others are checked as in the secret.
+    pub fn from_values(
+        api_key: Option<String>,
+        api_secret: Option<String>,
+        aipix_api_token: Option<String>,
+    ) -> Self {
+        let field = |name: &'static str, value: Option<String>| match value {
+            None => Err(SecretFormatError::Missing(name)),
+            Some(v) => checked(name, v),
+        };
+        Self {
+            api_key: field(API_KEY, api_key),
+            api_secret: field(API_SECRET, api_secret),
+            aipix_api_token: field(AIPIX_API_TOKEN, aipix_api_token),
+        }
     }
 
-    /// Parses the secret's value: `{"API_KEY": "...", "API_SECRET": "..."}`.
-    /// The parser's own messages are not kept: they can quote the input.
+    /// A CAS key pair, for tests and local use.
+    pub fn cas_pair(api_key: &str, api_secret: &str) -> Self {
+        Self::from_values(Some(api_key.to_owned()), Some(api_secret.to_owned()), None)
+    }
+
+    /// Parses the secret's value, a JSON object such as
+    /// `{"API_KEY": "...", "API_SECRET": "...", "AIPIX_API_TOKEN": "..."}`.
+    /// Only a value that is not a JSON object fails here; each field's own
+    /// problem is reported when a provider asks for it. The parser's messages
+    /// are not kept: they can quote the input.
     pub fn from_json(text: &str) -> Result<Self, SecretFormatError> {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| SecretFormatError::NotJson {
@@ -98,24 +131,41 @@ impl Credentials {
         };
         let field = |name: &'static str| match object.get(name) {
             None => Err(SecretFormatError::Missing(name)),
-            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(serde_json::Value::String(s)) => checked(name, s.clone()),
             Some(_) => Err(SecretFormatError::Empty(name)),
         };
-        Self::new(field("API_KEY")?, field("API_SECRET")?)
+        Ok(Self {
+            api_key: field(API_KEY),
+            api_secret: field(API_SECRET),
+            aipix_api_token: field(AIPIX_API_TOKEN),
+        })
     }
 
-    pub fn api_key(&self) -> &SecretString {
-        &self.api_key
+    /// The CAS key pair (`API_KEY`, `API_SECRET`).
+    pub fn cas(&self) -> Result<(&SecretString, &SecretString), SecretFormatError> {
+        Ok((field(&self.api_key)?, field(&self.api_secret)?))
     }
 
-    pub fn api_secret(&self) -> &SecretString {
-        &self.api_secret
+    /// The AIPIX API token (`AIPIX_API_TOKEN`).
+    pub fn aipix(&self) -> Result<&SecretString, SecretFormatError> {
+        field(&self.aipix_api_token)
     }
 
+    /// Whether both hold the same values (logged after a rotation re-read).
     fn same_as(&self, other: &Self) -> bool {
-        self.api_key.expose_secret() == other.api_key.expose_secret()
-            && self.api_secret.expose_secret() == other.api_secret.expose_secret()
+        let eq = |a: &Field, b: &Field| match (a, b) {
+            (Ok(a), Ok(b)) => a.expose_secret() == b.expose_secret(),
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        };
+        eq(&self.api_key, &other.api_key)
+            && eq(&self.api_secret, &other.api_secret)
+            && eq(&self.aipix_api_token, &other.aipix_api_token)
     }
+}
+
+fn field(field: &Field) -> Result<&SecretString, SecretFormatError> {
+    field.as_ref().map_err(Clone::clone)
 }
 
 fn checked(name: &'static str, value: String) -> Result<SecretString, SecretFormatError> {
@@ -158,7 +208,8 @@ enum Source {
 #[derive(Debug, Default)]
 struct Cached {
     credentials: Option<Arc<Credentials>>,
-    failed_at: Option<Instant>,
+    /// When the secret was last read, successfully or not.
+    read_at: Option<Instant>,
 }
 
 /// The in-memory credentials of one process and the rules for re-reading them.
@@ -214,43 +265,64 @@ impl CredentialStore {
         let _ = self.read_and_cache().await;
     }
 
-    /// The current credentials; reads the secret if none are held and the
-    /// last failed read is at least [`RETRY_SPACING`] old.
-    pub async fn current(&self) -> Result<Arc<Credentials>, SecretError> {
-        if let Some(c) = self.read().credentials.clone() {
+    /// The credentials held, if any (whether or not a provider can use them).
+    pub fn held(&self) -> Option<Arc<Credentials>> {
+        self.read().credentials.clone()
+    }
+
+    /// The current credentials, provided `usable` accepts them (each provider
+    /// checks its own fields). When none are held, or `usable` refuses them,
+    /// the secret is read again, at most once per [`RETRY_SPACING`].
+    pub async fn current(
+        &self,
+        usable: impl Fn(&Credentials) -> Result<(), SecretFormatError>,
+    ) -> Result<Arc<Credentials>, SecretError> {
+        if let Some(c) = self.held().filter(|c| usable(c).is_ok()) {
             return Ok(c);
         }
         let _reading = self.reading.lock().await;
         {
             let cached = self.read();
-            if let Some(c) = cached.credentials.clone() {
+            if let Some(c) = cached.credentials.clone().filter(|c| usable(c).is_ok()) {
                 return Ok(c);
             }
-            if let Some(waited) = cached.failed_at.map(|t| t.elapsed())
+            if let Some(waited) = cached.read_at.map(|t| t.elapsed())
                 && waited < self.retry_spacing
             {
-                return Err(SecretError::Backoff(self.retry_spacing - waited));
+                return Err(match &cached.credentials {
+                    Some(c) => usable(c)
+                        .err()
+                        .map_or(SecretError::Backoff(self.retry_spacing - waited), Into::into),
+                    None => SecretError::Backoff(self.retry_spacing - waited),
+                });
             }
         }
-        self.read_and_cache().await
+        let fresh = self.read_and_cache().await?;
+        usable(&fresh)?;
+        Ok(fresh)
     }
 
     /// The provider rejected `stale`: re-read the secret at once (no spacing)
     /// unless a concurrent request already replaced it.
-    pub async fn refresh(&self, stale: &Arc<Credentials>) -> Result<Arc<Credentials>, SecretError> {
+    pub async fn refresh(
+        &self,
+        stale: &Arc<Credentials>,
+        usable: impl Fn(&Credentials) -> Result<(), SecretFormatError>,
+    ) -> Result<Arc<Credentials>, SecretError> {
         let _reading = self.reading.lock().await;
-        let current = self.read().credentials.clone();
-        if let Some(c) = current.filter(|c| !Arc::ptr_eq(c, stale)) {
+        if let Some(c) = self.held().filter(|c| !Arc::ptr_eq(c, stale)) {
+            usable(&c)?;
             return Ok(c);
         }
         let fresh = self.read_and_cache().await?;
         if fresh.same_as(stale) {
             tracing::warn!(
-                "secret re-read after the provider rejected the credentials, but it holds the same pair"
+                "secret re-read after the provider rejected the credentials, but it holds the same values"
             );
         } else {
-            tracing::info!("secret re-read: a new key pair is in use");
+            tracing::info!("secret re-read: new credentials are in use");
         }
+        usable(&fresh)?;
         Ok(fresh)
     }
 
@@ -262,16 +334,13 @@ impl CredentialStore {
         };
         let mut cached = self.write();
         match &result {
-            Ok(c) => {
-                cached.credentials = Some(Arc::clone(c));
-                cached.failed_at = None;
-            }
+            Ok(c) => cached.credentials = Some(Arc::clone(c)),
             Err(error) => {
                 tracing::error!(error = %crate::error::chain(error), "credentials unavailable: token requests answer 503 until the secret can be read");
                 cached.credentials = None;
-                cached.failed_at = Some(Instant::now());
             }
         }
+        cached.read_at = Some(Instant::now());
         result
     }
 
@@ -320,11 +389,27 @@ fn classify(error: &SdkError<GetSecretValueError>) -> SecretError {
 mod tests {
     use super::*;
 
+    fn cas(c: &Credentials) -> Result<(), SecretFormatError> {
+        c.cas().map(drop)
+    }
+
     #[test]
     fn a_well_formed_secret_parses() {
-        let c = Credentials::from_json(r#"{"API_KEY":"key-1","API_SECRET":"secret-1"}"#).unwrap();
-        assert_eq!(c.api_key().expose_secret(), "key-1");
-        assert_eq!(c.api_secret().expose_secret(), "secret-1");
+        let c = Credentials::from_json(
+            r#"{"API_KEY":"key-1","API_SECRET":"secret-1","AIPIX_API_TOKEN":"tok-1"}"#,
+        )
+        .unwrap();
+        let (key, secret) = c.cas().unwrap();
+        assert_eq!(key.expose_secret(), "key-1");
+        assert_eq!(secret.expose_secret(), "secret-1");
+        assert_eq!(c.aipix().unwrap().expose_secret(), "tok-1");
+    }
+
+    #[test]
+    fn a_secret_with_only_one_providers_fields_serves_that_provider() {
+        let c = Credentials::from_json(r#"{"AIPIX_API_TOKEN":"tok-1"}"#).unwrap();
+        assert_eq!(c.cas().unwrap_err(), SecretFormatError::Missing("API_KEY"));
+        assert!(c.aipix().is_ok());
     }
 
     #[test]
@@ -350,7 +435,9 @@ mod tests {
             ),
         ];
         for (json, expected) in cases {
-            let e = Credentials::from_json(json).unwrap_err();
+            let e = Credentials::from_json(json)
+                .and_then(|c| c.cas().map(drop))
+                .unwrap_err();
             assert_eq!(e, expected, "{json}");
             let text = e.to_string();
             assert!(!text.contains("k1") && !text.contains("s1"), "{text}");
@@ -359,14 +446,16 @@ mod tests {
 
     #[test]
     fn invalid_json_is_reported_by_position_only() {
-        let e = Credentials::from_json(r#"{"API_KEY": hunter2}"#).unwrap_err();
+        let e = Credentials::from_json(r#"{"API_KEY": hunter2}"#)
+            .map(drop)
+            .unwrap_err();
         assert!(matches!(e, SecretFormatError::NotJson { line: 1, .. }));
         assert!(!e.to_string().contains("hunter2"));
     }
 
     #[test]
     fn debug_output_redacts_both_values() {
-        let c = Credentials::new("key-abc".into(), "secret-xyz".into()).unwrap();
+        let c = Credentials::cas_pair("key-abc", "secret-xyz");
         let printed = format!("{c:?}");
         assert!(
             !printed.contains("key-abc") && !printed.contains("secret-xyz"),
@@ -376,12 +465,13 @@ mod tests {
 
     #[tokio::test]
     async fn fixed_credentials_are_available_at_once() {
-        let store = CredentialStore::fixed(Credentials::new("k".into(), "s".into()).unwrap());
-        let c = store.current().await.unwrap();
-        assert_eq!(c.api_key().expose_secret(), "k");
+        let store = CredentialStore::fixed(Credentials::cas_pair("k", "s"));
+        let c = store.current(cas).await.unwrap();
+        assert_eq!(c.cas().unwrap().0.expose_secret(), "k");
     }
 
     mod with_mocked_sdk {
+        use super::cas;
         use super::*;
         use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
         use aws_sdk_secretsmanager::types::error::ResourceNotFoundException;
@@ -412,13 +502,13 @@ mod tests {
             // Act + Assert
             store.load().await;
             assert_eq!(missing.num_calls(), 1);
-            assert!(matches!(store.current().await, Err(SecretError::Backoff(_))));
+            assert!(matches!(store.current(cas).await, Err(SecretError::Backoff(_))));
             assert_eq!(present.num_calls(), 0, "no read inside the spacing");
             tokio::time::sleep(Duration::from_millis(250)).await;
-            let c = store.current().await.unwrap();
-            assert_eq!(c.api_key().expose_secret(), "k1");
+            let c = store.current(cas).await.unwrap();
+            assert_eq!(c.cas().unwrap().0.expose_secret(), "k1");
             assert_eq!(present.num_calls(), 1);
-            store.current().await.unwrap();
+            store.current(cas).await.unwrap();
             assert_eq!(present.num_calls(), 1, "held credentials are not re-read");
         }
 
@@ -428,12 +518,12 @@ mod tests {
             let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&reads]);
             let store = Arc::new(CredentialStore::secrets_manager(client, "s"));
             store.load().await;
-            let stale = store.current().await.unwrap();
+            let stale = store.current(cas).await.unwrap();
 
             let mut tasks = tokio::task::JoinSet::new();
             for _ in 0..10 {
                 let (store, stale) = (Arc::clone(&store), Arc::clone(&stale));
-                tasks.spawn(async move { store.refresh(&stale).await.map(|_| ()) });
+                tasks.spawn(async move { store.refresh(&stale, cas).await.map(|_| ()) });
             }
             while let Some(result) = tasks.join_next().await {
                 result.unwrap().unwrap();
@@ -458,10 +548,13 @@ mod tests {
             let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [&first, &gone]);
             let store = CredentialStore::secrets_manager(client, "s");
             store.load().await;
-            let stale = store.current().await.unwrap();
+            let stale = store.current(cas).await.unwrap();
 
-            assert!(matches!(store.refresh(&stale).await, Err(SecretError::NotFound)));
-            assert!(matches!(store.current().await, Err(SecretError::Backoff(_))));
+            assert!(matches!(
+                store.refresh(&stale, cas).await,
+                Err(SecretError::NotFound)
+            ));
+            assert!(matches!(store.current(cas).await, Err(SecretError::Backoff(_))));
         }
     }
 }

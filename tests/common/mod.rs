@@ -111,16 +111,18 @@ pub fn secret_json(key: &str, secret: &str) -> String {
 }
 
 pub fn fixed_store() -> Arc<CredentialStore> {
-    Arc::new(CredentialStore::fixed(
-        Credentials::new(KEY.into(), SECRET.into()).unwrap(),
-    ))
+    Arc::new(CredentialStore::fixed(Credentials::cas_pair(KEY, SECRET)))
 }
 
 /// A vendor talking to CAS at `cas_url` with `store`, allowing [`ALLOWED`].
 pub fn cas_vendor(cas_url: &str, store: Arc<CredentialStore>, timeout: Duration) -> Vendor {
     let http = http_client(timeout).unwrap();
     let cas = CasClient::new(http, &cas_url.parse().unwrap(), store);
-    Vendor::new(AllowedOrigins::parse(ALLOWED).unwrap(), TokenProvider::Cas(cas))
+    Vendor::new(
+        AllowedOrigins::parse(ALLOWED).unwrap(),
+        Some(TokenProvider::Cas(cas)),
+        None,
+    )
 }
 
 pub fn request(method: &str, path: &str, origin: Option<&str>) -> Request {

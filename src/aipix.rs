@@ -1,0 +1,540 @@
+//! The AIPIX media server's JSON-RPC API: `Auth.CreateApiToken` for one
+//! stream, behind `/streams/{stream}/token`. This module parses what a
+//! caller asks for, checks it against the operator's policy, and makes the
+//! call (`POST <AIPIX_URL>/api/` with `Authorization: Bearer <token>`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use jiff::Timestamp;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
+use crate::error::ApiError;
+use crate::provider::{Minted, UpstreamError, UpstreamTrace, read_bounded, sensitive_header};
+use crate::secrets::{AIPIX_API_TOKEN, CredentialStore, Credentials, SecretError, SecretFormatError};
+
+/// The JSON-RPC endpoint, relative to `AIPIX_URL`.
+pub const API_PATH: &str = "api/";
+/// The JSON-RPC method.
+pub const METHOD: &str = "Auth.CreateApiToken";
+
+/// What a caller asked for, as sent (before defaults and policy).
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Asked {
+    pub ttl: Option<u64>,
+    pub live: Option<bool>,
+    pub dvr: Option<bool>,
+    pub copy: Option<bool>,
+    pub from: Option<u64>,
+    pub to: Option<u64>,
+}
+
+impl Asked {
+    /// The query string of a GET (`ttl=&live=&dvr=&copy=&from=&to=`, booleans
+    /// `true`/`false`/`1`/`0`); unknown, duplicated or malformed is refused.
+    pub fn from_query(query: &str) -> Result<Self, ApiError> {
+        let mut asked = Self::default();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let duplicate = || ApiError::BadRequest("A query parameter is given twice.");
+            match name.as_ref() {
+                "ttl" => set(&mut asked.ttl, number(&value)?).map_err(|()| duplicate())?,
+                "from" => set(&mut asked.from, number(&value)?).map_err(|()| duplicate())?,
+                "to" => set(&mut asked.to, number(&value)?).map_err(|()| duplicate())?,
+                "live" => set(&mut asked.live, boolean(&value)?).map_err(|()| duplicate())?,
+                "dvr" => set(&mut asked.dvr, boolean(&value)?).map_err(|()| duplicate())?,
+                "copy" => set(&mut asked.copy, boolean(&value)?).map_err(|()| duplicate())?,
+                _ => {
+                    return Err(ApiError::BadRequest(
+                        "Unknown query parameter (expected ttl, live, dvr, copy, from, to).",
+                    ));
+                }
+            }
+        }
+        Ok(asked)
+    }
+
+    /// A POST body: empty, or a JSON object with the same fields (JSON types).
+    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        serde_json::from_slice(body).map_err(|_| {
+            ApiError::BadRequest(
+                "The body must be a JSON object with only ttl, from, to (whole seconds) and live, dvr, copy (booleans), each at most once.",
+            )
+        })
+    }
+}
+
+fn set<T>(slot: &mut Option<T>, value: T) -> Result<(), ()> {
+    if slot.is_some() {
+        return Err(());
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn number(value: &str) -> Result<u64, ApiError> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::BadRequest(
+            "ttl, from and to must be whole numbers of seconds.",
+        ));
+    }
+    value
+        .parse()
+        .map_err(|_| ApiError::BadRequest("ttl, from and to must be whole numbers of seconds."))
+}
+
+fn boolean(value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ApiError::BadRequest(
+            "live, dvr and copy must be true, false, 1 or 0.",
+        )),
+    }
+}
+
+/// A validated, policy-approved token request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamRequest {
+    pub stream: String,
+    /// Seconds; 0 = unlimited (only when the policy allows it).
+    pub ttl: u64,
+    pub rights: Rights,
+    pub from: Option<u64>,
+    pub to: Option<u64>,
+}
+
+impl StreamPolicy {
+    /// Validates (400) and then authorizes (403) what a caller asked for.
+    pub fn decide(&self, stream: &str, asked: &Asked) -> Result<StreamRequest, ApiError> {
+        if !is_stream_id(stream) {
+            return Err(ApiError::BadRequest(
+                "The stream id must be 1-128 characters of A-Z a-z 0-9 . _ -",
+            ));
+        }
+        let ttl = asked.ttl.unwrap_or(self.default_ttl);
+        if ttl == 0 && !self.allow_unlimited {
+            return Err(ApiError::BadRequest("ttl=0 (unlimited) is not allowed here."));
+        }
+        if ttl > self.max_ttl {
+            return Err(ApiError::BadRequest(
+                "ttl is above the maximum this service allows.",
+            ));
+        }
+        let mut rights = Rights {
+            live: asked.live.unwrap_or(false),
+            dvr: asked.dvr.unwrap_or(false),
+            copy: asked.copy.unwrap_or(false),
+        };
+        if !(rights.live || rights.dvr || rights.copy) {
+            rights.live = true;
+        }
+        if (asked.from.is_some() || asked.to.is_some()) && !(rights.dvr || rights.copy) {
+            return Err(ApiError::BadRequest("from and to apply only with dvr or copy."));
+        }
+        if let (Some(from), Some(to)) = (asked.from, asked.to)
+            && to != 0
+            && to < from
+        {
+            return Err(ApiError::BadRequest(
+                "to must not be before from (0 means unbounded).",
+            ));
+        }
+
+        let stream_allowed = match &self.streams {
+            AllowedStreams::Any => true,
+            AllowedStreams::List(list) => list.iter().any(|s| s == stream),
+        };
+        if !stream_allowed {
+            return Err(ApiError::StreamNotAllowed);
+        }
+        if (rights.live && !self.rights.live)
+            || (rights.dvr && !self.rights.dvr)
+            || (rights.copy && !self.rights.copy)
+        {
+            return Err(ApiError::RightNotAllowed);
+        }
+        Ok(StreamRequest {
+            stream: stream.to_owned(),
+            ttl,
+            rights,
+            from: asked.from,
+            to: asked.to,
+        })
+    }
+}
+
+/// The AIPIX client: built once at cold start, shared by every request.
+#[derive(Debug)]
+pub struct AipixClient {
+    http: reqwest::Client,
+    api_url: Url,
+    policy: StreamPolicy,
+    credentials: Arc<CredentialStore>,
+    next_id: AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct RpcResponse {
+    #[serde(default)]
+    result: Option<serde_json::Value>,
+    #[serde(default)]
+    error: Option<RpcError>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RpcError {
+    #[serde(default)]
+    code: Option<i64>,
+}
+
+enum Attempt {
+    Minted(Minted),
+    Rejected(u16),
+}
+
+impl AipixClient {
+    pub fn new(http: reqwest::Client, config: AipixConfig, credentials: Arc<CredentialStore>) -> Self {
+        Self {
+            http,
+            api_url: crate::config::endpoint(&config.base_url, API_PATH),
+            policy: config.policy,
+            credentials,
+            // Ids start at a random point so a stale or replayed answer does
+            // not match by accident.
+            next_id: AtomicU64::new(u64::from(random_u32())),
+        }
+    }
+
+    pub fn policy(&self) -> &StreamPolicy {
+        &self.policy
+    }
+
+    /// One stream token. On HTTP 401/403 the secret is re-read at once and
+    /// the call retried once (rotation); a second refusal is `AuthRejected`.
+    pub async fn mint(
+        &self,
+        request: &StreamRequest,
+        trace: &mut UpstreamTrace,
+    ) -> Result<Minted, UpstreamError> {
+        let credentials = self.credentials.current(usable).await?;
+        let status = match self.attempt(request, &credentials, trace).await? {
+            Attempt::Minted(minted) => return Ok(minted),
+            Attempt::Rejected(status) => status,
+        };
+        tracing::warn!(
+            status,
+            "AIPIX rejected the API token; re-reading the secret and retrying once"
+        );
+        let credentials = self.credentials.refresh(&credentials, usable).await?;
+        match self.attempt(request, &credentials, trace).await? {
+            Attempt::Minted(minted) => Ok(minted),
+            Attempt::Rejected(status) => Err(UpstreamError::AuthRejected(status)),
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &StreamRequest,
+        credentials: &Credentials,
+        trace: &mut UpstreamTrace,
+    ) -> Result<Attempt, UpstreamError> {
+        let started = Instant::now();
+        let mut status = None;
+        let result = self.call(request, credentials, &mut status).await;
+        trace.record(started.elapsed(), status);
+        result
+    }
+
+    async fn call(
+        &self,
+        request: &StreamRequest,
+        credentials: &Credentials,
+        status: &mut Option<u16>,
+    ) -> Result<Attempt, UpstreamError> {
+        let token = credentials.aipix().map_err(SecretError::from)?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut params = json!({
+            "stream": request.stream,
+            "ttl": request.ttl,
+            "live": request.rights.live,
+            "dvr": request.rights.dvr,
+            "copy": request.rights.copy,
+        });
+        if let Some(from) = request.from {
+            params["from"] = json!(from);
+        }
+        if let Some(to) = request.to {
+            params["to"] = json!(to);
+        }
+        let body = json!({ "jsonrpc": "2.0", "method": METHOD, "params": params, "id": id });
+        let response = self
+            .http
+            .post(self.api_url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .header(AUTHORIZATION, sensitive_header(AIPIX_API_TOKEN, &bearer(token))?)
+            .body(body.to_string())
+            .send()
+            .await?;
+        let code = response.status();
+        *status = Some(code.as_u16());
+        if code == StatusCode::UNAUTHORIZED || code == StatusCode::FORBIDDEN {
+            return Ok(Attempt::Rejected(code.as_u16()));
+        }
+        let body = read_bounded(response).await?;
+        let parsed: Option<RpcResponse> = serde_json::from_slice(&body).ok();
+        if let Some(RpcResponse {
+            error: Some(error), ..
+        }) = &parsed
+        {
+            return Err(UpstreamError::Rpc(error.code));
+        }
+        if !code.is_success() {
+            return Err(UpstreamError::Status(code.as_u16()));
+        }
+        match parsed {
+            Some(RpcResponse {
+                result: Some(serde_json::Value::String(token)),
+                id: Some(answered),
+                ..
+            }) if !token.trim().is_empty() && answered == json!(id) => {
+                Ok(Attempt::Minted(Minted::opaque(token)))
+            }
+            _ => Err(UpstreamError::Malformed),
+        }
+    }
+}
+
+fn bearer(token: &SecretString) -> SecretString {
+    SecretString::from(format!("Bearer {}", token.expose_secret()))
+}
+
+/// The AIPIX field of the secret is present and usable.
+fn usable(credentials: &Credentials) -> Result<(), SecretFormatError> {
+    credentials.aipix().map(drop)
+}
+
+fn random_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    // Without randomness the ids merely start at 0.
+    let _ = getrandom::fill(&mut bytes);
+    u32::from_le_bytes(bytes)
+}
+
+/// When a token of `ttl` seconds minted now expires (`None`: unlimited).
+pub fn expiry(ttl: u64) -> Option<Timestamp> {
+    if ttl == 0 {
+        return None;
+    }
+    let ttl = i64::try_from(ttl).ok()?;
+    Timestamp::from_second(Timestamp::now().as_second().checked_add(ttl)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> StreamPolicy {
+        StreamPolicy {
+            streams: AllowedStreams::List(vec!["cam-1".into(), "cam.2".into()]),
+            rights: Rights {
+                live: true,
+                dvr: true,
+                copy: false,
+            },
+            max_ttl: 3600,
+            default_ttl: 600,
+            allow_unlimited: false,
+        }
+    }
+
+    fn code(result: Result<StreamRequest, ApiError>) -> &'static str {
+        result.map_or_else(|e| e.code(), |_| "ok")
+    }
+
+    #[test]
+    fn query_parameters_parse_with_all_boolean_spellings() {
+        let asked = Asked::from_query("ttl=60&live=1&dvr=true&copy=0&from=10&to=20").unwrap();
+        assert_eq!(
+            asked,
+            Asked {
+                ttl: Some(60),
+                live: Some(true),
+                dvr: Some(true),
+                copy: Some(false),
+                from: Some(10),
+                to: Some(20)
+            }
+        );
+        assert_eq!(Asked::from_query("").unwrap(), Asked::default());
+    }
+
+    #[test]
+    fn malformed_duplicated_or_unknown_query_parameters_are_bad_requests() {
+        for query in [
+            "ttl=ten",
+            "ttl=-1",
+            "ttl=",
+            "ttl",
+            "ttl=1.5",
+            "live=yes",
+            "live=TRUE",
+            "ttl=1&ttl=2",
+            "live=1&live=1",
+            "stream=x",
+            "foo=1",
+            "ttl=99999999999999999999999",
+        ] {
+            assert_eq!(
+                Asked::from_query(query).unwrap_err().code(),
+                "bad_request",
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_parse_as_json_objects_with_json_types_only() {
+        assert_eq!(Asked::from_body(b"").unwrap(), Asked::default());
+        assert_eq!(
+            Asked::from_body(br#"{"ttl":60,"dvr":true}"#).unwrap().dvr,
+            Some(true)
+        );
+        for body in [
+            &br#"{"ttl":"60"}"#[..],
+            br#"{"live":1}"#,
+            br#"{"ttl":60,"ttl":61}"#,
+            br#"{"stream":"x"}"#,
+            br#"[]"#,
+            b"ttl=60",
+            br#"{"ttl":-5}"#,
+        ] {
+            assert!(
+                Asked::from_body(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_live_and_the_default_ttl_when_nothing_is_asked() {
+        let request = policy().decide("cam-1", &Asked::default()).unwrap();
+        assert_eq!(request.ttl, 600);
+        assert_eq!(
+            request.rights,
+            Rights {
+                live: true,
+                dvr: false,
+                copy: false
+            }
+        );
+        let asked = Asked {
+            live: Some(false),
+            ..Asked::default()
+        };
+        assert!(policy().decide("cam-1", &asked).unwrap().rights.live);
+    }
+
+    #[test]
+    fn validation_refusals_are_400_and_come_before_policy() {
+        let p = policy();
+        let cases = [
+            ("bad id", "cam 1", Asked::default()),
+            ("empty id", "", Asked::default()),
+            ("long id", &*"a".repeat(129), Asked::default()),
+            ("percent", "cam%2D1", Asked::default()),
+            (
+                "ttl above max",
+                "not-listed",
+                Asked {
+                    ttl: Some(3601),
+                    ..Asked::default()
+                },
+            ),
+            (
+                "unlimited off",
+                "cam-1",
+                Asked {
+                    ttl: Some(0),
+                    ..Asked::default()
+                },
+            ),
+            (
+                "from without dvr",
+                "cam-1",
+                Asked {
+                    from: Some(1),
+                    ..Asked::default()
+                },
+            ),
+            (
+                "to without dvr",
+                "cam-1",
+                Asked {
+                    to: Some(1),
+                    live: Some(true),
+                    ..Asked::default()
+                },
+            ),
+            (
+                "to before from",
+                "cam-1",
+                Asked {
+                    dvr: Some(true),
+                    from: Some(20),
+                    to: Some(10),
+                    ..Asked::default()
+                },
+            ),
+        ];
+        for (case, stream, asked) in cases {
+            assert_eq!(code(p.decide(stream, &asked)), "bad_request", "{case}");
+        }
+        let unbounded = Asked {
+            dvr: Some(true),
+            from: Some(20),
+            to: Some(0),
+            ..Asked::default()
+        };
+        assert_eq!(code(p.decide("cam-1", &unbounded)), "ok");
+    }
+
+    #[test]
+    fn policy_refusals_are_403_with_their_own_codes() {
+        let p = policy();
+        assert_eq!(code(p.decide("cam-3", &Asked::default())), "stream_not_allowed");
+        let copy = Asked {
+            copy: Some(true),
+            ..Asked::default()
+        };
+        assert_eq!(code(p.decide("cam-1", &copy)), "right_not_allowed");
+        let mut any = policy();
+        any.streams = AllowedStreams::Any;
+        any.allow_unlimited = true;
+        let unlimited = Asked {
+            ttl: Some(0),
+            ..Asked::default()
+        };
+        assert_eq!(any.decide("whatever", &unlimited).unwrap().ttl, 0);
+    }
+
+    #[test]
+    fn unlimited_tokens_have_no_expiry() {
+        assert_eq!(expiry(0), None);
+        let in_an_hour = expiry(3600).unwrap().as_second() - Timestamp::now().as_second();
+        assert!((3599..=3600).contains(&in_an_hour));
+    }
+}
