@@ -51,7 +51,8 @@ check(function["Handler"] == "bootstrap", "handler is bootstrap")
 check(source["Resources"]["TokenVendorFunction"]["Metadata"]["BuildMethod"] == "rust-cargolambda",
       "built with cargo-lambda")
 check(function["Timeout"] * 1000 > 5000 + 3000, "function timeout exceeds the default upstream timeout plus a secret read")
-check(set(env) == {"CAS_URL", "SECRET_ID", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS"},
+check(set(env) == {"CAS_URL", "SECRET_ID", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
+                   "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED"},
       "environment carries configuration only, no credentials")
 
 role = resources["TokenVendorFunctionRole"]["Properties"]
@@ -74,25 +75,27 @@ check(cors.get("allowMethods") == ["GET", "POST", "OPTIONS"], "API CORS methods"
 check(set(cors.get("allowHeaders", [])) >= {"content-type", "authorization"}, "API CORS headers")
 check(env["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigins"}, "function origins come from AllowedOrigins")
 paths = api["paths"]
-check(set(paths) == {"/token"} and set(paths["/token"]) == {"get", "post"},
-      "routes: GET and POST /token, no OPTIONS route (preflights never meet the authorizer)")
-for method in ("get", "post"):
-    operation = paths["/token"][method]
-    check("x-amazon-apigateway-integration" in operation, "%s /token is integrated with the function" % method.upper())
-    check(operation["security"] == {"Fn::If": ["HasAuthorizer", [{"jwt": []}], []]},
-          "%s /token uses the JWT authorizer only when JwtIssuer is set" % method.upper())
+ROUTES = ["/token", "/streams/{stream}/token"]
+check(set(paths) == set(ROUTES) and all(set(paths[p]) == {"get", "post"} for p in ROUTES),
+      "routes: GET and POST on %s, no OPTIONS route (preflights never meet the authorizer)" % ROUTES)
+for route in ROUTES:
+    for method in ("get", "post"):
+        operation = paths[route][method]
+        check("x-amazon-apigateway-integration" in operation, "%s %s is integrated with the function" % (method.upper(), route))
+        check(operation["security"] == {"Fn::If": ["HasAuthorizer", [{"jwt": []}], []]},
+              "%s %s uses the JWT authorizer only when JwtIssuer is set" % (method.upper(), route))
 check(api["components"]["securitySchemes"]["Fn::If"][0] == "HasAuthorizer", "the authorizer exists only when JwtIssuer is set")
 
 permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
-arns = sorted(p["SourceArn"]["Fn::Sub"][0].rsplit("/", 2)[-2] + " " + p["SourceArn"]["Fn::Sub"][0].rsplit("/", 1)[-1]
-              for p in permissions)
-check(arns == ["GET token", "POST token"], "invoke permission covers GET and POST /token: %s" % arns)
+arns = sorted(p["SourceArn"]["Fn::Sub"][0].split("${__Stage__}/", 1)[1] for p in permissions)
+check(arns == ["GET/streams/*/token", "GET/token", "POST/streams/*/token", "POST/token"],
+      "invoke permission covers exactly the four routes: %s" % arns)
 
 stage = resources["TokenApiApiGatewayDefaultStage"]["Properties"]
 check(stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}, "route throttling rate")
 check(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "route throttling burst")
 check(resources["FunctionLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, "log retention")
-check(set(out["Outputs"]) >= {"TokenUrl", "FunctionName", "SecretArn"}, "outputs: token URL, function, secret")
+check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
 
 if failures:
     sys.exit("template checks failed: %s" % failures)
