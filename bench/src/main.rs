@@ -294,7 +294,12 @@ async fn main() -> Result<(), Error> {
         binary: release.join("hello-world"),
         env: vec![],
     };
-    for subject in [&vendor, &hello] {
+    let hello_mt = Subject {
+        name: "hello-world-mt",
+        binary: release.join("hello-world-mt"),
+        env: vec![],
+    };
+    for subject in [&vendor, &hello, &hello_mt] {
         if !subject.binary.exists() {
             return Err(format!(
                 "{} missing: cargo build --release --workspace",
@@ -305,10 +310,11 @@ async fn main() -> Result<(), Error> {
     }
 
     // Alternate the subjects' cold starts so machine noise hits both alike.
-    let (mut v, mut h) = (Figures::default(), Figures::default());
+    let (mut v, mut h, mut m) = (Figures::default(), Figures::default(), Figures::default());
     for run in 0..options.runs {
         measure(&hello, run, &options, &cas, &events, &mut h).await?;
         measure(&vendor, run, &options, &cas, &events, &mut v).await?;
+        measure(&hello_mt, run, &options, &cas, &events, &mut m).await?;
     }
 
     println!();
@@ -346,6 +352,16 @@ async fn main() -> Result<(), Error> {
     println!(
         "token-path requests during init: {}; request after the upstream closed the idle connection succeeded: {:?}",
         v.token_path_during_init, v.recovered
+    );
+    println!(
+        "tokio flavour (hello-world, medians): current_thread init {:.3} ms, warm {:.3} ms, RSS {:.2} MiB; \
+         multi_thread init {:.3} ms, warm {:.3} ms, RSS {:.2} MiB",
+        stats(&ms(&h.init)).median,
+        stats(&ms(&h.warm_get)).median,
+        stats(&rss(&h)).median,
+        stats(&ms(&m.init)).median,
+        stats(&ms(&m.warm_get)).median,
+        stats(&rss(&m)).median,
     );
     if let Some(zip) = &options.zip {
         print_size(zip);
