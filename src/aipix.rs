@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use jiff::Timestamp;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -16,7 +15,10 @@ use serde_json::json;
 
 use crate::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
 use crate::error::ApiError;
-use crate::provider::{Minted, UpstreamError, UpstreamTrace, read_bounded, sensitive_header};
+use crate::provider::{
+    Attempt, Minted, ProviderCall, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
+    with_rotation,
+};
 use crate::secrets::{AIPIX_API_TOKEN, CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// The JSON-RPC endpoint, relative to `AIPIX_URL`.
@@ -199,11 +201,6 @@ struct RpcError {
     code: Option<i64>,
 }
 
-enum Attempt {
-    Minted(Minted),
-    Rejected(u16),
-}
-
 impl AipixClient {
     pub fn new(http: reqwest::Client, config: AipixConfig, credentials: Arc<CredentialStore>) -> Self {
         Self {
@@ -228,43 +225,35 @@ impl AipixClient {
         request: &StreamRequest,
         trace: &mut UpstreamTrace,
     ) -> Result<Minted, UpstreamError> {
-        let credentials = self.credentials.current(usable).await?;
-        let status = match self.attempt(request, &credentials, trace).await? {
-            Attempt::Minted(minted) => return Ok(minted),
-            Attempt::Rejected(status) => status,
+        let call = AipixCall {
+            client: self,
+            request,
         };
-        tracing::warn!(
-            status,
-            "AIPIX rejected the API token; re-reading the secret and retrying once"
-        );
-        let credentials = self.credentials.refresh(&credentials, usable).await?;
-        match self.attempt(request, &credentials, trace).await? {
-            Attempt::Minted(minted) => Ok(minted),
-            Attempt::Rejected(status) => Err(UpstreamError::AuthRejected(status)),
-        }
+        with_rotation(&call, &self.credentials, trace).await
     }
+}
 
-    async fn attempt(
-        &self,
-        request: &StreamRequest,
-        credentials: &Credentials,
-        trace: &mut UpstreamTrace,
-    ) -> Result<Attempt, UpstreamError> {
-        let started = Instant::now();
-        let mut status = None;
-        let result = self.call(request, credentials, &mut status).await;
-        trace.record(started.elapsed(), status);
-        result
+/// One `Auth.CreateApiToken` call for one request.
+struct AipixCall<'a> {
+    client: &'a AipixClient,
+    request: &'a StreamRequest,
+}
+
+impl ProviderCall for AipixCall<'_> {
+    const PROVIDER: &'static str = "AIPIX";
+
+    fn usable(credentials: &Credentials) -> Result<(), SecretFormatError> {
+        credentials.aipix().map(drop)
     }
 
     async fn call(
         &self,
-        request: &StreamRequest,
         credentials: &Credentials,
         status: &mut Option<u16>,
     ) -> Result<Attempt, UpstreamError> {
+        let (client, request) = (self.client, self.request);
         let token = credentials.aipix().map_err(SecretError::from)?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = client.next_id.fetch_add(1, Ordering::Relaxed);
         let mut params = json!({
             "stream": request.stream,
             "ttl": request.ttl,
@@ -279,9 +268,9 @@ impl AipixClient {
             params["to"] = json!(to);
         }
         let body = json!({ "jsonrpc": "2.0", "method": METHOD, "params": params, "id": id });
-        let response = self
+        let response = client
             .http
-            .post(self.api_url.clone())
+            .post(client.api_url.clone())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json")
             .header(AUTHORIZATION, sensitive_header(AIPIX_API_TOKEN, &bearer(token))?)
@@ -319,11 +308,6 @@ impl AipixClient {
 
 fn bearer(token: &SecretString) -> SecretString {
     SecretString::from(format!("Bearer {}", token.expose_secret()))
-}
-
-/// The AIPIX field of the secret is present and usable.
-fn usable(credentials: &Credentials) -> Result<(), SecretFormatError> {
-    credentials.aipix().map(drop)
 }
 
 fn random_u32() -> u32 {

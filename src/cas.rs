@@ -2,13 +2,15 @@
 //! `GET <CAS_URL>/stream/token/v2/` with `Auth-API-Key` / `Auth-API-Secret`.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use reqwest::header::ACCEPT;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
-use crate::provider::{Minted, UpstreamError, UpstreamTrace, read_bounded, sensitive_header};
+use crate::provider::{
+    Attempt, Minted, ProviderCall, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
+    with_rotation,
+};
 use crate::secrets::{API_KEY, API_SECRET, CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// The token path, relative to `CAS_URL`.
@@ -25,12 +27,6 @@ pub struct CasClient {
 #[derive(Deserialize)]
 struct TokenBody {
     token: String,
-}
-
-/// The outcome of one CAS call, before rotation is considered.
-enum Attempt {
-    Minted(Minted),
-    Rejected(u16),
 }
 
 impl CasClient {
@@ -54,33 +50,15 @@ impl CasClient {
     /// One session token. On 401/403 the secret is re-read at once and the
     /// call retried once (key rotation); a second refusal is `AuthRejected`.
     pub async fn mint(&self, trace: &mut UpstreamTrace) -> Result<Minted, UpstreamError> {
-        let credentials = self.credentials.current(usable).await?;
-        let status = match self.attempt(&credentials, trace).await? {
-            Attempt::Minted(minted) => return Ok(minted),
-            Attempt::Rejected(status) => status,
-        };
-        tracing::warn!(
-            status,
-            "CAS rejected the credentials; re-reading the secret and retrying once"
-        );
-        let credentials = self.credentials.refresh(&credentials, usable).await?;
-        match self.attempt(&credentials, trace).await? {
-            Attempt::Minted(minted) => Ok(minted),
-            Attempt::Rejected(status) => Err(UpstreamError::AuthRejected(status)),
-        }
+        with_rotation(self, &self.credentials, trace).await
     }
+}
 
-    /// One timed CAS call.
-    async fn attempt(
-        &self,
-        credentials: &Credentials,
-        trace: &mut UpstreamTrace,
-    ) -> Result<Attempt, UpstreamError> {
-        let started = Instant::now();
-        let mut status = None;
-        let result = self.call(credentials, &mut status).await;
-        trace.record(started.elapsed(), status);
-        result
+impl ProviderCall for CasClient {
+    const PROVIDER: &'static str = "CAS";
+
+    fn usable(credentials: &Credentials) -> Result<(), SecretFormatError> {
+        credentials.cas().map(drop)
     }
 
     async fn call(
@@ -112,9 +90,4 @@ impl CasClient {
         }
         Ok(Attempt::Minted(Minted::new(parsed.token)))
     }
-}
-
-/// The CAS fields of the secret are present and usable.
-fn usable(credentials: &Credentials) -> Result<(), SecretFormatError> {
-    credentials.cas().map(drop)
 }

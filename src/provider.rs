@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::cas::CasClient;
 use crate::demo::DemoUpstream;
-use crate::secrets::SecretError;
+use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// The largest upstream response body read. A CAS token is a few hundred
 /// bytes; anything near this is not a token response.
@@ -144,6 +144,67 @@ pub async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, Up
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The outcome of one upstream call, before rotation is considered.
+#[derive(Debug)]
+pub enum Attempt {
+    Minted(Minted),
+    /// HTTP 401 or 403: the credentials were refused.
+    Rejected(u16),
+}
+
+/// One call to a provider's token endpoint with given credentials.
+pub trait ProviderCall {
+    /// The provider's name, for the log.
+    const PROVIDER: &'static str;
+
+    /// Whether the credentials hold this provider's fields.
+    fn usable(credentials: &Credentials) -> Result<(), SecretFormatError>;
+
+    /// Makes the call, recording the HTTP status it saw in `status`.
+    fn call(
+        &self,
+        credentials: &Credentials,
+        status: &mut Option<u16>,
+    ) -> impl Future<Output = Result<Attempt, UpstreamError>> + Send;
+}
+
+/// Calls a provider with the current credentials. On a refusal (401/403) the
+/// secret is re-read at once and the call retried once (key rotation); a
+/// second refusal is `AuthRejected`. Every call is timed into `trace`.
+pub async fn with_rotation<C: ProviderCall + Sync>(
+    call: &C,
+    store: &CredentialStore,
+    trace: &mut UpstreamTrace,
+) -> Result<Minted, UpstreamError> {
+    let credentials = store.current(C::usable).await?;
+    let status = match timed(call, &credentials, trace).await? {
+        Attempt::Minted(minted) => return Ok(minted),
+        Attempt::Rejected(status) => status,
+    };
+    tracing::warn!(
+        provider = C::PROVIDER,
+        status,
+        "credentials refused; re-reading the secret and retrying once"
+    );
+    let credentials = store.refresh(&credentials, C::usable).await?;
+    match timed(call, &credentials, trace).await? {
+        Attempt::Minted(minted) => Ok(minted),
+        Attempt::Rejected(status) => Err(UpstreamError::AuthRejected(status)),
+    }
+}
+
+async fn timed<C: ProviderCall>(
+    call: &C,
+    credentials: &Credentials,
+    trace: &mut UpstreamTrace,
+) -> Result<Attempt, UpstreamError> {
+    let started = std::time::Instant::now();
+    let mut status = None;
+    let result = call.call(credentials, &mut status).await;
+    trace.record(started.elapsed(), status);
+    result
 }
 
 /// The source of session tokens behind `/token`.
