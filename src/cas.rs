@@ -38,15 +38,6 @@ impl CasClient {
         }
     }
 
-    /// The URL the vendor asks for tokens.
-    pub fn token_url(&self) -> &Url {
-        &self.token_url
-    }
-
-    pub fn credentials(&self) -> &Arc<CredentialStore> {
-        &self.credentials
-    }
-
     /// One session token. On 401/403 the secret is re-read at once and the
     /// call retried once (key rotation); a second refusal is `AuthRejected`.
     pub async fn mint(&self, trace: &mut UpstreamTrace) -> Result<Minted, UpstreamError> {
