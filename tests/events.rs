@@ -106,3 +106,62 @@ async fn the_lambda_request_id_is_in_the_error_body() {
 
     assert_eq!(json(&response)["error"]["requestId"], "8f5e1a2b-request");
 }
+
+#[tokio::test]
+async fn the_stream_token_event_reaches_aipix_with_its_query() {
+    use token_vendor::aipix::AipixClient;
+    use token_vendor::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
+    use token_vendor::secrets::{CredentialStore, Credentials};
+    use wiremock::matchers::body_partial_json;
+
+    let aipix = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/"))
+        .and(body_partial_json(
+            serde_json::json!({ "params": { "stream": "cam-1", "ttl": 600, "live": true } }),
+        ))
+        .respond_with(|request: &wiremock::Request| {
+            let call: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({ "jsonrpc": "2.0", "result": "tok-stream", "id": call["id"] }),
+            )
+        })
+        .expect(1)
+        .mount(&aipix)
+        .await;
+    let policy = StreamPolicy {
+        streams: AllowedStreams::List(vec!["cam-1".into()]),
+        rights: Rights {
+            live: true,
+            dvr: false,
+            copy: false,
+        },
+        max_ttl: 3600,
+        default_ttl: 3600,
+        allow_unlimited: false,
+    };
+    let store = std::sync::Arc::new(CredentialStore::fixed(Credentials::from_values(
+        None,
+        None,
+        Some("t".into()),
+    )));
+    let client = AipixClient::new(
+        token_vendor::provider::http_client(Duration::from_secs(2)).unwrap(),
+        AipixConfig {
+            base_url: aipix.uri().parse().unwrap(),
+            policy,
+        },
+        store,
+    );
+    let vendor = token_vendor::Vendor::new(
+        token_vendor::cors::AllowedOrigins::parse(ALLOWED).unwrap(),
+        None,
+        Some(client),
+    );
+
+    let response = vendor.handle(event("http-api-get-stream-token.json")).await;
+
+    assert_eq!(response.status(), 200, "{:?}", response.body());
+    assert_eq!(json(&response)["token"], "tok-stream");
+    assert_eq!(json(&response)["stream"], "cam-1");
+}
