@@ -13,6 +13,7 @@ use crate::config::{Config, CredentialSource, Mode};
 use crate::demo::DemoUpstream;
 use crate::handler::Vendor;
 use crate::provider::{TokenProvider, http_client};
+use crate::rooms::{RoomStore, Rooms};
 use crate::secrets::{CredentialStore, aws_timeouts, secrets_manager_client};
 
 /// The longest the connection warm-up may add to a cold start.
@@ -39,7 +40,13 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
              They are NOT valid for Sceenic. Set CAS_URL and credentials to vend real tokens."
         );
         let demo = TokenProvider::Demo(DemoUpstream::new().map_err(StartError::Random)?);
-        return Ok(Vendor::new(config.allowed_origins, Some(demo), None));
+        let rooms = Rooms::new(
+            RoomStore::memory(),
+            config.room_refresh_margin,
+            config.room_ttl,
+            config.upstream_timeout,
+        );
+        return Ok(Vendor::new(config.allowed_origins, Some(demo), None).with_rooms(rooms));
     };
 
     // Building the client is cheap (~0.15 ms: the trust roots are compiled
@@ -60,32 +67,31 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         };
         tokio::join!(cas, aipix);
     };
-    let store = async {
+    // The AWS SDK configuration (loaded once, for the secret and/or the rooms
+    // table), then the secret's first read.
+    let aws = async {
+        let mut sdk = None;
         let store = match credentials {
             CredentialSource::Environment(credentials) => CredentialStore::fixed(credentials),
             CredentialSource::SecretsManager { secret_id } => {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(crate::tls::sdk_http_client().map_err(|e| StartError::HttpClient(e.into()))?)
-                    .timeout_config(aws_timeouts());
-                if lambda {
-                    // Lambda always hands the role's credentials over in
-                    // environment variables; building the default provider
-                    // chain (profiles, SSO, web identity, ECS, IMDS) cost
-                    // ~1.3 ms of every cold start (BENCHMARKS.md).
-                    loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
-                }
-                let sdk = loader.load().await;
-                let client = secrets_manager_client(&sdk);
+                let sdk = sdk.insert(load_sdk(lambda).await?);
+                let client = secrets_manager_client(sdk);
                 tracing::debug!(at_ms = millis(started), "Secrets Manager client built");
                 CredentialStore::secrets_manager(client, secret_id)
             }
         };
+        let dynamo = match (&config.rooms_table, sdk) {
+            (None, _) => None,
+            (Some(_), Some(sdk)) => Some(dynamodb_client(&sdk)),
+            (Some(_), None) => Some(dynamodb_client(&load_sdk(lambda).await?)),
+        };
         store.load().await;
         tracing::debug!(at_ms = millis(started), "secret read");
-        Ok::<_, StartError>(store)
+        Ok::<_, StartError>((store, dynamo))
     };
-    let ((), store) = tokio::join!(warm, store);
-    let store = Arc::new(store?);
+    let ((), aws) = tokio::join!(warm, aws);
+    let (store, dynamo) = aws?;
+    let store = Arc::new(store);
     if let Some(held) = store.held() {
         if let (Some(_), Err(error)) = (&config.cas, held.cas()) {
             tracing::error!(%error, "CAS credentials unusable: /token answers 503 until the secret is fixed");
@@ -99,8 +105,46 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         .cas
         .map(|url| TokenProvider::Cas(CasClient::new(http.clone(), &url, Arc::clone(&store))));
     let streams = config.aipix.map(|aipix| AipixClient::new(http, aipix, store));
+    let room_store = match (dynamo, config.rooms_table) {
+        (Some(client), Some(table)) => Some(RoomStore::dynamo(client, table)),
+        _ if !lambda => Some(RoomStore::memory()),
+        _ => None,
+    };
+    let mut vendor = Vendor::new(config.allowed_origins, tokens, streams);
+    if let Some(room_store) = room_store {
+        vendor = vendor.with_rooms(Rooms::new(
+            room_store,
+            config.room_refresh_margin,
+            config.room_ttl,
+            config.upstream_timeout,
+        ));
+    }
     tracing::debug!(at_ms = millis(started), "cold start done");
-    Ok(Vendor::new(config.allowed_origins, tokens, streams))
+    Ok(vendor)
+}
+
+/// The AWS SDK configuration: compiled-in Amazon roots, explicit timeouts,
+/// and under Lambda the environment's credentials only.
+async fn load_sdk(lambda: bool) -> Result<aws_config::SdkConfig, StartError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::tls::sdk_http_client().map_err(|e| StartError::HttpClient(e.into()))?)
+        .timeout_config(aws_timeouts());
+    if lambda {
+        // Lambda always hands the role's credentials over in environment
+        // variables; building the default provider chain (profiles, SSO, web
+        // identity, ECS, IMDS) cost ~1.3 ms of every cold start (BENCHMARKS.md).
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    Ok(loader.load().await)
+}
+
+/// The DynamoDB client for rooms, with the same explicit timeouts as every
+/// AWS call.
+fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(aws_timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 fn millis(since: Instant) -> f64 {

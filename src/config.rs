@@ -82,6 +82,13 @@ pub struct Config {
     pub credentials: Option<CredentialSource>,
     pub allowed_origins: AllowedOrigins,
     pub upstream_timeout: Duration,
+    /// `ROOMS_TABLE`: the DynamoDB table of rooms. Unset: rooms live in
+    /// memory in local mode, and are off (501) under Lambda.
+    pub rooms_table: Option<String>,
+    /// `ROOM_REFRESH_MARGIN_S`: renew a room token that expires this soon.
+    pub room_refresh_margin: Duration,
+    /// `ROOM_TTL_S`: lifetime of a room whose token has no `exp`.
+    pub room_ttl: Duration,
 }
 
 impl Config {
@@ -217,6 +224,19 @@ impl Config {
             Some(CredentialSource::Environment(credentials))
         };
 
+        let seconds = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            get(name).map_or(Ok(Duration::from_secs(default)), |v| {
+                v.parse()
+                    .map(Duration::from_secs)
+                    .map_err(|_| invalid(name, "expected a whole number of seconds"))
+            })
+        };
+        let room_refresh_margin = seconds("ROOM_REFRESH_MARGIN_S", 60)?;
+        let room_ttl = seconds("ROOM_TTL_S", 86_400)?;
+        if room_ttl.is_zero() {
+            return Err(invalid("ROOM_TTL_S", "must be at least 1"));
+        }
+
         Ok(Self {
             mode,
             cas,
@@ -224,6 +244,9 @@ impl Config {
             credentials,
             allowed_origins,
             upstream_timeout,
+            rooms_table: get("ROOMS_TABLE"),
+            room_refresh_margin,
+            room_ttl,
         })
     }
 }
@@ -577,6 +600,40 @@ mod tests {
             }
             let e = config(&vars).unwrap_err();
             assert_eq!(e.variable, var, "{var}={value}");
+        }
+    }
+
+    #[test]
+    fn room_settings_default_and_validate() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (
+                c.rooms_table,
+                c.room_refresh_margin.as_secs(),
+                c.room_ttl.as_secs()
+            ),
+            (None, 60, 86_400)
+        );
+        let c = config(&[
+            ("ROOMS_TABLE", "rooms"),
+            ("ROOM_REFRESH_MARGIN_S", "30"),
+            ("ROOM_TTL_S", "600"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                c.rooms_table.as_deref(),
+                c.room_refresh_margin.as_secs(),
+                c.room_ttl.as_secs()
+            ),
+            (Some("rooms"), 30, 600)
+        );
+        for (var, value) in [
+            ("ROOM_TTL_S", "0"),
+            ("ROOM_TTL_S", "soon"),
+            ("ROOM_REFRESH_MARGIN_S", "-1"),
+        ] {
+            assert_eq!(config(&[(var, value)]).unwrap_err().variable, var);
         }
     }
 

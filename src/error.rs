@@ -16,16 +16,23 @@ pub enum ApiError {
     OriginNotAllowed,
     #[error("no such route")]
     NotFound,
+    /// With the route's methods, for the `Allow` header.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(&'static str),
     #[error("provider not configured")]
     NotEnabled,
+    #[error("rooms not configured")]
+    RoomsNotEnabled,
     #[error("stream not allowed by policy")]
     StreamNotAllowed,
     #[error("right not allowed by policy")]
     RightNotAllowed,
     #[error("token provider failed")]
     Upstream(#[from] UpstreamError),
+    #[error("room not found")]
+    RoomNotFound,
+    #[error("room store unavailable")]
+    Store(#[source] crate::rooms::StoreError),
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
 }
@@ -36,8 +43,10 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::NotEnabled => StatusCode::NOT_IMPLEMENTED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotEnabled | Self::RoomsNotEnabled => StatusCode::NOT_IMPLEMENTED,
+            Self::RoomNotFound => StatusCode::NOT_FOUND,
+            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::StreamNotAllowed | Self::RightNotAllowed => StatusCode::FORBIDDEN,
             Self::Upstream(UpstreamError::Credentials(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
@@ -52,8 +61,10 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::NotEnabled => "not_enabled",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::NotEnabled | Self::RoomsNotEnabled => "not_enabled",
+            Self::RoomNotFound => "room_not_found",
+            Self::Store(_) => "store_unavailable",
             Self::StreamNotAllowed => "stream_not_allowed",
             Self::RightNotAllowed => "right_not_allowed",
             Self::Upstream(UpstreamError::Credentials(_)) => "credentials_unavailable",
@@ -71,10 +82,15 @@ impl ApiError {
             Self::BadRequest(reason) => reason,
             Self::OriginNotAllowed => "This origin is not allowed to request tokens.",
             Self::NotFound => "No such route.",
-            Self::MethodNotAllowed => "Method not allowed on this route.",
+            Self::MethodNotAllowed(_) => "Method not allowed on this route.",
             Self::NotEnabled => {
                 "This provider is not configured on this deployment: set its URL (CAS_URL for /token, AIPIX_URL for /streams) and its credentials."
             }
+            Self::RoomsNotEnabled => {
+                "Rooms are not enabled on this deployment: set CAS_URL and ROOMS_TABLE (a DynamoDB table with partition key `room`)."
+            }
+            Self::RoomNotFound => "No such room, or its token has expired.",
+            Self::Store(_) => "The room store is not available right now; try again shortly.",
             Self::StreamNotAllowed => "This stream is not available through this service.",
             Self::RightNotAllowed => "A requested right (live, dvr, copy) is not allowed by this service.",
             Self::Upstream(UpstreamError::Credentials(_)) => {
@@ -118,8 +134,10 @@ mod tests {
             (ApiError::BadRequest("body is not JSON"), 400, "bad_request"),
             (ApiError::OriginNotAllowed, 403, "origin_not_allowed"),
             (ApiError::NotFound, 404, "not_found"),
-            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::MethodNotAllowed("GET"), 405, "method_not_allowed"),
             (ApiError::NotEnabled, 501, "not_enabled"),
+            (ApiError::RoomsNotEnabled, 501, "not_enabled"),
+            (ApiError::RoomNotFound, 404, "room_not_found"),
             (ApiError::StreamNotAllowed, 403, "stream_not_allowed"),
             (ApiError::RightNotAllowed, 403, "right_not_allowed"),
             (UpstreamError::Rpc(Some(-32601)).into(), 502, "upstream_error"),

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_MAX_AGE, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, ORIGIN, PRAGMA, VARY,
+    ACCESS_CONTROL_MAX_AGE, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, ORIGIN,
+    PRAGMA, VARY,
 };
 use http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
@@ -18,6 +19,7 @@ use crate::aipix::{self, AipixClient, Asked, StreamRequest};
 use crate::cors::{self, AllowedOrigins, OriginCheck};
 use crate::error::{ApiError, chain};
 use crate::provider::{Minted, TokenProvider, UpstreamTrace};
+use crate::rooms::{self, RoomToken, Rooms};
 
 /// The routes the vendor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,16 +29,51 @@ enum Route<'a> {
     /// `/streams/{stream}/token`: an AIPIX stream token; the id as in the
     /// raw path (checked by the policy, so percent-encoding is refused).
     StreamToken(&'a str),
+    /// `/rooms`: create a room with a generated name.
+    Rooms,
+    /// `/rooms/{name}`: a room by name, as in the raw path.
+    Room(&'a str),
 }
 
 impl<'a> Route<'a> {
     fn from_path(path: &'a str) -> Option<Self> {
-        if path == "/token" {
-            return Some(Self::Token);
+        match path {
+            "/token" => return Some(Self::Token),
+            "/rooms" => return Some(Self::Rooms),
+            _ => {}
+        }
+        if let Some(name) = path.strip_prefix("/rooms/") {
+            return Some(Self::Room(name));
         }
         path.strip_prefix("/streams/")
             .and_then(|rest| rest.strip_suffix("/token"))
             .map(Self::StreamToken)
+    }
+
+    /// The methods the route answers (besides `OPTIONS`), as `Allow` and
+    /// `Access-Control-Allow-Methods` spell them.
+    fn methods(self) -> &'static str {
+        match self {
+            Self::Token | Self::StreamToken(_) => cors::ALLOW_METHODS,
+            Self::Rooms => "POST, OPTIONS",
+            Self::Room(_) => "GET, PUT, OPTIONS",
+        }
+    }
+
+    fn allows(self, method: &Method) -> bool {
+        match self {
+            Self::Token | Self::StreamToken(_) => method == Method::GET || method == Method::POST,
+            Self::Rooms => method == Method::POST,
+            Self::Room(_) => method == Method::GET || method == Method::PUT,
+        }
+    }
+
+    /// The path as logged: a room name is a capability, so only its hash.
+    fn logged(self, path: &str) -> String {
+        match self {
+            Self::Room(name) => format!("/rooms/{}", rooms::fingerprint(name)),
+            _ => path.to_owned(),
+        }
     }
 }
 
@@ -47,6 +84,7 @@ pub struct Vendor {
     origins: AllowedOrigins,
     tokens: Option<TokenProvider>,
     streams: Option<AipixClient>,
+    rooms: Option<Rooms>,
 }
 
 impl Vendor {
@@ -57,7 +95,14 @@ impl Vendor {
             origins,
             tokens,
             streams,
+            rooms: None,
         }
+    }
+
+    /// Serves `/rooms` with `rooms` (tokens from the `/token` provider).
+    pub fn with_rooms(mut self, rooms: Rooms) -> Self {
+        self.rooms = Some(rooms);
+        self
     }
 
     /// Answers one request. Infallible: every failure is a JSON error
@@ -87,9 +132,10 @@ impl Vendor {
         finish_headers(response.headers_mut(), &origin);
 
         let _entered = span.enter();
+        let logged_path = Route::from_path(&path).map_or_else(|| path.clone(), |route| route.logged(&path));
         tracing::info!(
             method = %request.method(),
-            path = %path,
+            path = %logged_path,
             origin = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("-"),
             status = response.status().as_u16(),
             latency_ms = millis(started.elapsed()),
@@ -114,12 +160,31 @@ impl Vendor {
         let route = Route::from_path(path).ok_or(ApiError::NotFound)?;
         let method = request.method();
         if method == Method::OPTIONS {
-            return Ok(preflight());
+            return Ok(preflight(route.methods()));
         }
-        if method != Method::GET && method != Method::POST {
-            return Err(ApiError::MethodNotAllowed);
+        if !route.allows(method) {
+            return Err(ApiError::MethodNotAllowed(route.methods()));
         }
         match route {
+            Route::Rooms | Route::Room(_) => {
+                let (Some(rooms), Some(tokens)) = (&self.rooms, &self.tokens) else {
+                    return Err(ApiError::RoomsNotEnabled);
+                };
+                match route {
+                    Route::Room(name) if !rooms::is_room_name(name) => Err(ApiError::BadRequest(
+                        "A room name is 1-128 characters of A-Z a-z 0-9 . _ ~ -",
+                    )),
+                    Route::Room(name) if method == Method::GET => {
+                        Ok(room_response(&rooms.get(name).await?, false))
+                    }
+                    Route::Room(name) => Ok(room_response(&rooms.put(name, tokens, upstream).await?, false)),
+                    _ => {
+                        check_json_body(request.body())?;
+                        let name = rooms::new_room_name().map_err(|e| ApiError::Internal(Box::new(e)))?;
+                        Ok(room_response(&rooms.put(&name, tokens, upstream).await?, true))
+                    }
+                }
+            }
             Route::Token => {
                 let tokens = self.tokens.as_ref().ok_or(ApiError::NotEnabled)?;
                 if method == Method::POST {
@@ -161,14 +226,11 @@ fn check_json_body(body: &Body) -> Result<(), ApiError> {
     }
 }
 
-fn preflight() -> Response<Body> {
+fn preflight(methods: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
-    headers.insert(
-        ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static(cors::ALLOW_METHODS),
-    );
+    headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
     headers.insert(
         ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static(cors::ALLOW_HEADERS),
@@ -186,6 +248,25 @@ fn token_response(minted: &Minted) -> Response<Body> {
         body["expiresAt"] = json!(expires_at.to_string());
     }
     json_response(StatusCode::OK, &body)
+}
+
+/// A room's token: `201` (with `Location` when the name was generated) when
+/// this call minted it, `200` when it joined.
+fn room_response(room: &RoomToken, created: bool) -> Response<Body> {
+    let mut body = json!({ "room": room.room, "token": room.token.token() });
+    if let Some(expires_at) = room.token.expires_at() {
+        body["expiresAt"] = json!(expires_at.to_string());
+    }
+    let status = if room.minted {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = json_response(status, &body);
+    if created && let Ok(location) = HeaderValue::from_str(&format!("/rooms/{}", room.room)) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
 }
 
 fn stream_token_response(minted: &Minted, request: &StreamRequest) -> Response<Body> {
@@ -213,10 +294,10 @@ fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
         }
     });
     let mut response = json_response(error.status(), &body);
-    if matches!(error, ApiError::MethodNotAllowed) {
+    if let ApiError::MethodNotAllowed(methods) = error {
         response
             .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static(cors::ALLOW_METHODS));
+            .insert(ALLOW, HeaderValue::from_static(methods));
     }
     response
 }

@@ -16,6 +16,7 @@ pub mod handler;
 pub mod jwt;
 pub mod local;
 pub mod provider;
+pub mod rooms;
 pub mod secrets;
 pub mod tls;
 

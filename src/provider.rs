@@ -32,6 +32,14 @@ impl Minted {
         }
     }
 
+    /// A token with a known expiry (a room's stored token).
+    pub fn with_expiry(token: String, expires_at: Option<Timestamp>) -> Self {
+        Self {
+            token: SecretString::from(token),
+            expires_at,
+        }
+    }
+
     /// A token whose claims are not read (not a JWT, or not ours to parse).
     pub fn opaque(token: String) -> Self {
         Self {
