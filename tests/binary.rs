@@ -4,86 +4,10 @@
 
 mod common;
 
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bench::runtime_api::{Kind, Outcome, RuntimeApi};
 use common::*;
-use tokio::io::AsyncReadExt;
-use tokio::process::{Child, Command};
-
-/// The binary with a clean environment plus `vars`; stdout and stderr are
-/// collected into one buffer.
-struct Vendor {
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
-
-impl Vendor {
-    fn spawn(vars: &[(&str, String)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_token-vendor"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (name, value) in vars {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        for mut stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let output = Arc::clone(&output);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                while let Ok(n) = stream.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    output
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            });
-        }
-        Self { child, output }
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    async fn wait_for_output(&self, needle: &str, wait: Duration) {
-        let deadline = Instant::now() + wait;
-        while !self.output().contains(needle) {
-            assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.output());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Stops the process and returns everything it printed.
-    async fn stop(mut self) -> String {
-        let _ = self.child.kill().await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        self.output()
-    }
-}
-
-fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_REGION", "us-east-1".into()),
-    ]
-}
 
 #[tokio::test]
 async fn a_whole_local_run_logs_json_request_lines_and_never_a_key_secret_or_token() {
@@ -106,7 +30,7 @@ async fn a_whole_local_run_logs_json_request_lines_and_never_a_key_secret_or_tok
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("RUST_LOG", "debug".to_owned()),
     ]);
-    let vendor = Vendor::spawn(&vars);
+    let vendor = Process::spawn(&vars);
     vendor.wait_for_output("listening", Duration::from_secs(20)).await;
     moto.put_secret("tv/cas", &secret_json(new_key, new_secret)).await;
     let base = format!("http://127.0.0.1:{port}");
@@ -205,7 +129,7 @@ async fn a_broken_secret_is_logged_by_name_and_the_process_keeps_serving() {
         ("CAS_URL", "http://127.0.0.1:9".to_owned()),
         ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
     ]);
-    let vendor = Vendor::spawn(&vars);
+    let vendor = Process::spawn(&vars);
     vendor.wait_for_output("listening", Duration::from_secs(20)).await;
 
     let response = reqwest::get(format!("http://127.0.0.1:{port}/token"))
@@ -222,7 +146,7 @@ async fn a_broken_secret_is_logged_by_name_and_the_process_keeps_serving() {
 #[tokio::test]
 async fn local_mode_with_nothing_configured_serves_demo_tokens_and_says_so() {
     let port = free_port();
-    let vendor = Vendor::spawn(&[("LISTEN_ADDR", format!("127.0.0.1:{port}"))]);
+    let vendor = Process::spawn(&[("LISTEN_ADDR", format!("127.0.0.1:{port}"))]);
     vendor.wait_for_output("listening", Duration::from_secs(20)).await;
 
     let response = reqwest::Client::new()
@@ -262,7 +186,7 @@ async fn under_lambda_a_malformed_event_is_an_invocation_error_and_the_next_even
     let mut vars = lambda_env(&runtime);
     vars.extend(aws_env(&moto));
     vars.extend([("SECRET_ID", "tv/lambda".to_owned()), ("CAS_URL", cas.uri())]);
-    let vendor = Vendor::spawn(&vars);
+    let vendor = Process::spawn(&vars);
 
     runtime.invoke("req-1", "{not json");
     runtime.invoke("req-2", r#"{"hello": "world"}"#);
@@ -308,7 +232,7 @@ async fn under_lambda_a_missing_cas_url_stops_the_start_and_never_selects_the_de
     let runtime = RuntimeApi::start().await.unwrap();
     let mut vars = lambda_env(&runtime);
     vars.push(("SECRET_ID", "tv/any".to_owned()));
-    let mut vendor = Vendor::spawn(&vars);
+    let mut vendor = Process::spawn(&vars);
 
     let status = tokio::time::timeout(Duration::from_secs(10), vendor.child.wait())
         .await
@@ -340,7 +264,7 @@ async fn under_lambda_init_warms_the_upstream_connection_off_the_token_path_and_
     .unwrap();
 
     // Act: the cold start...
-    let vendor = Vendor::spawn(&vars);
+    let vendor = Process::spawn(&vars);
     let init = runtime.wait_first_next(Duration::from_secs(20)).await;
     let after_init = (cas.connections(), cas.token_requests(), cas.other_requests());
     // ...then three requests.
@@ -386,7 +310,7 @@ async fn under_lambda_a_request_after_the_upstream_closed_the_idle_connection_st
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
-    let vendor = Vendor::spawn(&vars);
+    let vendor = Process::spawn(&vars);
     runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
 
     // Act: wait past the idle close (twice), asking for a token each time.

@@ -4,9 +4,11 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::{Child as StdChild, Command as StdCommand, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt as _;
+use tokio::process::{Child, Command};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::config::{Credentials as AwsCredentials, Region, SharedCredentialsProvider};
@@ -32,14 +34,14 @@ pub fn free_port() -> u16 {
 
 /// A `moto_server` on a port of its own, killed when dropped.
 pub struct Moto {
-    child: Child,
+    child: StdChild,
     pub endpoint: String,
 }
 
 impl Moto {
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new("moto_server")
+        let child = StdCommand::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -191,4 +193,76 @@ pub async fn cas_accepting(key: &str, secret: &str, token: &str) -> wiremock::Mo
         .mount(&cas)
         .await;
     cas
+}
+
+/// The binary with a clean environment plus `vars`; stdout and stderr are
+/// collected into one buffer.
+pub struct Process {
+    pub child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Process {
+    pub fn spawn(vars: &[(&str, String)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_token-vendor"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        for mut stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = Arc::clone(&output);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    output
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Self { child, output }
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    pub async fn wait_for_output(&self, needle: &str, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        while !self.output().contains(needle) {
+            assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.output());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the process and returns everything it printed.
+    pub async fn stop(mut self) -> String {
+        let _ = self.child.kill().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.output()
+    }
+}
+
+pub fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ]
 }

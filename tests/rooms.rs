@@ -1,0 +1,450 @@
+//! Rooms against DynamoDB in moto on 127.0.0.1 through the real SDK (and the
+//! in-memory store): create, join, unknown, expired, renewal, bad names,
+//! store down, concurrency, and a race across two vendor processes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use common::*;
+use token_vendor::Vendor;
+use token_vendor::cors::AllowedOrigins;
+use token_vendor::provider::{TokenProvider, http_client};
+use token_vendor::rooms::{RoomStore, Rooms};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const TABLE: &str = "rooms";
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// CAS that mints a new JWT (one hour, unique `rid`) per call and counts them.
+#[derive(Clone, Default)]
+struct Minting(Arc<AtomicUsize>);
+
+impl Respond for Minting {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        let exp = jiff::Timestamp::now().as_second() + 3600;
+        let token = jwt(&format!(r#"{{"rid":"room-session-{n}","exp":{exp}}}"#));
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token }))
+    }
+}
+
+impl Minting {
+    fn calls(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+async fn cas(minting: &Minting) -> MockServer {
+    let cas = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/stream/token/v2/"))
+        .respond_with(minting.clone())
+        .mount(&cas)
+        .await;
+    cas
+}
+
+fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(endpoint))
+        .timeout_config(token_vendor::secrets::aws_timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client) {
+    client
+        .create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("room")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("room")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn vendor(cas_url: &str, store: RoomStore) -> Vendor {
+    let cas = token_vendor::cas::CasClient::new(
+        http_client(TIMEOUT).unwrap(),
+        &cas_url.parse().unwrap(),
+        fixed_store(),
+    );
+    let rooms = Rooms::new(
+        store,
+        Duration::from_secs(60),
+        Duration::from_secs(86_400),
+        TIMEOUT,
+    );
+    Vendor::new(
+        AllowedOrigins::parse(ALLOWED).unwrap(),
+        Some(TokenProvider::Cas(cas)),
+        None,
+    )
+    .with_rooms(rooms)
+}
+
+async fn dynamo_vendor(moto: &Moto, cas_url: &str) -> (Vendor, aws_sdk_dynamodb::Client) {
+    let client = dynamodb(&moto.endpoint);
+    create_table(&client).await;
+    (vendor(cas_url, RoomStore::dynamo(client.clone(), TABLE)), client)
+}
+
+fn token_of(response: &lambda_http::Response<lambda_http::Body>) -> String {
+    json(response)["token"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_room_is_created_once_then_joined_and_read_with_the_same_token() {
+    // Arrange
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let (vendor, _) = dynamo_vendor(&moto, &cas.uri()).await;
+
+    // Act
+    let created = vendor
+        .handle(request("PUT", "/rooms/movie-night", Some(ALLOWED)))
+        .await;
+    let joined = vendor
+        .handle(request("PUT", "/rooms/movie-night", Some(ALLOWED)))
+        .await;
+    let read = vendor
+        .handle(request("GET", "/rooms/movie-night", Some(ALLOWED)))
+        .await;
+
+    // Assert
+    assert_eq!(created.status(), 201, "{:?}", created.body());
+    assert_eq!(joined.status(), 200);
+    assert_eq!(read.status(), 200);
+    let token = token_of(&created);
+    assert!(!token.is_empty());
+    assert_eq!(token_of(&joined), token);
+    assert_eq!(token_of(&read), token);
+    assert_eq!(json(&created)["room"], "movie-night");
+    assert!(json(&created)["expiresAt"].is_string());
+    assert_eq!(header(&created, "access-control-allow-origin"), Some(ALLOWED));
+    assert_eq!(minting.calls(), 1);
+}
+
+#[tokio::test]
+async fn post_rooms_generates_an_unguessable_name_with_a_location() {
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let (vendor, _) = dynamo_vendor(&moto, &cas.uri()).await;
+
+    let created = vendor.handle(post("/rooms", Some(ALLOWED), "")).await;
+
+    assert_eq!(created.status(), 201);
+    let room = json(&created)["room"].as_str().unwrap().to_owned();
+    assert_eq!(room.len(), 22, "128 random bits, base64url");
+    assert_eq!(
+        header(&created, "location"),
+        Some(format!("/rooms/{room}").as_str())
+    );
+    let read = vendor
+        .handle(request("GET", &format!("/rooms/{room}"), None))
+        .await;
+    assert_eq!(token_of(&read), token_of(&created));
+}
+
+#[tokio::test]
+async fn an_unknown_room_is_404_and_never_calls_cas() {
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let (vendor, _) = dynamo_vendor(&moto, &cas.uri()).await;
+
+    let response = vendor
+        .handle(request("GET", "/rooms/nobody-here", Some(ALLOWED)))
+        .await;
+
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_code(&response), "room_not_found");
+    assert_eq!(minting.calls(), 0);
+}
+
+async fn put_item(client: &aws_sdk_dynamodb::Client, room: &str, token: &str, expires_at: i64) {
+    client
+        .put_item()
+        .table_name(TABLE)
+        .item("room", AttributeValue::S(room.into()))
+        .item("token", AttributeValue::S(token.into()))
+        .item("expiresAt", AttributeValue::N(expires_at.to_string()))
+        .item("createdAt", AttributeValue::N((expires_at - 86_400).to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_room_counts_as_absent_and_the_next_put_mints_anew() {
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    put_item(
+        &client,
+        "yesterday",
+        "old-token",
+        jiff::Timestamp::now().as_second() - 10,
+    )
+    .await;
+
+    let read = vendor.handle(request("GET", "/rooms/yesterday", None)).await;
+    let put = vendor.handle(request("PUT", "/rooms/yesterday", None)).await;
+
+    assert_eq!(read.status(), 404);
+    assert_eq!(put.status(), 201);
+    assert_ne!(token_of(&put), "old-token");
+    assert_eq!(minting.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_room_expiring_within_the_margin_is_renewed_once_under_concurrency() {
+    // Arrange: a token valid for 30 more seconds (margin 60).
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    put_item(
+        &client,
+        "late-show",
+        "expiring-token",
+        jiff::Timestamp::now().as_second() + 30,
+    )
+    .await;
+    let vendor = Arc::new(vendor);
+
+    // Act: GET still answers the valid token; ten PUTs at once renew it.
+    let read = vendor.handle(request("GET", "/rooms/late-show", None)).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let vendor = Arc::clone(&vendor);
+        tasks.spawn(async move { vendor.handle(request("PUT", "/rooms/late-show", None)).await });
+    }
+    let mut statuses = Vec::new();
+    let mut tokens = Vec::new();
+    while let Some(response) = tasks.join_next().await {
+        let response = response.unwrap();
+        statuses.push(response.status().as_u16());
+        tokens.push(token_of(&response));
+    }
+
+    // Assert
+    assert_eq!(token_of(&read), "expiring-token");
+    assert_eq!(minting.calls(), 1, "one CAS call for the renewal");
+    statuses.sort_unstable();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 201), "{statuses:?}");
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_ne!(tokens[0], "expiring-token");
+}
+
+#[tokio::test]
+async fn bad_room_names_are_400_before_any_store_or_cas_call() {
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    // A store that would fail if it were reached.
+    let vendor = vendor(
+        &cas.uri(),
+        RoomStore::dynamo(dynamodb(&format!("http://127.0.0.1:{}", free_port())), TABLE),
+    );
+
+    for path in [
+        "/rooms/a%20b",
+        "/rooms/",
+        "/rooms/a/b",
+        "/rooms/%41",
+        &format!("/rooms/{}", "x".repeat(129)),
+    ] {
+        let response = vendor.handle(request("PUT", path, Some(ALLOWED))).await;
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(error_code(&response), "bad_request", "{path}");
+    }
+    assert_eq!(minting.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_store_that_is_down_is_503_store_unavailable_within_seconds() {
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let vendor = vendor(
+        &cas.uri(),
+        RoomStore::dynamo(dynamodb(&format!("http://127.0.0.1:{}", free_port())), TABLE),
+    );
+
+    let started = Instant::now();
+    let put = vendor.handle(request("PUT", "/rooms/party", Some(ALLOWED))).await;
+    let get = vendor.handle(request("GET", "/rooms/party", Some(ALLOWED))).await;
+
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    for response in [&put, &get] {
+        assert_eq!(response.status(), 503);
+        assert_eq!(error_code(response), "store_unavailable");
+        assert_eq!(header(response, "access-control-allow-origin"), Some(ALLOWED));
+    }
+    assert_eq!(minting.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_cas_call_releases_the_claim_so_the_next_put_is_not_stuck() {
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&cas)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(minting.clone())
+        .with_priority(2)
+        .mount(&cas)
+        .await;
+    let (vendor, _) = dynamo_vendor(&moto, &cas.uri()).await;
+
+    let failed = vendor.handle(request("PUT", "/rooms/retry", None)).await;
+    let started = Instant::now();
+    let retried = vendor.handle(request("PUT", "/rooms/retry", None)).await;
+
+    assert_eq!(failed.status(), 502);
+    assert_eq!(retried.status(), 201);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited for a lease: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn in_memory_rooms_make_one_cas_call_for_many_concurrent_puts() {
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let vendor = Arc::new(vendor(&cas.uri(), RoomStore::memory()));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let vendor = Arc::clone(&vendor);
+        tasks.spawn(async move { token_of(&vendor.handle(request("PUT", "/rooms/local", None)).await) });
+    }
+    let mut tokens = Vec::new();
+    while let Some(token) = tasks.join_next().await {
+        tokens.push(token.unwrap());
+    }
+
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert!(!tokens[0].is_empty());
+    assert_eq!(minting.calls(), 1);
+}
+
+#[tokio::test]
+async fn rooms_not_configured_answer_501_saying_how_to_enable_them() {
+    let vendor = cas_vendor("http://127.0.0.1:9", fixed_store(), TIMEOUT);
+
+    let response = vendor.handle(request("PUT", "/rooms/party", Some(ALLOWED))).await;
+
+    assert_eq!(response.status(), 501);
+    assert_eq!(error_code(&response), "not_enabled");
+    assert!(
+        json(&response)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ROOMS_TABLE")
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_puts_over_two_vendor_processes_make_one_cas_call_and_fifty_identical_tokens() {
+    // Arrange: one moto table, one counting CAS, two local vendor processes.
+    let moto = Moto::start();
+    create_table(&dynamodb(&moto.endpoint)).await;
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let ports = [free_port(), free_port()];
+    let mut processes = Vec::new();
+    for port in ports {
+        let mut vars = aws_env(&moto);
+        vars.extend([
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
+            ("ROOMS_TABLE", TABLE.to_owned()),
+            ("CAS_URL", cas.uri()),
+            ("API_KEY", KEY.to_owned()),
+            ("API_SECRET", SECRET.to_owned()),
+            ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
+        ]);
+        let process = Process::spawn(&vars);
+        process
+            .wait_for_output("listening", Duration::from_secs(20))
+            .await;
+        processes.push(process);
+    }
+    let http = reqwest::Client::new();
+
+    // Act
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let (http, port) = (http.clone(), ports[i % 2]);
+        tasks.spawn(async move {
+            let response = http
+                .put(format!("http://127.0.0.1:{port}/rooms/watch-party"))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, body["token"].as_str().unwrap_or_default().to_owned())
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        results.push(result.unwrap());
+    }
+    let mut outputs = String::new();
+    for process in processes {
+        outputs.push_str(&process.stop().await);
+    }
+
+    // Assert
+    assert_eq!(minting.calls(), 1, "{outputs}");
+    assert_eq!(
+        results.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results.iter().all(|(s, _)| *s == 200 || *s == 201), "{results:?}");
+    let first = &results[0].1;
+    assert!(!first.is_empty());
+    assert!(results.iter().all(|(_, t)| t == first), "{results:?}");
+    assert!(
+        !outputs.contains("watch-party"),
+        "room names are never logged:\n{outputs}"
+    );
+}
