@@ -52,7 +52,8 @@ check(source["Resources"]["TokenVendorFunction"]["Metadata"]["BuildMethod"] == "
       "built with cargo-lambda")
 check(function["Timeout"] * 1000 > 5000 + 3000, "function timeout exceeds the default upstream timeout plus a secret read")
 check(set(env) == {"CAS_URL", "SECRET_ID", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
-                   "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED"},
+                   "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED",
+                   "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S"},
       "environment carries configuration only, no credentials")
 
 role = resources["TokenVendorFunctionRole"]["Properties"]
@@ -61,7 +62,16 @@ secret_ref = {"Fn::If": ["CreateSecret", {"Ref": "CasSecret"}, {"Ref": "Existing
 read = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadTheCasSecretOnly"]
 check(len(read) == 1 and read[0]["Action"] == "secretsmanager:GetSecretValue" and read[0]["Resource"] == secret_ref,
       "IAM: GetSecretValue on the one secret only")
-check(len(statements) == 2, "IAM: exactly two statements of our own (the secret read, the optional key)")
+check(len(statements) == 3, "IAM: exactly three statements of our own (the secret, the rooms table, the optional key)")
+rooms = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadAndWriteRoomsOnly"]
+check(len(rooms) == 1 and sorted(rooms[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      and rooms[0]["Resource"] == {"Fn::GetAtt": ["RoomsTable", "Arn"]},
+      "IAM: GetItem, PutItem, UpdateItem on the rooms table only")
+table = resources["RoomsTable"]["Properties"]
+check(table["BillingMode"] == "PAY_PER_REQUEST", "rooms table on demand")
+check(table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}, "rooms table TTL on expiresAt")
+check(table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, "rooms table point-in-time recovery")
+check(table["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}], "rooms table partition key room")
 kms = [s for s in statements if isinstance(s, dict) and "Fn::If" in s]
 check(len(kms) == 1 and kms[0]["Fn::If"][0] == "HasKmsKey", "IAM: kms:Decrypt only when a key is given")
 check(role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
@@ -71,15 +81,16 @@ api = resources["TokenApi"]["Properties"]["Body"]
 cors = api["x-amazon-apigateway-cors"]
 check(cors.get("allowOrigins") == {"Fn::Split": [",", {"Ref": "AllowedOrigins"}]},
       "API CORS origins come from the same AllowedOrigins parameter")
-check(cors.get("allowMethods") == ["GET", "POST", "OPTIONS"], "API CORS methods")
+check(cors.get("allowMethods") == ["GET", "POST", "PUT", "OPTIONS"], "API CORS methods")
 check(set(cors.get("allowHeaders", [])) >= {"content-type", "authorization"}, "API CORS headers")
 check(env["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigins"}, "function origins come from AllowedOrigins")
 paths = api["paths"]
-ROUTES = ["/token", "/streams/{stream}/token"]
-check(set(paths) == set(ROUTES) and all(set(paths[p]) == {"get", "post"} for p in ROUTES),
-      "routes: GET and POST on %s, no OPTIONS route (preflights never meet the authorizer)" % ROUTES)
-for route in ROUTES:
-    for method in ("get", "post"):
+ROUTES = {"/token": {"get", "post"}, "/streams/{stream}/token": {"get", "post"},
+          "/rooms": {"post"}, "/rooms/{name}": {"get", "put"}}
+check(set(paths) == set(ROUTES) and all(set(paths[p]) == m for p, m in ROUTES.items()),
+      "routes: %s, no OPTIONS route (preflights never meet the authorizer)" % ROUTES)
+for route, methods in ROUTES.items():
+    for method in sorted(methods):
         operation = paths[route][method]
         check("x-amazon-apigateway-integration" in operation, "%s %s is integrated with the function" % (method.upper(), route))
         check(operation["security"] == {"Fn::If": ["HasAuthorizer", [{"jwt": []}], []]},
@@ -88,14 +99,15 @@ check(api["components"]["securitySchemes"]["Fn::If"][0] == "HasAuthorizer", "the
 
 permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
 arns = sorted(p["SourceArn"]["Fn::Sub"][0].split("${__Stage__}/", 1)[1] for p in permissions)
-check(arns == ["GET/streams/*/token", "GET/token", "POST/streams/*/token", "POST/token"],
-      "invoke permission covers exactly the four routes: %s" % arns)
+check(arns == ["GET/rooms/*", "GET/streams/*/token", "GET/token", "POST/rooms", "POST/streams/*/token", "POST/token",
+              "PUT/rooms/*"],
+      "invoke permission covers exactly the seven routes: %s" % arns)
 
 stage = resources["TokenApiApiGatewayDefaultStage"]["Properties"]
 check(stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}, "route throttling rate")
 check(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "route throttling burst")
 check(resources["FunctionLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, "log retention")
-check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
+check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "RoomsUrl", "RoomsTableName", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
 
 if failures:
     sys.exit("template checks failed: %s" % failures)
