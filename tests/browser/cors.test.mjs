@@ -131,3 +131,28 @@ test("a page from a refused origin is blocked by the browser and the vendor logs
   assert.ok(refused.length > 0, `no 403 for ${refusedOrigin} in:\n${vendorLog}`);
   await page.close();
 });
+
+test("two tabs meet in one room: create in one, join in the other, same token", async () => {
+  const first = await browser.newPage();
+  await first.goto(`${allowedOrigin}/?vendor=${vendorUrl}`);
+  await first.click("#create-room");
+  await first.waitForFunction(() => !["idle", "loading"].includes(document.getElementById("room-status").textContent));
+  const created = {
+    status: await first.textContent("#room-status"),
+    room: await first.inputValue("#room"),
+    token: await first.textContent("#room-token"),
+  };
+
+  const second = await browser.newPage();
+  await second.goto(`${allowedOrigin}/?vendor=${vendorUrl}&room=${encodeURIComponent(created.room)}`);
+  await second.click("#join-room");
+  await second.waitForFunction(() => !["idle", "loading"].includes(document.getElementById("room-status").textContent));
+
+  assert.equal(created.status, "created", await first.textContent("#room-error"));
+  assert.equal(created.room.length, 22);
+  assert.equal(await second.textContent("#room-status"), "joined", await second.textContent("#room-error"));
+  assert.equal(await second.textContent("#room-token"), created.token);
+  assert.ok(!vendorLog.includes(created.room), "the room name is never logged");
+  await first.close();
+  await second.close();
+});
