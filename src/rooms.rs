@@ -26,8 +26,11 @@ use sha2::{Digest, Sha256};
 use crate::error::ApiError;
 use crate::provider::{Minted, TokenProvider, UpstreamTrace};
 
-/// How often a waiting `PUT` re-reads the room.
-const POLL: Duration = Duration::from_millis(40);
+/// How often a waiting `PUT` re-reads the room: from the first interval,
+/// growing by half each time up to the last, with jitter, so that many
+/// waiters do not hammer the table in step.
+const POLL_FIRST: Duration = Duration::from_millis(25);
+const POLL_MAX: Duration = Duration::from_millis(250);
 
 /// A room as stored.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -313,6 +316,7 @@ impl Rooms {
         trace: &mut UpstreamTrace,
     ) -> Result<RoomToken, ApiError> {
         let deadline = Instant::now() + self.lease + Duration::from_secs(1);
+        let mut poll = POLL_FIRST;
         loop {
             let item = self.store.get(room).await.map_err(ApiError::Store)?;
             let now_ms = Timestamp::now().as_millisecond();
@@ -334,13 +338,16 @@ impl Rooms {
                 };
                 if self.store.claim(room, &claim).await.map_err(ApiError::Store)? {
                     tracing::info!(room = %fingerprint(room), renewal = item.token.is_some(), "room claimed; minting its token");
-                    return self.mint(room, &id, provider, trace).await;
+                    if let Some(minted) = self.mint(room, &id, provider, trace).await? {
+                        return Ok(minted);
+                    }
                 }
             }
             if Instant::now() >= deadline {
                 return Err(ApiError::Upstream(crate::provider::UpstreamError::Timeout));
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(jittered(poll)).await;
+            poll = (poll * 3 / 2).min(POLL_MAX);
         }
     }
 
@@ -350,7 +357,7 @@ impl Rooms {
         claim_id: &str,
         provider: &TokenProvider,
         trace: &mut UpstreamTrace,
-    ) -> Result<RoomToken, ApiError> {
+    ) -> Result<Option<RoomToken>, ApiError> {
         let minted = match provider.mint(trace).await {
             Ok(minted) => minted,
             Err(error) => {
@@ -370,12 +377,12 @@ impl Rooms {
             .await
             .map_err(ApiError::Store)?
         {
-            Ok(self.answer(room, minted.token(), expires, true))
+            Ok(Some(self.answer(room, minted.token(), expires, true)))
         } else {
             // Our lease lapsed and another instance took the room over: its
-            // token is the room's. Ours is dropped unused.
+            // token is the room's (read it like any waiter). Ours is dropped.
             tracing::warn!(room = %fingerprint(room), "room claim lost before the token was written");
-            Err(ApiError::Upstream(crate::provider::UpstreamError::Timeout))
+            Ok(None)
         }
     }
 
@@ -386,6 +393,13 @@ impl Rooms {
             minted,
         }
     }
+}
+
+/// `interval` ± 20 %.
+fn jittered(interval: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    interval.mul_f64(0.8 + 0.4 * f64::from(byte[0]) / 255.0)
 }
 
 fn secs(duration: Duration) -> i64 {

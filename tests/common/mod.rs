@@ -32,7 +32,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A `moto_server` on a port of its own, killed when dropped.
+const MOTO_SINGLE_THREADED: &str = "import sys\n\
+from werkzeug.serving import run_simple\n\
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app\n\
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)\n";
+
+/// moto (Secrets Manager, DynamoDB) on a port of its own, killed when dropped.
 pub struct Moto {
     child: StdChild,
     pub endpoint: String,
@@ -41,12 +46,17 @@ pub struct Moto {
 impl Moto {
     pub fn start() -> Self {
         let port = free_port();
-        let child = StdCommand::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // moto's own server is threaded, and moto evaluates a DynamoDB
+        // condition and applies the write without a lock, so two concurrent
+        // conditional writes can both succeed; real DynamoDB makes each one
+        // atomic per item. Serving moto's app on one thread restores that
+        // (the vendors under test stay as concurrent as ever).
+        let child = StdCommand::new("python3")
+            .args(["-c", MOTO_SINGLE_THREADED, &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server not found: pip install 'moto[server]'");
+            .expect("python3 with moto[server] is needed: pip install 'moto[server]'");
         let moto = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
