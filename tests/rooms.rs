@@ -448,3 +448,53 @@ async fn fifty_concurrent_puts_over_two_vendor_processes_make_one_cas_call_and_f
         "room names are never logged:\n{outputs}"
     );
 }
+
+async fn put_pending(client: &aws_sdk_dynamodb::Client, room: &str, lease_until_ms: i64) {
+    client
+        .put_item()
+        .table_name(TABLE)
+        .item("room", AttributeValue::S(room.into()))
+        .item("claimId", AttributeValue::S("a-claimant-that-died".into()))
+        .item("leaseUntil", AttributeValue::N(lease_until_ms.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_claim_whose_holder_died_is_taken_over_once_its_lease_lapsed() {
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    put_pending(&client, "orphan", jiff::Timestamp::now().as_millisecond() - 1).await;
+
+    let pending = vendor.handle(request("GET", "/rooms/orphan", None)).await;
+    let taken_over = vendor.handle(request("PUT", "/rooms/orphan", None)).await;
+
+    assert_eq!(pending.status(), 404, "a pending room is not found yet");
+    assert_eq!(taken_over.status(), 201);
+    assert_eq!(minting.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_put_that_cannot_get_the_token_in_time_is_504_and_calls_nobody() {
+    // A live lease held by someone who never finishes (lease far in the future).
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    put_pending(&client, "stuck", jiff::Timestamp::now().as_millisecond() + 60_000).await;
+
+    let started = Instant::now();
+    let response = vendor.handle(request("PUT", "/rooms/stuck", None)).await;
+
+    assert_eq!(response.status(), 504);
+    assert_eq!(error_code(&response), "upstream_timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(minting.calls(), 0);
+}
