@@ -109,6 +109,30 @@ async fn dynamo_vendor(moto: &Moto, cas_url: &str) -> (Vendor, aws_sdk_dynamodb:
     (vendor(cas_url, RoomStore::dynamo(client.clone(), TABLE)), client)
 }
 
+/// A vendor on a fresh moto table with a minting CAS; the servers live as
+/// long as the fixture.
+struct Fixture {
+    _moto: Moto,
+    _cas: MockServer,
+    minting: Minting,
+    vendor: Vendor,
+    client: aws_sdk_dynamodb::Client,
+}
+
+async fn fixture() -> Fixture {
+    let moto = Moto::start();
+    let minting = Minting::default();
+    let cas = cas(&minting).await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    Fixture {
+        _moto: moto,
+        _cas: cas,
+        minting,
+        vendor,
+        client,
+    }
+}
+
 fn token_of(response: &lambda_http::Response<lambda_http::Body>) -> String {
     json(response)["token"].as_str().unwrap_or_default().to_owned()
 }
@@ -116,10 +140,8 @@ fn token_of(response: &lambda_http::Response<lambda_http::Body>) -> String {
 #[tokio::test]
 async fn a_room_is_created_once_then_joined_and_read_with_the_same_token() {
     // Arrange
-    let moto = Moto::start();
-    let minting = Minting::default();
-    let cas = cas(&minting).await;
-    let (vendor, _) = dynamo_vendor(&moto, &cas.uri()).await;
+    let f = fixture().await;
+    let (minting, vendor) = (&f.minting, &f.vendor);
 
     // Act
     let created = vendor
@@ -148,10 +170,8 @@ async fn a_room_is_created_once_then_joined_and_read_with_the_same_token() {
 
 #[tokio::test]
 async fn post_rooms_generates_an_unguessable_name_with_a_location() {
-    let moto = Moto::start();
-    let minting = Minting::default();
-    let cas = cas(&minting).await;
-    let (vendor, _) = dynamo_vendor(&moto, &cas.uri()).await;
+    let f = fixture().await;
+    let vendor = &f.vendor;
 
     let created = vendor.handle(post("/rooms", Some(ALLOWED), "")).await;
 
@@ -170,10 +190,8 @@ async fn post_rooms_generates_an_unguessable_name_with_a_location() {
 
 #[tokio::test]
 async fn an_unknown_room_is_404_and_never_calls_cas() {
-    let moto = Moto::start();
-    let minting = Minting::default();
-    let cas = cas(&minting).await;
-    let (vendor, _) = dynamo_vendor(&moto, &cas.uri()).await;
+    let f = fixture().await;
+    let (minting, vendor) = (&f.minting, &f.vendor);
 
     let response = vendor
         .handle(request("GET", "/rooms/nobody-here", Some(ALLOWED)))
@@ -199,12 +217,10 @@ async fn put_item(client: &aws_sdk_dynamodb::Client, room: &str, token: &str, ex
 
 #[tokio::test]
 async fn an_expired_room_counts_as_absent_and_the_next_put_mints_anew() {
-    let moto = Moto::start();
-    let minting = Minting::default();
-    let cas = cas(&minting).await;
-    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    let f = fixture().await;
+    let (minting, vendor, client) = (&f.minting, &f.vendor, &f.client);
     put_item(
-        &client,
+        client,
         "yesterday",
         "old-token",
         jiff::Timestamp::now().as_second() - 10,
@@ -223,18 +239,16 @@ async fn an_expired_room_counts_as_absent_and_the_next_put_mints_anew() {
 #[tokio::test]
 async fn a_room_expiring_within_the_margin_is_renewed_once_under_concurrency() {
     // Arrange: a token valid for 30 more seconds (margin 60).
-    let moto = Moto::start();
-    let minting = Minting::default();
-    let cas = cas(&minting).await;
-    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    let f = fixture().await;
     put_item(
-        &client,
+        &f.client,
         "late-show",
         "expiring-token",
         jiff::Timestamp::now().as_second() + 30,
     )
     .await;
-    let vendor = Arc::new(vendor);
+    let minting = f.minting.clone();
+    let vendor = Arc::new(f.vendor);
 
     // Act: GET still answers the valid token; ten PUTs at once renew it.
     let read = vendor.handle(request("GET", "/rooms/late-show", None)).await;
@@ -463,11 +477,9 @@ async fn put_pending(client: &aws_sdk_dynamodb::Client, room: &str, lease_until_
 
 #[tokio::test]
 async fn a_claim_whose_holder_died_is_taken_over_once_its_lease_lapsed() {
-    let moto = Moto::start();
-    let minting = Minting::default();
-    let cas = cas(&minting).await;
-    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
-    put_pending(&client, "orphan", jiff::Timestamp::now().as_millisecond() - 1).await;
+    let f = fixture().await;
+    let (minting, vendor, client) = (&f.minting, &f.vendor, &f.client);
+    put_pending(client, "orphan", jiff::Timestamp::now().as_millisecond() - 1).await;
 
     let pending = vendor.handle(request("GET", "/rooms/orphan", None)).await;
     let taken_over = vendor.handle(request("PUT", "/rooms/orphan", None)).await;
@@ -480,11 +492,9 @@ async fn a_claim_whose_holder_died_is_taken_over_once_its_lease_lapsed() {
 #[tokio::test]
 async fn a_put_that_cannot_get_the_token_in_time_is_504_and_calls_nobody() {
     // A live lease held by someone who never finishes (lease far in the future).
-    let moto = Moto::start();
-    let minting = Minting::default();
-    let cas = cas(&minting).await;
-    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
-    put_pending(&client, "stuck", jiff::Timestamp::now().as_millisecond() + 60_000).await;
+    let f = fixture().await;
+    let (minting, vendor, client) = (&f.minting, &f.vendor, &f.client);
+    put_pending(client, "stuck", jiff::Timestamp::now().as_millisecond() + 60_000).await;
 
     let started = Instant::now();
     let response = vendor.handle(request("PUT", "/rooms/stuck", None)).await;
