@@ -20,18 +20,17 @@ async fn a_whole_local_run_logs_json_request_lines_and_never_a_key_secret_or_tok
     moto.create_secret("tv/cas", &secret_json(old_key, old_secret))
         .await;
     let cas = cas_accepting(new_key, new_secret, &token).await;
-    let port = free_port();
     let mut vars = aws_env(&moto);
     vars.extend([
         ("SECRET_ID", "tv/cas".to_owned()),
         ("CAS_URL", cas.uri()),
         ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
-        ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("RUST_LOG", "debug".to_owned()),
     ]);
     let vendor = Process::spawn(&vars);
-    vendor.wait_for_output("listening", Duration::from_secs(20)).await;
+    let port = vendor.listening_port().await;
     moto.put_secret("tv/cas", &secret_json(new_key, new_secret)).await;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -122,15 +121,14 @@ async fn a_broken_secret_is_logged_by_name_and_the_process_keeps_serving() {
     let moto = Moto::start();
     moto.create_secret("tv/broken", r#"{"API_KEY":"only-the-key-4d2f"}"#)
         .await;
-    let port = free_port();
     let mut vars = aws_env(&moto);
     vars.extend([
         ("SECRET_ID", "tv/broken".to_owned()),
         ("CAS_URL", "http://127.0.0.1:9".to_owned()),
-        ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
     ]);
     let vendor = Process::spawn(&vars);
-    vendor.wait_for_output("listening", Duration::from_secs(20)).await;
+    let port = vendor.listening_port().await;
 
     let response = reqwest::get(format!("http://127.0.0.1:{port}/token"))
         .await
@@ -145,9 +143,8 @@ async fn a_broken_secret_is_logged_by_name_and_the_process_keeps_serving() {
 
 #[tokio::test]
 async fn local_mode_with_nothing_configured_serves_demo_tokens_and_says_so() {
-    let port = free_port();
-    let vendor = Process::spawn(&[("LISTEN_ADDR", format!("127.0.0.1:{port}"))]);
-    vendor.wait_for_output("listening", Duration::from_secs(20)).await;
+    let vendor = Process::spawn(&[("LISTEN_ADDR", "127.0.0.1:0".to_owned())]);
+    let port = vendor.listening_port().await;
 
     let response = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/token"))

@@ -32,10 +32,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Serves moto's app on 127.0.0.1, on a port the OS picks (no race with
+/// other tests for a "free" port), and prints that port first.
 const MOTO_SINGLE_THREADED: &str = "import sys\n\
-from werkzeug.serving import run_simple\n\
+from werkzeug.serving import make_server\n\
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app\n\
-run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)\n";
+server = make_server('127.0.0.1', 0, DomainDispatcherApplication(create_backend_app), threaded=False)\n\
+print(server.server_address[1], flush=True)\n\
+server.serve_forever()\n";
 
 /// moto (Secrets Manager, DynamoDB) on a port of its own, killed when dropped.
 pub struct Moto {
@@ -45,18 +49,24 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Self {
-        let port = free_port();
         // moto's own server is threaded, and moto evaluates a DynamoDB
         // condition and applies the write without a lock, so two concurrent
         // conditional writes can both succeed; real DynamoDB makes each one
         // atomic per item. Serving moto's app on one thread restores that
         // (the vendors under test stay as concurrent as ever).
-        let child = StdCommand::new("python3")
-            .args(["-c", MOTO_SINGLE_THREADED, &port.to_string()])
-            .stdout(Stdio::null())
+        let mut child = StdCommand::new("python3")
+            .args(["-c", MOTO_SINGLE_THREADED])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 with moto[server] is needed: pip install 'moto[server]'");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("moto's port");
+        let port: u16 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("moto did not start (printed {line:?}); pip install 'moto[server]'"));
         let moto = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
@@ -64,7 +74,7 @@ impl Moto {
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start on {addr}");
+            assert!(Instant::now() < deadline, "moto did not listen on {addr}");
             std::thread::sleep(Duration::from_millis(50));
         }
         moto
@@ -258,6 +268,21 @@ impl Process {
             assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.output());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits for local mode's "listening" line and returns its port (tests
+    /// pass `LISTEN_ADDR=127.0.0.1:0`, so the OS picks a port: no races).
+    pub async fn listening_port(&self) -> u16 {
+        self.wait_for_output("listening", Duration::from_secs(20)).await;
+        let output = self.output();
+        let from = output.find("listening").unwrap_or_default();
+        let after = &output[from..];
+        let at = after
+            .find("127.0.0.1:")
+            .expect("the listening line names its address")
+            + "127.0.0.1:".len();
+        let digits: String = after[at..].chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().expect("a port")
     }
 
     /// Stops the process and returns everything it printed.
