@@ -14,7 +14,7 @@ use crate::demo::DemoUpstream;
 use crate::handler::Vendor;
 use crate::provider::{TokenProvider, http_client};
 use crate::rooms::{RoomStore, Rooms};
-use crate::secrets::{CredentialStore, aws_timeouts, secrets_manager_client};
+use crate::secrets::{AWS_CONNECT_TIMEOUT, CredentialStore, aws_timeouts, secrets_manager_client};
 
 /// The longest the connection warm-up may add to a cold start.
 const WARM_UP_BUDGET: Duration = Duration::from_millis(1500);
@@ -127,7 +127,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
 /// and under Lambda the environment's credentials only.
 async fn load_sdk(lambda: bool) -> Result<aws_config::SdkConfig, StartError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::tls::sdk_http_client().map_err(|e| StartError::HttpClient(e.into()))?)
+        .http_client(crate::tls::sdk_http_client(AWS_CONNECT_TIMEOUT).map_err(StartError::HttpClient)?)
         .timeout_config(aws_timeouts());
     if lambda {
         // Lambda always hands the role's credentials over in environment

@@ -6,6 +6,7 @@
 //! the key pair from [`secrets::CredentialStore`] → `{"token": "..."}`.
 
 pub mod aipix;
+pub mod aws_http;
 pub mod cas;
 pub mod cold_start;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod handler;
 pub mod jwt;
 pub mod local;
+pub mod logging;
 pub mod provider;
 pub mod rooms;
 pub mod secrets;

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use lambda_http::service_fn;
 use token_vendor::config::Mode;
 use token_vendor::error::chain;
-use token_vendor::{Config, cold_start, local};
+use token_vendor::{Config, cold_start, local, logging};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    lambda_http::tracing::init_default_subscriber();
+    logging::init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -17,12 +17,15 @@ use tokio::sync::Mutex;
 /// How long after a failed read the next request may try again.
 pub const RETRY_SPACING: Duration = Duration::from_secs(5);
 
+/// How long an AWS endpoint may take to accept a connection (TCP and TLS).
+pub const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Explicit timeouts for every AWS call (the SDK sets none by default): an
 /// endpoint that accepts connections and never answers costs at most
 /// `OPERATION` seconds, at cold start or in a request.
 pub fn aws_timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
+        .connect_timeout(AWS_CONNECT_TIMEOUT)
         .read_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(3))

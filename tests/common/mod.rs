@@ -117,11 +117,14 @@ impl Drop for Moto {
     }
 }
 
+/// The SDK configuration for moto at `endpoint`, with the vendor's own AWS
+/// HTTP client (the one that ships).
 pub fn sdk_config(endpoint: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
+        .http_client(token_vendor::tls::sdk_http_client(token_vendor::secrets::AWS_CONNECT_TIMEOUT).unwrap())
         .credentials_provider(SharedCredentialsProvider::new(AwsCredentials::new(
             "testing", "testing", None, None, "tests",
         )))

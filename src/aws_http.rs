@@ -1,0 +1,161 @@
+//! The AWS SDK's HTTP client: the same reqwest/hyper stack the provider calls
+//! use, behind the SDK's `HttpClient` trait.
+//!
+//! The SDK's own client (`aws-smithy-http-client`) brings a second TLS
+//! set-up, HTTP/2 and a second connection pool; together ~0.2 MB of the
+//! deployment zip, which the size target could not spare (BENCHMARKS.md).
+//! Secrets Manager and DynamoDB speak HTTP/1.1 as well, so one stack serves
+//! every outgoing call. Two small crates on crates.io do this
+//! (`aws-smithy-http-client-reqwest`, `smithy-transport-reqwest`), both at
+//! 0.1.0 with one author, the first without connect timeouts; this module is
+//! the few lines we need, with the timeouts and error kinds the SDK's retry
+//! and timeout logic rely on.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+
+/// The largest AWS response body read: a secret value is at most 64 KiB and a
+/// DynamoDB item 400 KB; anything larger is refused, not buffered.
+pub const MAX_AWS_BODY: usize = 1024 * 1024;
+
+/// The SDK's HTTP client over one `reqwest::Client` (one connection pool):
+/// TLS with the given configuration, no redirects, the connect timeout fixed
+/// here and the SDK's read timeout applied to each request.
+#[derive(Clone)]
+pub struct AwsHttpClient {
+    client: reqwest::Client,
+}
+
+impl fmt::Debug for AwsHttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsHttpClient").finish_non_exhaustive()
+    }
+}
+
+impl AwsHttpClient {
+    pub fn new(tls: rustls::ClientConfig, connect_timeout: Duration) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()?;
+        Ok(Self { client })
+    }
+
+    pub fn shared(self) -> SharedHttpClient {
+        SharedHttpClient::new(self)
+    }
+}
+
+impl HttpClient for AwsHttpClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(Connector {
+            client: self.client.clone(),
+            read_timeout: settings.read_timeout(),
+        })
+    }
+}
+
+struct Connector {
+    client: reqwest::Client,
+    read_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("read_timeout", &self.read_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpConnector for Connector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let client = self.client.clone();
+        let read_timeout = self.read_timeout;
+        HttpConnectorFuture::new(async move {
+            let request = to_reqwest(request)?;
+            let exchange = send(&client, request);
+            match read_timeout {
+                Some(limit) => tokio::time::timeout(limit, exchange)
+                    .await
+                    .map_err(|elapsed| ConnectorError::timeout(elapsed.into()))?,
+                None => exchange.await,
+            }
+        })
+    }
+}
+
+/// The SDK's request as a reqwest request. Every operation this service
+/// calls has an in-memory body; a streaming one is refused.
+fn to_reqwest(request: HttpRequest) -> Result<reqwest::Request, ConnectorError> {
+    let request = request
+        .try_into_http1x()
+        .map_err(|e| ConnectorError::user(e.into()))?;
+    let (parts, body) = request.into_parts();
+    let body = body
+        .bytes()
+        .map(bytes::Bytes::copy_from_slice)
+        .ok_or_else(|| ConnectorError::user("streaming request bodies are not supported".into()))?;
+    reqwest::Request::try_from(http::Request::from_parts(parts, body))
+        .map_err(|e| ConnectorError::user(e.into()))
+}
+
+async fn send(client: &reqwest::Client, request: reqwest::Request) -> Result<HttpResponse, ConnectorError> {
+    let mut response = client.execute(request).await.map_err(classify)?;
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_AWS_BODY as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        if body.len() + chunk.len() > MAX_AWS_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let mut out = http::Response::builder().status(response.status());
+    if let Some(headers) = out.headers_mut() {
+        *headers = std::mem::take(response.headers_mut());
+    }
+    let out = out
+        .body(SdkBody::from(body))
+        .map_err(|e| ConnectorError::other(e.into(), None))?;
+    HttpResponse::try_from(out).map_err(|e| ConnectorError::other(e.into(), None))
+}
+
+fn too_large() -> ConnectorError {
+    ConnectorError::other(
+        format!("AWS response body over {MAX_AWS_BODY} bytes").into(),
+        None,
+    )
+}
+
+/// Maps reqwest's errors onto the kinds the SDK's retry and timeout logic
+/// read: timeouts as timeouts, connection and transfer failures as I/O
+/// (transient, retried), the rest as other.
+fn classify(error: reqwest::Error) -> ConnectorError {
+    if error.is_timeout() {
+        ConnectorError::timeout(error.into())
+    } else if error.is_connect() || error.is_request() || error.is_body() {
+        ConnectorError::io(error.into())
+    } else {
+        ConnectorError::other(error.into(), None)
+    }
+}

@@ -1,0 +1,93 @@
+//! The log set-up: what `lambda_http::tracing::init_default_subscriber` does
+//! (Lambda's advanced logging controls: `AWS_LAMBDA_LOG_LEVEL`, then
+//! `RUST_LOG`, else INFO; `AWS_LAMBDA_LOG_FORMAT=JSON` for JSON lines; no
+//! timestamps, CloudWatch adds them), with tracing-subscriber's `Targets`
+//! filter in place of its `EnvFilter`. `RUST_LOG` keeps its `target=level`
+//! directives; what is lost is matching on span fields by regex, and with it
+//! ~0.3 MB of regex engine in the deployment zip (BENCHMARKS.md).
+
+use std::env;
+
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+/// Installs the global subscriber, writing to stdout.
+pub fn init() {
+    let filter = filter(
+        env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        env::var("RUST_LOG").ok().as_deref(),
+    );
+    let json = env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    let lines = fmt::layer().with_target(false).without_time();
+    let registry = tracing_subscriber::registry().with(filter);
+    if json {
+        registry.with(lines.json()).init();
+    } else {
+        registry.with(lines).init();
+    }
+}
+
+/// The filter: `RUST_LOG`'s per-target directives (ignored whole if they do
+/// not parse), under a default level taken from `AWS_LAMBDA_LOG_LEVEL` when
+/// Lambda sets it, else from `RUST_LOG`, else INFO.
+pub fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+    let targets: Targets = rust_log
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_default();
+    let default = lambda_level
+        .map(lambda_log_level)
+        .or(targets.default_level())
+        .unwrap_or(LevelFilter::INFO);
+    targets.with_default(default)
+}
+
+/// Lambda's level names: TRACE, DEBUG, INFO, WARN, ERROR and FATAL (which
+/// tracing has not: ERROR). Anything else is INFO.
+fn lambda_log_level(name: &str) -> LevelFilter {
+    if name.eq_ignore_ascii_case("fatal") {
+        return LevelFilter::ERROR;
+    }
+    name.parse().unwrap_or(LevelFilter::INFO)
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::*;
+
+    #[test]
+    fn nothing_set_is_info() {
+        let filter = filter(None, None);
+        assert!(filter.would_enable("token_vendor", &Level::INFO));
+        assert!(!filter.would_enable("token_vendor", &Level::DEBUG));
+    }
+
+    #[test]
+    fn lambdas_level_wins_over_rust_logs_default_and_keeps_its_targets() {
+        let filter = filter(Some("WARN"), Some("info,token_vendor=debug"));
+        assert!(!filter.would_enable("aws_config", &Level::INFO));
+        assert!(filter.would_enable("aws_config", &Level::WARN));
+        assert!(filter.would_enable("token_vendor::cold_start", &Level::DEBUG));
+    }
+
+    #[test]
+    fn rust_log_directives_apply_without_lambda() {
+        let filter = filter(None, Some("error,token_vendor=debug"));
+        assert!(!filter.would_enable("hyper", &Level::WARN));
+        assert!(filter.would_enable("token_vendor", &Level::DEBUG));
+    }
+
+    #[test]
+    fn fatal_is_error_and_nonsense_is_info() {
+        assert_eq!(lambda_log_level("FATAL"), LevelFilter::ERROR);
+        assert_eq!(lambda_log_level("Debug"), LevelFilter::DEBUG);
+        assert_eq!(lambda_log_level("loud"), LevelFilter::INFO);
+        let filter = filter(None, Some("=~not a directive"));
+        assert!(filter.would_enable("x", &Level::INFO));
+        assert!(!filter.would_enable("x", &Level::DEBUG));
+    }
+}
