@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod handler;
 pub mod jwt;
+pub mod lambda_event;
 pub mod local;
 pub mod logging;
 pub mod provider;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use lambda_http::service_fn;
 use token_vendor::config::Mode;
 use token_vendor::error::chain;
-use token_vendor::{Config, cold_start, local, logging};
+use token_vendor::{Config, cold_start, lambda_event, local, logging};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -29,7 +29,7 @@ async fn run() -> Result<(), lambda_http::Error> {
     match mode {
         Mode::Lambda => {
             let vendor = &vendor;
-            lambda_http::run(service_fn(move |request| async move {
+            lambda_event::run(service_fn(move |request| async move {
                 Ok::<_, Infallible>(vendor.handle(request).await)
             }))
             .await

@@ -127,69 +127,91 @@ struct Subject<'a> {
     env: Vec<(&'static str, String)>,
 }
 
-/// One cold start of `subject`, its first request, and (in run 0) the warm
-/// requests and the idle-connection recovery.
-async fn measure(
+/// A subject's process after its cold start and first request.
+struct Live {
+    runtime: RuntimeApi,
+    child: Child,
+    pid: u32,
+}
+
+impl Live {
+    async fn stop(mut self, figures: &mut Figures) {
+        if let Some(rss) = peak_rss_kib(self.pid) {
+            figures.rss_kib.push(rss);
+        }
+        let _ = self.child.kill().await;
+    }
+}
+
+/// One cold start of `subject` and its first request.
+async fn cold_start(
     subject: &Subject<'_>,
     run: usize,
-    options: &Options,
     cas: &CasStandIn,
     events: &(String, String),
     figures: &mut Figures,
+) -> Result<Live, Error> {
+    let mut runtime = RuntimeApi::start().await?;
+    let (conns0, token0) = (cas.connections(), cas.token_requests());
+    let spawned = Instant::now();
+    let child = Command::new(&subject.binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "token-vendor")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_LEVEL", "error")
+        .envs(subject.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().unwrap_or_default();
+    let ready = runtime
+        .wait_first_next(Duration::from_secs(20))
+        .await
+        .ok_or_else(|| format!("{}: no /next within 20 s", subject.name))?;
+    figures.init.push(ready - spawned);
+    figures.conns_init.push(cas.connections() - conns0);
+    figures.token_path_during_init += cas.token_requests() - token0;
+
+    let conns = cas.connections();
+    figures
+        .first
+        .push(invoke(&mut runtime, &format!("{run}-first"), &events.0).await?);
+    figures.conns_first.push(cas.connections() - conns);
+    Ok(Live { runtime, child, pid })
+}
+
+/// The warm requests, each subject's in turn request by request, so that
+/// whatever else the machine does falls on all of them alike; then, after
+/// the stand-in closed the idle connection, one more request each.
+async fn warm(
+    live: &mut [(&mut Live, &mut Figures)],
+    options: &Options,
+    cas: &CasStandIn,
+    events: &(String, String),
 ) -> Result<(), Error> {
-    {
-        let mut runtime = RuntimeApi::start().await?;
-        let (conns0, token0) = (cas.connections(), cas.token_requests());
-        let spawned = Instant::now();
-        let mut child = Command::new(&subject.binary)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "token-vendor")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_LEVEL", "error")
-            .envs(subject.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let pid = child.id().unwrap_or_default();
-        let ready = runtime
-            .wait_first_next(Duration::from_secs(20))
-            .await
-            .ok_or_else(|| format!("{}: no /next within 20 s", subject.name))?;
-        figures.init.push(ready - spawned);
-        figures.conns_init.push(cas.connections() - conns0);
-        figures.token_path_during_init += cas.token_requests() - token0;
-
-        let conns = cas.connections();
-        figures
-            .first
-            .push(invoke(&mut runtime, &format!("{run}-first"), &events.0).await?);
-        figures.conns_first.push(cas.connections() - conns);
-
-        if run == 0 {
-            let conns = cas.connections();
-            for i in 0..options.warm {
-                figures
-                    .warm_get
-                    .push(invoke(&mut runtime, &format!("get-{i}"), &events.0).await?);
-            }
-            figures.conns_warm.push(cas.connections() - conns);
-            for i in 0..options.warm {
-                figures
-                    .warm_preflight
-                    .push(invoke(&mut runtime, &format!("options-{i}"), &events.1).await?);
-            }
-            // Let the stand-in close the idle connection, then ask again.
-            tokio::time::sleep(IDLE_CLOSE + Duration::from_millis(300)).await;
-            let ok = invoke(&mut runtime, "after-idle", &events.0).await.is_ok();
-            figures.recovered.push(ok);
+    let conns = cas.connections();
+    for i in 0..options.warm {
+        for (subject, figures) in live.iter_mut() {
+            let latency = invoke(&mut subject.runtime, &format!("get-{i}"), &events.0).await?;
+            figures.warm_get.push(latency);
         }
-        if let Some(rss) = peak_rss_kib(pid) {
-            figures.rss_kib.push(rss);
+    }
+    // Only the vendor talks to the stand-in.
+    let opened = cas.connections() - conns;
+    for i in 0..options.warm {
+        for (subject, figures) in live.iter_mut() {
+            let latency = invoke(&mut subject.runtime, &format!("options-{i}"), &events.1).await?;
+            figures.warm_preflight.push(latency);
         }
-        let _ = child.kill().await;
+    }
+    tokio::time::sleep(IDLE_CLOSE + Duration::from_millis(300)).await;
+    for (subject, figures) in live.iter_mut() {
+        figures.conns_warm.push(opened);
+        let ok = invoke(&mut subject.runtime, "after-idle", &events.0).await.is_ok();
+        figures.recovered.push(ok);
     }
     Ok(())
 }
@@ -302,7 +324,7 @@ async fn main() -> Result<(), Error> {
     for subject in [&vendor, &hello, &hello_mt] {
         if !subject.binary.exists() {
             return Err(format!(
-                "{} missing: cargo build --release --workspace",
+                "{} missing: run bench/run.sh (it builds the release binaries)",
                 subject.binary.display()
             )
             .into());
@@ -311,10 +333,23 @@ async fn main() -> Result<(), Error> {
 
     // Alternate the subjects' cold starts so machine noise hits both alike.
     let (mut v, mut h, mut m) = (Figures::default(), Figures::default(), Figures::default());
+    // The first run's processes stay up for the warm requests.
     for run in 0..options.runs {
-        measure(&hello, run, &options, &cas, &events, &mut h).await?;
-        measure(&vendor, run, &options, &cas, &events, &mut v).await?;
-        measure(&hello_mt, run, &options, &cas, &events, &mut m).await?;
+        let mut hl = cold_start(&hello, run, &cas, &events, &mut h).await?;
+        let mut vl = cold_start(&vendor, run, &cas, &events, &mut v).await?;
+        let mut ml = cold_start(&hello_mt, run, &cas, &events, &mut m).await?;
+        if run == 0 {
+            warm(
+                &mut [(&mut vl, &mut v), (&mut hl, &mut h), (&mut ml, &mut m)],
+                &options,
+                &cas,
+                &events,
+            )
+            .await?;
+        }
+        hl.stop(&mut h).await;
+        vl.stop(&mut v).await;
+        ml.stop(&mut m).await;
     }
 
     println!();
