@@ -1,34 +1,34 @@
 //! The TLS trust roots of every outgoing connection, compiled into the binary
-//! (`webpki-root-certs`, Mozilla's list): all of them for the provider's HTTP
-//! client; for the AWS SDK only the Amazon Trust Services roots, which issue
-//! the certificates of every AWS service endpoint (VPC endpoints included).
-//! That narrower trust is also the faster one: each root is parsed at cold
-//! start, five instead of ~150.
+//! (`webpki-roots`, Mozilla's list as ready-made trust anchors): all of them
+//! for the provider's HTTP client; for the AWS SDK only the Amazon Trust
+//! Services roots, which issue the certificates of every AWS service endpoint
+//! (VPC endpoints included).
 //!
 //! Why not the system store: loading it reads and parses a few hundred files
 //! under `/etc/ssl/certs` (or `/etc/pki`), and the SDK and reqwest each did so
 //! at cold start — measured at about 5 ms of a ~15 ms init (BENCHMARKS.md).
-//! The compiled-in roots cost no I/O. The trade-off: a private CA in the
+//! Why anchors and not certificates (`webpki-root-certs`): a certificate is
+//! parsed into its anchor at cold start, ~150 of them; the anchors are parsed
+//! at build time. The trade-off of compiled-in roots: a private CA in the
 //! system store is not trusted; the upstreams (CAS, AWS) use public CAs.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::CertificateDer;
-use webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+use rustls::pki_types::TrustAnchor;
+use webpki_roots::TLS_SERVER_ROOTS;
 
 use crate::aws_http::AwsHttpClient;
 
 /// A rustls client configuration trusting the compiled-in roots.
 pub fn rustls_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    client_config(TLS_SERVER_ROOT_CERTS.iter().cloned())
+    client_config(TLS_SERVER_ROOTS.iter().cloned())
 }
 
 fn client_config(
-    roots: impl Iterator<Item = CertificateDer<'static>>,
+    roots: impl Iterator<Item = TrustAnchor<'static>>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
-    let mut store = rustls::RootCertStore::empty();
-    store.add_parsable_certificates(roots);
+    let store = rustls::RootCertStore::from_iter(roots);
     Ok(
         rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
             .with_safe_default_protocol_versions()?
@@ -37,23 +37,34 @@ fn client_config(
     )
 }
 
-/// The subjects of the Amazon Trust Services roots (Amazon Root CA 1–4 and
-/// the Starfield root that cross-signs them).
-const AMAZON_ROOT_SUBJECTS: [&[u8]; 2] = [
+/// The common names of the Amazon Trust Services roots (Amazon Root CA 1–4
+/// and the Starfield root that cross-signs them).
+const AMAZON_ROOT_NAMES: [&[u8]; 2] = [
     b"Amazon Root CA ",
     b"Starfield Services Root Certificate Authority - G2",
 ];
 
-/// The compiled-in roots whose certificate names an Amazon Trust Services subject.
-pub fn amazon_roots() -> impl Iterator<Item = CertificateDer<'static>> {
-    TLS_SERVER_ROOT_CERTS
+/// The compiled-in roots whose subject carries an Amazon Trust Services name.
+pub fn amazon_roots() -> impl Iterator<Item = TrustAnchor<'static>> {
+    TLS_SERVER_ROOTS
         .iter()
-        .filter(|der| {
-            AMAZON_ROOT_SUBJECTS
+        .filter(|anchor| {
+            AMAZON_ROOT_NAMES
                 .iter()
-                .any(|name| der.windows(name.len()).any(|w| w == *name))
+                .any(|name| contains(&anchor.subject, name))
         })
         .cloned()
+}
+
+/// Whether `needle` occurs in `haystack`; the first-byte test keeps the
+/// slice comparisons (a `memcmp` call each) to a few per subject.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    haystack
+        .windows(needle.len())
+        .any(|window| window[0] == first && window == needle)
 }
 
 /// The AWS SDK's HTTP client (reqwest, rustls with aws-lc) trusting the
@@ -71,17 +82,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_compiled_in_root_is_usable() {
-        let mut roots = rustls::RootCertStore::empty();
-        let (added, ignored) = roots.add_parsable_certificates(TLS_SERVER_ROOT_CERTS.iter().cloned());
-        assert!(added > 100, "{added} roots");
-        assert_eq!(ignored, 0);
+    fn the_upstream_client_trusts_the_whole_compiled_in_list() {
+        assert!(TLS_SERVER_ROOTS.len() > 100, "{} roots", TLS_SERVER_ROOTS.len());
         assert!(rustls_config().is_ok());
     }
 
     #[test]
     fn the_sdk_trusts_exactly_the_five_amazon_trust_services_roots() {
-        assert_eq!(amazon_roots().count(), 5);
+        let subjects: Vec<String> = amazon_roots()
+            .map(|anchor| String::from_utf8_lossy(&anchor.subject).into_owned())
+            .collect();
+        assert_eq!(subjects.len(), 5, "{subjects:?}");
+        for n in 1..=4 {
+            let name = format!("Amazon Root CA {n}");
+            assert!(subjects.iter().any(|s| s.contains(&name)), "{name} missing");
+        }
+        assert!(subjects.iter().any(|s| s.contains("Starfield Services Root")));
     }
 
     #[test]

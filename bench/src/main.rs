@@ -4,7 +4,11 @@
 //! for a bare lambda_http hello-world built the same way.
 //!
 //!     bench/run.sh            # builds, then runs this
-//!     target/release/bench [--runs N] [--warm N] [--zip PATH]
+//!     target/release/bench [--runs N] [--warm N] [--zip PATH] [--callgrind N]
+//!
+//! With `--callgrind N` it also runs each subject under valgrind's callgrind
+//! and prints instructions (not seconds: the same whatever else the machine
+//! does) for a cold start with its first request, and per warm request.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,6 +28,7 @@ struct Options {
     runs: usize,
     warm: usize,
     zip: Option<PathBuf>,
+    callgrind: Option<usize>,
     root: PathBuf,
 }
 
@@ -32,6 +37,7 @@ fn options() -> Result<Options, Error> {
         runs: 10,
         warm: 1000,
         zip: None,
+        callgrind: None,
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
     };
     let mut args = std::env::args().skip(1);
@@ -41,6 +47,7 @@ fn options() -> Result<Options, Error> {
             "--runs" => options.runs = value()?.parse()?,
             "--warm" => options.warm = value()?.parse()?,
             "--zip" => options.zip = Some(PathBuf::from(value()?)),
+            "--callgrind" => options.callgrind = Some(value()?.parse()?),
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -141,11 +148,28 @@ impl Live {
         }
         let _ = self.child.kill().await;
     }
+
+    /// Ends the process with SIGTERM, which lets valgrind write its counts.
+    async fn terminate(mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.pid.to_string())
+            .status();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// How a subject's process is started.
+enum Wrapper {
+    /// As it is.
+    None,
+    /// Under callgrind, which writes its counts to this file.
+    Callgrind(PathBuf),
 }
 
 /// One cold start of `subject` and its first request.
 async fn cold_start(
     subject: &Subject<'_>,
+    wrapper: &Wrapper,
     run: usize,
     cas: &CasStandIn,
     events: &(String, String),
@@ -154,7 +178,18 @@ async fn cold_start(
     let mut runtime = RuntimeApi::start().await?;
     let (conns0, token0) = (cas.connections(), cas.token_requests());
     let spawned = Instant::now();
-    let child = Command::new(&subject.binary)
+    let mut command = match wrapper {
+        Wrapper::None => Command::new(&subject.binary),
+        Wrapper::Callgrind(out) => {
+            let mut command = Command::new("valgrind");
+            command
+                .arg("--tool=callgrind")
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(&subject.binary);
+            command
+        }
+    };
+    let child = command
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "token-vendor")
@@ -210,7 +245,9 @@ async fn warm(
     tokio::time::sleep(IDLE_CLOSE + Duration::from_millis(300)).await;
     for (subject, figures) in live.iter_mut() {
         figures.conns_warm.push(opened);
-        let ok = invoke(&mut subject.runtime, "after-idle", &events.0).await.is_ok();
+        let ok = invoke(&mut subject.runtime, "after-idle", &events.0)
+            .await
+            .is_ok();
         figures.recovered.push(ok);
     }
     Ok(())
@@ -291,10 +328,11 @@ async fn main() -> Result<(), Error> {
         .secret_string(r#"{"API_KEY":"bench-key","API_SECRET":"bench-secret"}"#)
         .send()
         .await?;
+    // Warm the harness's own SDK code path once; the round trips measured
+    // below (a new client each, new connection included) pair with the
+    // vendor's cold starts, run by run.
+    secret_round_trip(&moto.endpoint).await?;
     let mut round_trips = Vec::new();
-    for _ in 0..options.runs.max(5) {
-        round_trips.push(secret_round_trip(&moto.endpoint).await?);
-    }
     let cas = CasStandIn::start(IDLE_CLOSE).await?;
 
     let vendor = Subject {
@@ -335,9 +373,10 @@ async fn main() -> Result<(), Error> {
     let (mut v, mut h, mut m) = (Figures::default(), Figures::default(), Figures::default());
     // The first run's processes stay up for the warm requests.
     for run in 0..options.runs {
-        let mut hl = cold_start(&hello, run, &cas, &events, &mut h).await?;
-        let mut vl = cold_start(&vendor, run, &cas, &events, &mut v).await?;
-        let mut ml = cold_start(&hello_mt, run, &cas, &events, &mut m).await?;
+        let mut hl = cold_start(&hello, &Wrapper::None, run, &cas, &events, &mut h).await?;
+        round_trips.push(secret_round_trip(&moto.endpoint).await?);
+        let mut vl = cold_start(&vendor, &Wrapper::None, run, &cas, &events, &mut v).await?;
+        let mut ml = cold_start(&hello_mt, &Wrapper::None, run, &cas, &events, &mut m).await?;
         if run == 0 {
             warm(
                 &mut [(&mut vl, &mut v), (&mut hl, &mut h), (&mut ml, &mut m)],
@@ -373,12 +412,15 @@ async fn main() -> Result<(), Error> {
     let rss = |f: &Figures| f.rss_kib.iter().map(|k| *k as f64 / 1024.0).collect::<Vec<_>>();
     row("peak RSS", "MiB", &rss(&v), &rss(&h));
     let secret = stats(&ms(&round_trips));
-    let (vi, hi) = (stats(&ms(&v.init)).median, stats(&ms(&h.init)).median);
+    let overheads: Vec<f64> = (0..options.runs)
+        .map(|i| ms(&[v.init[i]])[0] - ms(&[h.init[i]])[0] - ms(&[round_trips[i]])[0])
+        .collect();
+    let overhead = stats(&overheads);
     println!();
     println!(
-        "secret round trip (new client, first call): median {:.3} ms; init overhead beyond hello + secret: {:+.3} ms",
-        secret.median,
-        vi - hi - secret.median
+        "secret round trip (new client, first call): median {:.3} ms; init overhead beyond hello + secret, \
+         run by run: median {:+.3} ms (min–max {:+.3} – {:+.3})",
+        secret.median, overhead.median, overhead.min, overhead.max
     );
     println!(
         "upstream connections: per cold start (init) {:?}, by the first request {:?}, by {} warm requests {:?}",
@@ -401,7 +443,69 @@ async fn main() -> Result<(), Error> {
     if let Some(zip) = &options.zip {
         print_size(zip);
     }
+    if let Some(requests) = options.callgrind {
+        println!();
+        println!("instructions (callgrind; {requests} warm requests of each kind):");
+        let hello = instructions(&hello, requests, &cas, &events).await?;
+        let vendor = instructions(&vendor, requests, &cas, &events).await?;
+        let line = |label: &str, v: f64, h: f64| {
+            println!("{label:<38} {v:>14.0} {h:>14.0} {:>7.2}x", v / h);
+        };
+        println!(
+            "{:<38} {:>14} {:>14} {:>8}",
+            "", "token-vendor", "hello-world", "ratio"
+        );
+        line(
+            "cold start + first request",
+            vendor.cold as f64,
+            hello.cold as f64,
+        );
+        line("per warm GET /token", vendor.per_get, hello.per_get);
+        line("per warm preflight", vendor.per_preflight, hello.per_preflight);
+    }
     Ok(())
+}
+
+struct Instructions {
+    cold: u64,
+    per_get: f64,
+    per_preflight: f64,
+}
+
+/// Three runs of `subject` under callgrind: cold start and first request
+/// only; then with `requests` GETs; then with `requests` preflights. The
+/// differences give the instructions per warm request.
+async fn instructions(
+    subject: &Subject<'_>,
+    requests: usize,
+    cas: &CasStandIn,
+    events: &(String, String),
+) -> Result<Instructions, Error> {
+    let mut totals = [0u64; 3];
+    for (kind, total) in totals.iter_mut().enumerate() {
+        let out = std::env::temp_dir().join(format!("bench-callgrind-{}-{kind}", std::process::id()));
+        let valgrind = Wrapper::Callgrind(out.clone());
+        let mut figures = Figures::default();
+        let mut live = cold_start(subject, &valgrind, 0, cas, events, &mut figures).await?;
+        let event = if kind == 1 { &events.0 } else { &events.1 };
+        for i in 0..if kind == 0 { 0 } else { requests } {
+            invoke(&mut live.runtime, &format!("{kind}-{i}"), event).await?;
+        }
+        live.terminate().await;
+        let text = std::fs::read_to_string(&out)?;
+        let _ = std::fs::remove_file(&out);
+        *total = text
+            .lines()
+            .find_map(|l| l.strip_prefix("totals:"))
+            .and_then(|t| t.trim().parse().ok())
+            .ok_or("callgrind wrote no totals")?;
+    }
+    let per = |t: u64| (t.saturating_sub(totals[0])) as f64 / requests as f64;
+    Ok(Instructions {
+        cold: totals[0],
+        per_get: per(totals[1]),
+        per_preflight: per(totals[2]),
+    })
 }
 
 fn print_size(zip: &Path) {
