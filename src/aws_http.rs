@@ -159,3 +159,90 @@ fn classify(error: reqwest::Error) -> ConnectorError {
         ConnectorError::other(error.into(), None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A server on 127.0.0.1 that answers every connection with `reply`
+    /// (or, with `None`, reads and never answers).
+    async fn server(reply: Option<Vec<u8>>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                if let Some(reply) = &reply {
+                    let _ = socket.write_all(reply).await;
+                    let _ = socket.shutdown().await;
+                }
+                held.push(socket);
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    fn connector(read_timeout: Duration) -> Connector {
+        let client =
+            AwsHttpClient::new(crate::tls::rustls_config().unwrap(), Duration::from_secs(1)).unwrap();
+        Connector {
+            client: client.client,
+            read_timeout: Some(read_timeout),
+        }
+    }
+
+    async fn call(url: &str, read_timeout: Duration) -> Result<HttpResponse, ConnectorError> {
+        let request = http::Request::post(url)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(SdkBody::from("{}"))
+            .unwrap();
+        connector(read_timeout)
+            .call(HttpRequest::try_from(request).unwrap())
+            .await
+    }
+
+    #[tokio::test]
+    async fn status_headers_and_body_pass_through() {
+        let url = server(Some(
+            b"HTTP/1.1 400 Bad Request\r\nx-amzn-requestid: r-1\r\ncontent-length: 9\r\n\r\n{\"a\":\"b\"}"
+                .to_vec(),
+        ))
+        .await;
+        let response = call(&url, Duration::from_secs(2)).await.unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+        assert_eq!(response.headers().get("x-amzn-requestid"), Some("r-1"));
+        assert_eq!(response.body().bytes(), Some(&b"{\"a\":\"b\"}"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_bound_is_refused_declared_or_not() {
+        let declared = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", MAX_AWS_BODY + 1);
+        let url = server(Some(declared.into_bytes())).await;
+        let error = call(&url, Duration::from_secs(2)).await.unwrap_err();
+        assert!(error.is_other(), "{error:?}");
+
+        let mut undeclared = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec();
+        undeclared.resize(undeclared.len() + MAX_AWS_BODY + 1, b'x');
+        let url = server(Some(undeclared)).await;
+        let error = call(&url, Duration::from_secs(2)).await.unwrap_err();
+        assert!(error.is_other(), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn silence_is_a_timeout_and_a_refused_connection_is_io() {
+        let url = server(None).await;
+        let error = call(&url, Duration::from_millis(100)).await.unwrap_err();
+        assert!(error.is_timeout(), "{error:?}");
+
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", closed.local_addr().unwrap());
+        drop(closed);
+        let error = call(&url, Duration::from_secs(2)).await.unwrap_err();
+        assert!(error.is_io(), "{error:?}");
+    }
+}
