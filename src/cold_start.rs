@@ -80,14 +80,21 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
                 CredentialStore::secrets_manager(client, secret_id)
             }
         };
-        let dynamo = match (&config.rooms_table, sdk) {
-            (None, _) => None,
-            (Some(_), Some(sdk)) => Some(dynamodb_client(&sdk)),
-            (Some(_), None) => Some(dynamodb_client(&load_sdk(lambda).await?)),
+        // The DynamoDB client is built while the secret's request is in
+        // flight: `join!` polls the read first, which sends it and waits.
+        let dynamo = async {
+            match (&config.rooms_table, sdk) {
+                (None, _) => Ok(None),
+                (Some(_), Some(sdk)) => Ok(Some(dynamodb_client(&sdk))),
+                (Some(_), None) => Ok(Some(dynamodb_client(&Box::pin(load_sdk(lambda)).await?))),
+            }
         };
-        store.load().await;
-        tracing::debug!(at_ms = millis(started), "secret read");
-        Ok::<_, StartError>((store, dynamo))
+        let read = async {
+            store.load().await;
+            tracing::debug!(at_ms = millis(started), "secret read");
+        };
+        let ((), dynamo) = tokio::join!(read, dynamo);
+        Ok::<_, StartError>((store, dynamo?))
     };
     let ((), aws) = tokio::join!(warm, aws);
     let (store, dynamo) = aws?;

@@ -347,6 +347,10 @@ async fn main() -> Result<(), Error> {
             ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
             ("AWS_REGION", "us-east-1".to_owned()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            // As template.yaml deploys it: rooms on (the DynamoDB client is
+            // built at cold start; no room is asked for here).
+            ("ROOMS_TABLE", "bench-rooms".to_owned()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
         ],
     };
     let hello = Subject {
