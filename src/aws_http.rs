@@ -23,6 +23,8 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
+use crate::provider::read_at_most;
+
 /// The largest AWS response body read: a secret value is at most 64 KiB and a
 /// DynamoDB item 400 KB; anything larger is refused, not buffered.
 pub const MAX_AWS_BODY: usize = 1024 * 1024;
@@ -117,23 +119,14 @@ fn to_reqwest(request: HttpRequest) -> Result<reqwest::Request, ConnectorError> 
 
 async fn send(client: &reqwest::Client, request: reqwest::Request) -> Result<HttpResponse, ConnectorError> {
     let mut response = client.execute(request).await.map_err(classify)?;
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_AWS_BODY as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(classify)? {
-        if body.len() + chunk.len() > MAX_AWS_BODY {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
     let mut out = http::Response::builder().status(response.status());
     if let Some(headers) = out.headers_mut() {
         *headers = std::mem::take(response.headers_mut());
     }
+    let body = read_at_most(response, MAX_AWS_BODY)
+        .await
+        .map_err(classify)?
+        .ok_or_else(too_large)?;
     let out = out
         .body(SdkBody::from(body))
         .map_err(|e| ConnectorError::other(e.into(), None))?;

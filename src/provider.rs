@@ -137,21 +137,29 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, Box<dyn std::er
 
 /// Reads a response body of at most [`MAX_UPSTREAM_BODY`] bytes, refusing a
 /// larger one as soon as its `Content-Length` or its bytes say so.
-pub async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_UPSTREAM_BODY as u64)
-    {
-        return Err(UpstreamError::TooLarge);
+pub async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
+    read_at_most(response, MAX_UPSTREAM_BODY)
+        .await?
+        .ok_or(UpstreamError::TooLarge)
+}
+
+/// Reads a response body of at most `limit` bytes: `None` as soon as its
+/// `Content-Length` or its bytes say it is larger.
+pub async fn read_at_most(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|len| len > limit as u64) {
+        return Ok(None);
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
-            return Err(UpstreamError::TooLarge);
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok(Some(body))
 }
 
 /// The outcome of one upstream call, before rotation is considered.
