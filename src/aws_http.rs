@@ -32,7 +32,6 @@ pub const MAX_AWS_BODY: usize = 1024 * 1024;
 /// The SDK's HTTP client over one `reqwest::Client` (one connection pool):
 /// TLS with the given configuration, no redirects, the connect timeout fixed
 /// here and the SDK's read timeout applied to each request.
-#[derive(Clone)]
 pub struct AwsHttpClient {
     client: reqwest::Client,
 }

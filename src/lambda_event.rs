@@ -27,9 +27,17 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-/// An API Gateway (REST or HTTP API) or Function URL event.
-#[derive(Debug)]
+/// An API Gateway (REST or HTTP API) or Function URL event. `Debug` names
+/// only its kind: the event's headers can carry a caller's bearer token.
 pub struct ApiGatewayEvent(pub LambdaRequest);
+
+impl fmt::Debug for ApiGatewayEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ApiGatewayEvent")
+            .field(&self.0.request_origin())
+            .finish()
+    }
+}
 
 #[derive(Deserialize)]
 struct Version<'a> {
@@ -189,6 +197,17 @@ mod tests {
         assert!(!leads_with_version_2(&json));
         let ours = serde_json::from_str::<ApiGatewayEvent>(&json).unwrap().0;
         assert!(matches!(ours.request_origin(), RequestOrigin::ApiGatewayV2));
+    }
+
+    #[test]
+    fn debug_output_names_the_kind_and_no_header() {
+        let path = format!("{}/events/http-api-get-token.json", env!("CARGO_MANIFEST_DIR"));
+        let mut event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        event["headers"]["authorization"] = "Bearer caller-jwt-5f1e".into();
+        let printed = format!("{:?}", serde_json::from_value::<ApiGatewayEvent>(event).unwrap());
+        assert!(printed.contains("ApiGatewayV2"), "{printed}");
+        assert!(!printed.contains("caller-jwt-5f1e"), "{printed}");
     }
 
     #[test]

@@ -26,10 +26,7 @@ pub struct Minted {
 impl Minted {
     pub fn new(token: String) -> Self {
         let expires_at = crate::jwt::expiry(&token);
-        Self {
-            token: SecretString::from(token),
-            expires_at,
-        }
+        Self::with_expiry(token, expires_at)
     }
 
     /// A token with a known expiry (a room's stored token).
@@ -42,10 +39,7 @@ impl Minted {
 
     /// A token whose claims are not read (not a JWT, or not ours to parse).
     pub fn opaque(token: String) -> Self {
-        Self {
-            token: SecretString::from(token),
-            expires_at: None,
-        }
+        Self::with_expiry(token, None)
     }
 
     /// The token itself, for the one place that writes the response body.
@@ -247,9 +241,8 @@ pub fn sensitive_header(
     name: &'static str,
     value: &SecretString,
 ) -> Result<reqwest::header::HeaderValue, UpstreamError> {
-    let mut header = reqwest::header::HeaderValue::from_str(value.expose_secret()).map_err(|_| {
-        UpstreamError::Credentials(crate::secrets::SecretFormatError::NotHeaderSafe(name).into())
-    })?;
+    let mut header = reqwest::header::HeaderValue::from_str(value.expose_secret())
+        .map_err(|_| UpstreamError::Credentials(SecretFormatError::NotHeaderSafe(name).into()))?;
     header.set_sensitive(true);
     Ok(header)
 }
