@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
+use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::provider::{
     Attempt, Minted, ProviderCall, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
@@ -224,12 +225,13 @@ impl AipixClient {
         &self,
         request: &StreamRequest,
         trace: &mut UpstreamTrace,
+        deadline: Deadline,
     ) -> Result<Minted, UpstreamError> {
         let call = AipixCall {
             client: self,
             request,
         };
-        with_rotation(&call, &self.credentials, trace).await
+        with_rotation(&call, &self.credentials, trace, deadline).await
     }
 }
 

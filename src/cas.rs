@@ -7,8 +7,9 @@ use reqwest::header::ACCEPT;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
+use crate::deadline::Deadline;
 use crate::provider::{
-    Attempt, Minted, ProviderCall, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
+    Attempt, Minted, ProviderCall, TokenSource, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
     with_rotation,
 };
 use crate::secrets::{API_KEY, API_SECRET, CredentialStore, Credentials, SecretError, SecretFormatError};
@@ -37,11 +38,13 @@ impl CasClient {
             credentials,
         }
     }
+}
 
+impl TokenSource for CasClient {
     /// One session token. On 401/403 the secret is re-read at once and the
     /// call retried once (key rotation); a second refusal is `AuthRejected`.
-    pub async fn mint(&self, trace: &mut UpstreamTrace) -> Result<Minted, UpstreamError> {
-        with_rotation(self, &self.credentials, trace).await
+    async fn mint(&self, trace: &mut UpstreamTrace, deadline: Deadline) -> Result<Minted, UpstreamError> {
+        with_rotation(self, &self.credentials, trace, deadline).await
     }
 }
 

@@ -11,8 +11,8 @@ use crate::aipix::AipixClient;
 use crate::cas::CasClient;
 use crate::config::{Config, CredentialSource, Mode};
 use crate::demo::DemoUpstream;
-use crate::handler::Vendor;
-use crate::provider::{TokenProvider, http_client};
+use crate::handler::{TokenProvider, Vendor};
+use crate::provider::http_client;
 use crate::rooms::{RoomStore, Rooms};
 use crate::secrets::{AWS_CONNECT_TIMEOUT, CredentialStore, aws_timeouts, secrets_manager_client};
 
@@ -40,12 +40,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
              They are NOT valid for Sceenic. Set CAS_URL and credentials to vend real tokens."
         );
         let demo = TokenProvider::Demo(DemoUpstream::new().map_err(StartError::Random)?);
-        let rooms = Rooms::new(
-            RoomStore::memory(),
-            config.room_refresh_margin,
-            config.room_ttl,
-            config.upstream_timeout,
-        );
+        let rooms = Rooms::new(RoomStore::memory(), config.room_refresh_margin, config.room_ttl);
         return Ok(Vendor::new(config.allowed_origins, Some(demo), None).with_rooms(rooms));
     };
 
@@ -123,7 +118,6 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
             room_store,
             config.room_refresh_margin,
             config.room_ttl,
-            config.upstream_timeout,
         ));
     }
     tracing::debug!(at_ms = millis(started), "cold start done");

@@ -2,6 +2,7 @@
 //! validated here, and a bad value is a start-up error that names it.
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use url::Url;
@@ -14,6 +15,10 @@ use crate::secrets::{AIPIX_API_TOKEN, API_KEY, API_SECRET, Credentials};
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_millis(5_000);
 /// The largest accepted `UPSTREAM_TIMEOUT_MS`: below API Gateway's limit.
 pub const MAX_UPSTREAM_TIMEOUT: Duration = Duration::from_millis(25_000);
+/// `ROOM_TTL_S`: a minute to 30 days.
+pub const ROOM_TTL_RANGE: RangeInclusive<u64> = 60..=2_592_000;
+/// `ROOM_REFRESH_MARGIN_S`: none to a day (and below `ROOM_TTL_S`).
+pub const ROOM_REFRESH_MARGIN_RANGE: RangeInclusive<u64> = 0..=86_400;
 /// Where `cargo run` listens unless `LISTEN_ADDR` says otherwise.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 /// Origins allowed in local mode when `ALLOWED_ORIGINS` is unset.
@@ -224,17 +229,26 @@ impl Config {
             Some(CredentialSource::Environment(credentials))
         };
 
-        let seconds = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
-            get(name).map_or(Ok(Duration::from_secs(default)), |v| {
-                v.parse()
-                    .map(Duration::from_secs)
+        let seconds = |name: &'static str, default: u64, range: RangeInclusive<u64>| {
+            let value = get(name).map_or(Ok(default), |v| {
+                v.parse::<u64>()
                     .map_err(|_| invalid(name, "expected a whole number of seconds"))
-            })
+            })?;
+            if !range.contains(&value) {
+                return Err(invalid(
+                    name,
+                    format!("must be between {} and {} seconds", range.start(), range.end()),
+                ));
+            }
+            Ok(Duration::from_secs(value))
         };
-        let room_refresh_margin = seconds("ROOM_REFRESH_MARGIN_S", 60)?;
-        let room_ttl = seconds("ROOM_TTL_S", 86_400)?;
-        if room_ttl.is_zero() {
-            return Err(invalid("ROOM_TTL_S", "must be at least 1"));
+        let room_ttl = seconds("ROOM_TTL_S", 86_400, ROOM_TTL_RANGE)?;
+        let room_refresh_margin = seconds("ROOM_REFRESH_MARGIN_S", 60, ROOM_REFRESH_MARGIN_RANGE)?;
+        if room_refresh_margin >= room_ttl {
+            return Err(invalid(
+                "ROOM_REFRESH_MARGIN_S",
+                format!("must be below ROOM_TTL_S ({} s)", room_ttl.as_secs()),
+            ));
         }
 
         Ok(Self {

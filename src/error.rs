@@ -31,8 +31,9 @@ pub enum ApiError {
     Upstream(#[from] UpstreamError),
     #[error("room not found")]
     RoomNotFound,
-    #[error("room store unavailable")]
-    Store(#[source] crate::rooms::StoreError),
+    /// A table (the rooms') could not be read or written in time.
+    #[error("store unavailable")]
+    Store(#[source] Box<dyn StdError + Send + Sync>),
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
 }

@@ -1,6 +1,6 @@
 //! The HTTP layer: routing, the origin policy, responses and the one log line
 //! per request. Providers plug in behind [`TokenProvider`]; nothing here
-//! knows how a token is made.
+//! knows how a token is made. Each request gets its [`Deadline`] here.
 
 use std::time::Instant;
 
@@ -16,10 +16,29 @@ use serde_json::json;
 use tracing::Instrument as _;
 
 use crate::aipix::{self, AipixClient, Asked, StreamRequest};
+use crate::cas::CasClient;
 use crate::cors::{self, AllowedOrigins, OriginCheck};
+use crate::deadline::{self, Deadline};
+use crate::demo::DemoUpstream;
 use crate::error::{ApiError, chain};
-use crate::provider::{Minted, TokenProvider, UpstreamTrace};
+use crate::provider::{Minted, TokenSource, UpstreamError, UpstreamTrace};
 use crate::rooms::{self, RoomToken, Rooms};
+
+/// The source of session tokens behind `/token` (and rooms).
+#[derive(Debug)]
+pub enum TokenProvider {
+    Cas(CasClient),
+    Demo(DemoUpstream),
+}
+
+impl TokenSource for TokenProvider {
+    async fn mint(&self, trace: &mut UpstreamTrace, deadline: Deadline) -> Result<Minted, UpstreamError> {
+        match self {
+            Self::Cas(cas) => cas.mint(trace, deadline).await,
+            Self::Demo(demo) => demo.mint(),
+        }
+    }
+}
 
 /// The routes the vendor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +129,7 @@ impl Vendor {
     /// invocation error (which API Gateway turns into a bare 5xx).
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
+        let deadline = deadline_of(&request);
         let request_id = request_id(&request);
         let span = tracing::info_span!("request", request_id = %request_id);
         let path = route_path(&request).to_owned();
@@ -117,7 +137,7 @@ impl Vendor {
         let mut upstream = UpstreamTrace::default();
 
         let result = self
-            .respond(&request, &path, &origin, &mut upstream)
+            .respond(&request, &path, &origin, &mut upstream, deadline)
             .instrument(span.clone())
             .await;
         let mut response = result.unwrap_or_else(|error| {
@@ -153,12 +173,19 @@ impl Vendor {
         path: &str,
         origin: &OriginCheck,
         upstream: &mut UpstreamTrace,
+        deadline: Deadline,
     ) -> Result<Response<Body>, ApiError> {
         if *origin == OriginCheck::Refused {
             return Err(ApiError::OriginNotAllowed);
         }
         let route = Route::from_path(path).ok_or(ApiError::NotFound)?;
         let method = request.method();
+        tracing::trace!(
+            %method,
+            path = %route.logged(path),
+            budget_ms = deadline.remaining().as_millis() as u64,
+            "routing"
+        );
         if method == Method::OPTIONS {
             return Ok(preflight(route.methods()));
         }
@@ -166,6 +193,8 @@ impl Vendor {
             return Err(ApiError::MethodNotAllowed(route.methods()));
         }
         match route {
+            // Room futures are boxed: their DynamoDB calls would make every
+            // request's future carry their size (clippy's large_futures).
             Route::Rooms | Route::Room(_) => {
                 let (Some(rooms), Some(tokens)) = (&self.rooms, &self.tokens) else {
                     return Err(ApiError::RoomsNotEnabled);
@@ -175,13 +204,19 @@ impl Vendor {
                         "A room name is 1-128 characters of A-Z a-z 0-9 . _ ~ -",
                     )),
                     Route::Room(name) if method == Method::GET => {
-                        Ok(room_response(&rooms.get(name).await?, false))
+                        Ok(room_response(&rooms.get(name, deadline).await?, false))
                     }
-                    Route::Room(name) => Ok(room_response(&rooms.put(name, tokens, upstream).await?, false)),
+                    Route::Room(name) => Ok(room_response(
+                        &Box::pin(rooms.put(name, tokens, upstream, deadline)).await?,
+                        false,
+                    )),
                     _ => {
                         check_json_body(request.body())?;
                         let name = rooms::new_room_name().map_err(|e| ApiError::Internal(Box::new(e)))?;
-                        Ok(room_response(&rooms.put(&name, tokens, upstream).await?, true))
+                        Ok(room_response(
+                            &Box::pin(rooms.put(&name, tokens, upstream, deadline)).await?,
+                            true,
+                        ))
                     }
                 }
             }
@@ -190,7 +225,7 @@ impl Vendor {
                 if method == Method::POST {
                     check_json_body(request.body())?;
                 }
-                let minted = tokens.mint(upstream).await?;
+                let minted = tokens.mint(upstream, deadline).await?;
                 Ok(token_response(&minted))
             }
             Route::StreamToken(stream) => {
@@ -205,7 +240,7 @@ impl Vendor {
                     Asked::from_body(request.body().as_ref())?
                 };
                 let decided = streams.policy().decide(stream, &asked)?;
-                let minted = streams.mint(&decided, upstream).await?;
+                let minted = streams.mint(&decided, upstream, deadline).await?;
                 Ok(stream_token_response(&minted, &decided))
             }
         }
@@ -337,6 +372,15 @@ fn route_path(request: &Request) -> &str {
             .filter(|rest| rest.starts_with('/'))
             .unwrap_or(path),
         _ => path,
+    }
+}
+
+/// When the answer is due: [`deadline::MARGIN`] before the invocation's
+/// deadline under Lambda, [`deadline::LOCAL_BUDGET`] from now locally.
+fn deadline_of(request: &Request) -> Deadline {
+    match request.lambda_context_ref() {
+        Some(context) => Deadline::from_epoch_millis(context.deadline),
+        None => Deadline::after(deadline::LOCAL_BUDGET),
     }
 }
 

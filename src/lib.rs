@@ -2,7 +2,7 @@
 //! mobile apps, so that the provider's API keys never leave the server.
 //!
 //! Request flow: API Gateway → [`handler::Vendor::handle`] (routing, origin
-//! policy, errors) → [`provider::TokenProvider`] → [`cas::CasClient`] with
+//! policy, errors) → [`handler::TokenProvider`] → [`cas::CasClient`] with
 //! the key pair from [`secrets::CredentialStore`] → `{"token": "..."}`.
 
 pub mod aipix;
@@ -11,6 +11,7 @@ pub mod cas;
 pub mod cold_start;
 pub mod config;
 pub mod cors;
+pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod handler;

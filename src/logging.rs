@@ -5,6 +5,16 @@
 //! filter in place of its `EnvFilter`. `RUST_LOG` keeps its `target=level`
 //! directives; what is lost is matching on span fields by regex, and with it
 //! ~0.3 MB of regex engine in the deployment zip (BENCHMARKS.md).
+//!
+//! Whatever the level asked for, a second filter caps the targets of other
+//! crates that print what passes through them: the AWS SDK (`aws_*`) logs
+//! requests, responses, decoded outputs and modelled errors with their
+//! contents at DEBUG and TRACE (a DynamoDB item holds a room's name and
+//! token, a Secrets Manager answer the keys), so it is capped at INFO; the
+//! Lambda runtime (`lambda_*`) logs the raw event at TRACE (a room name in its
+//! path, the caller's bearer token in its headers), so it is capped at DEBUG.
+//! `tests/log_levels.rs` runs the binary at TRACE through every route and
+//! scans its whole output.
 
 use std::env;
 
@@ -22,7 +32,7 @@ pub fn init() {
     );
     let json = env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let lines = fmt::layer().with_target(false).without_time();
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry().with(caps()).with(filter);
     if json {
         registry.with(lines.json()).init();
     } else {
@@ -42,6 +52,15 @@ pub fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
         .or(targets.default_level())
         .unwrap_or(LevelFilter::INFO);
     targets.with_default(default)
+}
+
+/// The ceilings no `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` lifts: see the
+/// module's documentation. Targets match by prefix.
+pub fn caps() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target("aws_", LevelFilter::INFO)
+        .with_target("lambda_", LevelFilter::DEBUG)
 }
 
 /// Lambda's level names: TRACE, DEBUG, INFO, WARN, ERROR and FATAL (which
@@ -79,6 +98,22 @@ mod tests {
         let filter = filter(None, Some("error,token_vendor=debug"));
         assert!(!filter.would_enable("hyper", &Level::WARN));
         assert!(filter.would_enable("token_vendor", &Level::DEBUG));
+    }
+
+    #[test]
+    fn the_sdk_and_the_runtime_are_capped_whatever_is_asked() {
+        let caps = caps();
+        for target in [
+            "aws_smithy_runtime::client::orchestrator",
+            "aws_sdk_dynamodb",
+            "aws_config",
+        ] {
+            assert!(caps.would_enable(target, &Level::INFO), "{target}");
+            assert!(!caps.would_enable(target, &Level::DEBUG), "{target}");
+        }
+        assert!(caps.would_enable("lambda_runtime::layers::api_response", &Level::DEBUG));
+        assert!(!caps.would_enable("lambda_runtime::layers::api_response", &Level::TRACE));
+        assert!(caps.would_enable("token_vendor::rooms", &Level::TRACE));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! What every token provider shares: the minted token, the ways an upstream
 //! call fails, a bounded body reader, and the HTTP client built once at cold
-//! start. Each provider lives in its own module ([`crate::cas`],
-//! [`crate::demo`]); the HTTP layer sees only [`TokenProvider`].
+//! start. Each provider lives in its own module; this one names none of them.
 
 use std::fmt;
 use std::time::Duration;
@@ -9,8 +8,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::cas::CasClient;
-use crate::demo::DemoUpstream;
+use crate::deadline::Deadline;
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// The largest upstream response body read. A CAS token is a few hundred
@@ -182,24 +180,42 @@ pub trait ProviderCall {
 
 /// Calls a provider with the current credentials. On a refusal (401/403) the
 /// secret is re-read at once and the call retried once (key rotation); a
-/// second refusal is `AuthRejected`. Every call is timed into `trace`.
+/// second refusal is `AuthRejected`, and so is a refusal within the spacing
+/// of the last refusal-triggered re-read ([`CredentialStore::refresh`]).
+/// Every call is timed into `trace`; all of it ends by `deadline`
+/// (`Timeout` when it came first).
 pub async fn with_rotation<C: ProviderCall + Sync>(
     call: &C,
     store: &CredentialStore,
     trace: &mut UpstreamTrace,
+    deadline: Deadline,
 ) -> Result<Minted, UpstreamError> {
-    let credentials = store.current(C::usable).await?;
-    let status = match timed(call, &credentials, trace).await? {
+    let credentials = deadline
+        .within(store.current(C::usable))
+        .await
+        .ok_or(UpstreamError::Timeout)??;
+    let status = match timed(call, &credentials, trace, deadline).await? {
         Attempt::Minted(minted) => return Ok(minted),
         Attempt::Rejected(status) => status,
+    };
+    let refreshed = deadline
+        .within(store.refresh(&credentials, C::usable))
+        .await
+        .ok_or(UpstreamError::Timeout)??;
+    let Some(credentials) = refreshed else {
+        tracing::warn!(
+            provider = C::PROVIDER,
+            status,
+            "credentials refused again soon after a re-read; not re-reading the secret"
+        );
+        return Err(UpstreamError::AuthRejected(status));
     };
     tracing::warn!(
         provider = C::PROVIDER,
         status,
-        "credentials refused; re-reading the secret and retrying once"
+        "credentials refused; secret re-read, retrying once"
     );
-    let credentials = store.refresh(&credentials, C::usable).await?;
-    match timed(call, &credentials, trace).await? {
+    match timed(call, &credentials, trace, deadline).await? {
         Attempt::Minted(minted) => Ok(minted),
         Attempt::Rejected(status) => Err(UpstreamError::AuthRejected(status)),
     }
@@ -209,29 +225,26 @@ async fn timed<C: ProviderCall>(
     call: &C,
     credentials: &Credentials,
     trace: &mut UpstreamTrace,
+    deadline: Deadline,
 ) -> Result<Attempt, UpstreamError> {
     let started = std::time::Instant::now();
     let mut status = None;
-    let result = call.call(credentials, &mut status).await;
+    let result = deadline
+        .within(call.call(credentials, &mut status))
+        .await
+        .unwrap_or(Err(UpstreamError::Timeout));
     trace.record(started.elapsed(), status);
     result
 }
 
-/// The source of session tokens behind `/token`.
-#[derive(Debug)]
-pub enum TokenProvider {
-    Cas(CasClient),
-    Demo(DemoUpstream),
-}
-
-impl TokenProvider {
-    /// Mints one session token, recording the upstream call(s) in `trace`.
-    pub async fn mint(&self, trace: &mut UpstreamTrace) -> Result<Minted, UpstreamError> {
-        match self {
-            Self::Cas(cas) => cas.mint(trace).await,
-            Self::Demo(demo) => demo.mint(),
-        }
-    }
+/// A source of session tokens: what `/token` serves and rooms hand out.
+pub trait TokenSource: Sync {
+    /// Mints one token by `deadline`, recording the upstream call(s) in `trace`.
+    fn mint(
+        &self,
+        trace: &mut UpstreamTrace,
+        deadline: Deadline,
+    ) -> impl Future<Output = Result<Minted, UpstreamError>> + Send;
 }
 
 /// A header value marked sensitive, so that no HTTP-layer debug output shows

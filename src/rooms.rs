@@ -4,27 +4,36 @@
 //! or in memory for local mode.
 //!
 //! The protocol: read the room (strongly consistent). A ready room is joined.
-//! Otherwise *claim* it with a conditional write that takes a short lease;
-//! only the claimant calls CAS, then writes the token (conditional on its
-//! claim) and drops the lease. Everyone else polls with consistent reads until
-//! the token is there. A lease whose holder died lapses and can be taken over;
-//! a failed CAS call releases the claim. A room whose token expires within the
-//! refresh margin is renewed the same way (conditional on the old token).
+//! Otherwise *claim* it with a conditional write that takes a lease covering
+//! the claimant's whole budget; only the claimant calls CAS, then writes the
+//! token (conditional on its claim) and drops the lease. Everyone else polls
+//! with consistent reads until the token is there or their own deadline
+//! comes. A lease whose holder died lapses and can be taken over; a failed
+//! CAS call releases the claim. A claim or a write whose reply was lost is
+//! recognised by reading the item back from the failed condition.
+//!
+//! Renewal: a token is renewed from the later of `expiresAt −
+//! ROOM_REFRESH_MARGIN_S` and the midpoint of its own lifetime (so a token
+//! that lives less than the margin is not minted anew by every `PUT`), by a
+//! claim conditional on the old token. While the current token is valid a
+//! `PUT` never waits for nor fails with a renewal: it answers that token.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client as DynamoClient;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
-use crate::provider::{Minted, TokenProvider, UpstreamTrace};
+use crate::deadline::Deadline;
+use crate::error::{ApiError, chain};
+use crate::provider::{Minted, TokenSource, UpstreamError, UpstreamTrace};
 
 /// How often a waiting `PUT` re-reads the room: from the first interval,
 /// growing by half each time up to the last, with jitter, so that many
@@ -32,12 +41,22 @@ use crate::provider::{Minted, TokenProvider, UpstreamTrace};
 const POLL_FIRST: Duration = Duration::from_millis(25);
 const POLL_MAX: Duration = Duration::from_millis(250);
 
+/// The time a waiter keeps for its last read of the room.
+const READ_RESERVE: Duration = Duration::from_millis(100);
+
+/// Added to a claimant's budget for its lease: clocks of two instances may
+/// differ this much.
+const LEASE_SKEW_MS: i64 = 1_000;
+
 /// A room as stored.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RoomItem {
     pub token: Option<String>,
-    /// Epoch seconds.
+    /// Epoch seconds: the token's expiry, or a claim's lease end on a room
+    /// without a token (so that DynamoDB's TTL deletes a failed creation).
     pub expires_at: Option<i64>,
+    /// Epoch seconds: when the current token was minted.
+    pub minted_at: Option<i64>,
     pub created_at: Option<i64>,
     pub claim_id: Option<String>,
     /// Epoch milliseconds.
@@ -49,6 +68,7 @@ impl std::fmt::Debug for RoomItem {
         f.debug_struct("RoomItem")
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .field("expires_at", &self.expires_at)
+            .field("minted_at", &self.minted_at)
             .field("lease_until", &self.lease_until)
             .finish()
     }
@@ -62,12 +82,54 @@ impl RoomItem {
             _ => None,
         }
     }
+
+    /// When the token is due for renewal: the later of `expires − margin`
+    /// and the midpoint of its lifetime (when its minting time is known).
+    fn renew_at(&self, expires: i64, margin: i64) -> i64 {
+        let by_margin = expires.saturating_sub(margin);
+        match self.minted_at {
+            Some(minted) if minted < expires => by_margin.max(minted + (expires - minted) / 2),
+            _ => by_margin,
+        }
+    }
+
+    /// Whether a claim's lease is live at `now_ms`.
+    fn leased(&self, now_ms: i64) -> bool {
+        self.lease_until.is_some_and(|lease| lease >= now_ms)
+    }
+
+    fn from_attributes(item: &HashMap<String, AttributeValue>) -> Self {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let number = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+        };
+        Self {
+            token: text("token"),
+            expires_at: number("expiresAt"),
+            minted_at: number("mintedAt"),
+            created_at: number("createdAt"),
+            claim_id: text("claimId"),
+            lease_until: number("leaseUntil"),
+        }
+    }
 }
 
 /// A store failure: `503 store_unavailable`.
 #[derive(Debug, thiserror::Error)]
-#[error("room store failed: {0}")]
-pub struct StoreError(String);
+pub enum StoreError {
+    #[error("room store failed: {0}")]
+    Failed(String),
+    #[error("room store did not answer before the request's deadline")]
+    OutOfTime,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(Box::new(error))
+    }
+}
 
 /// What a claim needs to hold for the conditional write.
 #[derive(Debug)]
@@ -75,10 +137,12 @@ struct Claim<'a> {
     id: &'a str,
     now_ms: i64,
     lease_until: i64,
-    /// The room may be claimed if its token expires before this (seconds).
-    renew_before: i64,
-    /// The token seen, which a renewal must still find.
+    /// The token seen, which the room must still hold (renewal, or an
+    /// expired token); `None`: the room must hold no token (creation).
     old_token: Option<&'a str>,
+    /// The `expiresAt` written with the claim when the room has no valid
+    /// token; `None` leaves it (a valid token's expiry is never shortened).
+    expires_at: Option<i64>,
 }
 
 /// Where rooms live.
@@ -111,66 +175,73 @@ impl RoomStore {
                     .consistent_read(true)
                     .send()
                     .await
-                    .map_err(|e| StoreError(DisplayErrorContext(&e).to_string()))?;
-                Ok(output.item().map(|item| RoomItem {
-                    token: item.get("token").and_then(|v| v.as_s().ok()).cloned(),
-                    expires_at: number(item.get("expiresAt")),
-                    created_at: number(item.get("createdAt")),
-                    claim_id: item.get("claimId").and_then(|v| v.as_s().ok()).cloned(),
-                    lease_until: number(item.get("leaseUntil")),
-                }))
+                    .map_err(|e| StoreError::Failed(DisplayErrorContext(&e).to_string()))?;
+                Ok(output.item().map(RoomItem::from_attributes))
             }
         }
     }
 
-    /// Takes the claim if the room is absent, or tokenless or expiring (and
-    /// not under a live lease, and still holding `old_token` if one was seen).
+    /// Takes the claim if no live lease holds the room and it still holds
+    /// the token seen (or none). `true` when the claim is ours, also when
+    /// the write was applied but its reply lost (the item read back from the
+    /// failed retry's condition carries our claim id).
     async fn claim(&self, room: &str, claim: &Claim<'_>) -> Result<bool, StoreError> {
         match self {
             Self::Memory(map) => {
                 let mut map = lock(map);
                 let item = map.entry(room.to_owned()).or_default();
-                let lease_free = item.lease_until.is_none_or(|l| l < claim.now_ms);
-                let renewable =
-                    item.token.is_none() || item.expires_at.is_none_or(|e| e <= claim.renew_before);
-                let same_token = claim.old_token.is_none_or(|t| item.token.as_deref() == Some(t));
-                if !(lease_free && renewable && same_token) {
+                let lease_free = !item.leased(claim.now_ms);
+                let same_token = item.token.as_deref() == claim.old_token;
+                if !(lease_free && same_token) {
                     return Ok(false);
                 }
                 item.claim_id = Some(claim.id.to_owned());
                 item.lease_until = Some(claim.lease_until);
+                if let Some(expires) = claim.expires_at {
+                    item.expires_at = Some(expires);
+                }
                 Ok(true)
             }
             Self::Dynamo { client, table } => {
-                let mut condition =
-                    "attribute_not_exists(room) OR ((attribute_not_exists(leaseUntil) OR leaseUntil < :now) \
-                                     AND (attribute_not_exists(#t) OR expiresAt <= :renew))"
-                        .to_owned();
+                let lease_free = "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)";
+                let condition = match claim.old_token {
+                    Some(_) => format!("{lease_free} AND #t = :old"),
+                    None => format!("{lease_free} AND attribute_not_exists(#t)"),
+                };
+                let mut update = "SET claimId = :id, leaseUntil = :lease".to_owned();
                 let mut request = client
                     .update_item()
                     .table_name(table)
                     .key("room", AttributeValue::S(room.to_owned()))
-                    .update_expression("SET claimId = :id, leaseUntil = :lease")
+                    .condition_expression(condition)
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .expression_attribute_names("#t", "token")
                     .expression_attribute_values(":id", AttributeValue::S(claim.id.to_owned()))
                     .expression_attribute_values(":lease", AttributeValue::N(claim.lease_until.to_string()))
-                    .expression_attribute_values(":now", AttributeValue::N(claim.now_ms.to_string()))
-                    .expression_attribute_values(":renew", AttributeValue::N(claim.renew_before.to_string()));
+                    .expression_attribute_values(":now", AttributeValue::N(claim.now_ms.to_string()));
                 if let Some(old) = claim.old_token {
-                    condition = format!("({condition}) AND #t = :old");
                     request = request.expression_attribute_values(":old", AttributeValue::S(old.to_owned()));
                 }
-                conditional(request.condition_expression(condition).send().await)
+                if let Some(expires) = claim.expires_at {
+                    update.push_str(", expiresAt = :exp");
+                    request =
+                        request.expression_attribute_values(":exp", AttributeValue::N(expires.to_string()));
+                }
+                conditional(request.update_expression(update).send().await, |old| {
+                    old.claim_id.as_deref() == Some(claim.id)
+                })
             }
         }
     }
 
-    /// Writes the minted token, if the claim is still ours, and drops the lease.
+    /// Writes the minted token, if the claim is still ours, and drops the
+    /// lease. `true` when written (also when the reply was lost: the item
+    /// read back already holds this token).
     async fn fulfil(
         &self,
         room: &str,
         claim_id: &str,
-        token: &str,
+        token: &Minted,
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
@@ -181,8 +252,9 @@ impl RoomStore {
                     return Ok(false);
                 };
                 *item = RoomItem {
-                    token: Some(token.to_owned()),
+                    token: Some(token.token().to_owned()),
                     expires_at: Some(expires_at),
+                    minted_at: Some(now),
                     created_at: Some(item.created_at.unwrap_or(now)),
                     claim_id: None,
                     lease_until: None,
@@ -195,16 +267,19 @@ impl RoomStore {
                     .table_name(table)
                     .key("room", AttributeValue::S(room.to_owned()))
                     .update_expression(
-                        "SET #t = :token, expiresAt = :exp, createdAt = if_not_exists(createdAt, :now) REMOVE claimId, leaseUntil",
+                        "SET #t = :token, expiresAt = :exp, mintedAt = :now, createdAt = if_not_exists(createdAt, :now) \
+                         REMOVE claimId, leaseUntil",
                     )
                     .condition_expression("claimId = :id")
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .expression_attribute_names("#t", "token")
-                    .expression_attribute_values(":token", AttributeValue::S(token.to_owned()))
+                    .expression_attribute_values(":token", AttributeValue::S(token.token().to_owned()))
                     .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
                     .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
                     .expression_attribute_values(":id", AttributeValue::S(claim_id.to_owned()))
                     .send()
                     .await,
+                |old| old.token.as_deref() == Some(token.token()),
             ),
         }
     }
@@ -232,6 +307,7 @@ impl RoomStore {
                     .expression_attribute_values(":id", AttributeValue::S(claim_id.to_owned()))
                     .send()
                     .await,
+                |_| false,
             )
             .map(drop),
         }
@@ -242,21 +318,22 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn number(value: Option<&AttributeValue>) -> Option<i64> {
-    value.and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
-}
-
-/// A conditional write: `Ok(false)` when its condition did not hold.
-fn conditional<O, E>(result: Result<O, SdkError<E>>) -> Result<bool, StoreError>
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
+/// A conditional update: `Ok(false)` when its condition did not hold, unless
+/// `applied` recognises in the item read back (`ALL_OLD`) that an earlier
+/// attempt of this very write went through and only its reply was lost.
+fn conditional<O>(
+    result: Result<O, SdkError<UpdateItemError>>,
+    applied: impl FnOnce(&RoomItem) -> bool,
+) -> Result<bool, StoreError> {
     match result {
         Ok(_) => Ok(true),
-        Err(SdkError::ServiceError(e)) if e.err().code() == Some("ConditionalCheckFailedException") => {
-            Ok(false)
-        }
-        Err(e) => Err(StoreError(DisplayErrorContext(&e).to_string())),
+        Err(SdkError::ServiceError(e)) => match e.err() {
+            UpdateItemError::ConditionalCheckFailedException(failed) => Ok(failed
+                .item()
+                .is_some_and(|old| applied(&RoomItem::from_attributes(old)))),
+            other => Err(StoreError::Failed(DisplayErrorContext(other).to_string())),
+        },
+        Err(e) => Err(StoreError::Failed(DisplayErrorContext(&e).to_string())),
     }
 }
 
@@ -269,37 +346,32 @@ pub struct RoomToken {
     pub minted: bool,
 }
 
-/// Rooms: the store, the token provider and the timing rules.
+/// Rooms: the store and the timing rules.
 #[derive(Debug)]
 pub struct Rooms {
     store: RoomStore,
-    /// Renew a token that expires within this many seconds.
+    /// Renew a token that expires within this many seconds (and is past
+    /// the midpoint of its lifetime).
     refresh_margin: i64,
     /// Lifetime of a token without `exp`, seconds.
     default_ttl: i64,
-    /// How long a claim holds: the upstream timeout and a margin.
-    lease: Duration,
 }
 
 impl Rooms {
-    pub fn new(
-        store: RoomStore,
-        refresh_margin: Duration,
-        default_ttl: Duration,
-        upstream_timeout: Duration,
-    ) -> Self {
+    /// `refresh_margin` and `default_ttl` as `Config` validates them
+    /// (`ROOM_REFRESH_MARGIN_S`, `ROOM_TTL_S`).
+    pub fn new(store: RoomStore, refresh_margin: Duration, default_ttl: Duration) -> Self {
         Self {
             store,
             refresh_margin: secs(refresh_margin),
             default_ttl: secs(default_ttl),
-            lease: upstream_timeout + Duration::from_secs(2),
         }
     }
 
     /// `GET /rooms/{name}`: the room's token while valid. Never calls CAS,
     /// never waits.
-    pub async fn get(&self, room: &str) -> Result<RoomToken, ApiError> {
-        let item = self.store.get(room).await.map_err(ApiError::Store)?;
+    pub async fn get(&self, room: &str, deadline: Deadline) -> Result<RoomToken, ApiError> {
+        let item = self.read(room, deadline).await?;
         let now = Timestamp::now().as_second();
         match item.as_ref().and_then(|i| i.valid_token(now)) {
             Some((token, expires)) => Ok(self.answer(room, token, expires, false)),
@@ -312,57 +384,113 @@ impl Rooms {
     pub async fn put(
         &self,
         room: &str,
-        provider: &TokenProvider,
+        provider: &impl TokenSource,
         trace: &mut UpstreamTrace,
+        deadline: Deadline,
     ) -> Result<RoomToken, ApiError> {
-        let deadline = Instant::now() + self.lease + Duration::from_secs(1);
         let mut poll = POLL_FIRST;
         loop {
-            let item = self.store.get(room).await.map_err(ApiError::Store)?;
+            let item = self.read(room, deadline).await?.unwrap_or_default();
             let now_ms = Timestamp::now().as_millisecond();
             let now = now_ms.div_euclid(1000);
-            let item = item.unwrap_or_default();
-            if let Some((token, expires)) = item.valid_token(now)
-                && expires > now + self.refresh_margin
-            {
-                return Ok(self.answer(room, token, expires, false));
+            if let Some((token, expires)) = item.valid_token(now) {
+                if now < item.renew_at(expires, self.refresh_margin) || item.leased(now_ms) {
+                    // Fresh, or another instance is renewing it.
+                    return Ok(self.answer(room, token, expires, false));
+                }
+                return Ok(self.renew(room, token, expires, provider, trace, deadline).await);
             }
-            if item.lease_until.is_none_or(|l| l < now_ms) {
+            if !item.leased(now_ms) {
                 let id = claim_id();
+                let lease_until = lease_end(now_ms, deadline);
                 let claim = Claim {
                     id: &id,
                     now_ms,
-                    lease_until: now_ms + i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX),
-                    renew_before: now + self.refresh_margin,
+                    lease_until,
                     old_token: item.token.as_deref(),
+                    expires_at: Some(lease_until.div_euclid(1000) + 1),
                 };
-                if self.store.claim(room, &claim).await.map_err(ApiError::Store)? {
-                    tracing::info!(room = %fingerprint(room), renewal = item.token.is_some(), "room claimed; minting its token");
-                    if let Some(minted) = self.mint(room, &id, provider, trace).await? {
+                if self.claim(room, &claim, deadline).await? {
+                    tracing::info!(room = %fingerprint(room), "room claimed; minting its token");
+                    if let Some(minted) = self.mint(room, &id, provider, trace, deadline).await? {
                         return Ok(minted);
                     }
                 }
             }
-            if Instant::now() >= deadline {
-                return Err(ApiError::Upstream(crate::provider::UpstreamError::Timeout));
+            // Wait for the claimant, while a read still fits in the time
+            // left; then the wait has run out (504), not the table (503).
+            let left = deadline.remaining().saturating_sub(READ_RESERVE);
+            if left.is_zero() {
+                return Err(UpstreamError::Timeout.into());
             }
-            tokio::time::sleep(jittered(poll)).await;
+            tokio::time::sleep(jittered(poll).min(left)).await;
             poll = (poll * 3 / 2).min(POLL_MAX);
         }
     }
 
+    /// Renews a room whose `current` token is still valid: the new token when
+    /// this call claims the room and mints it in time, else `current` (the
+    /// failure logged), never an error.
+    async fn renew(
+        &self,
+        room: &str,
+        current: &str,
+        expires: i64,
+        provider: &impl TokenSource,
+        trace: &mut UpstreamTrace,
+        deadline: Deadline,
+    ) -> RoomToken {
+        let now_ms = Timestamp::now().as_millisecond();
+        let id = claim_id();
+        let claim = Claim {
+            id: &id,
+            now_ms,
+            lease_until: lease_end(now_ms, deadline),
+            old_token: Some(current),
+            expires_at: None,
+        };
+        let renewed = match self.claim(room, &claim, deadline).await {
+            Ok(true) => {
+                tracing::info!(room = %fingerprint(room), "room claimed for renewal; minting a new token");
+                self.mint(room, &id, provider, trace, deadline).await
+            }
+            // Another instance renews (or has renewed) it.
+            Ok(false) => Ok(None),
+            Err(error) => Err(ApiError::from(error)),
+        };
+        match renewed {
+            Ok(Some(minted)) => minted,
+            Ok(None) => self.answer(room, current, expires, false),
+            Err(error) => {
+                tracing::warn!(
+                    room = %fingerprint(room),
+                    error = %chain(&error),
+                    "room renewal failed; answering the current token"
+                );
+                self.answer(room, current, expires, false)
+            }
+        }
+    }
+
+    /// Mints the room's token under our claim and writes it: `None` when the
+    /// claim was lost meanwhile (its lease lapsed and another instance took
+    /// the room over; ours is dropped). A failed mint releases the claim.
     async fn mint(
         &self,
         room: &str,
         claim_id: &str,
-        provider: &TokenProvider,
+        provider: &impl TokenSource,
         trace: &mut UpstreamTrace,
+        deadline: Deadline,
     ) -> Result<Option<RoomToken>, ApiError> {
-        let minted = match provider.mint(trace).await {
+        let minted = match provider.mint(trace, deadline).await {
             Ok(minted) => minted,
             Err(error) => {
-                if let Err(release) = self.store.release(room, claim_id).await {
-                    tracing::warn!(error = %release, "could not release the room claim; it lapses with its lease");
+                // Best effort, and not past the deadline: an unreleased claim
+                // lapses with its lease.
+                let released = deadline.within(self.store.release(room, claim_id)).await;
+                if !matches!(released, Some(Ok(()))) {
+                    tracing::warn!(room = %fingerprint(room), "could not release the room claim; it lapses with its lease");
                 }
                 return Err(error.into());
             }
@@ -370,20 +498,31 @@ impl Rooms {
         let now = Timestamp::now().as_second();
         let expires = minted
             .expires_at()
-            .map_or(now + self.default_ttl, |e| e.as_second());
-        if self
-            .store
-            .fulfil(room, claim_id, minted.token(), expires, now)
+            .map_or(now.saturating_add(self.default_ttl), |e| e.as_second());
+        let written = deadline
+            .within(self.store.fulfil(room, claim_id, &minted, expires, now))
             .await
-            .map_err(ApiError::Store)?
-        {
+            .unwrap_or(Err(StoreError::OutOfTime))?;
+        if written {
             Ok(Some(self.answer(room, minted.token(), expires, true)))
         } else {
-            // Our lease lapsed and another instance took the room over: its
-            // token is the room's (read it like any waiter). Ours is dropped.
             tracing::warn!(room = %fingerprint(room), "room claim lost before the token was written");
             Ok(None)
         }
+    }
+
+    async fn read(&self, room: &str, deadline: Deadline) -> Result<Option<RoomItem>, StoreError> {
+        deadline
+            .within(self.store.get(room))
+            .await
+            .unwrap_or(Err(StoreError::OutOfTime))
+    }
+
+    async fn claim(&self, room: &str, claim: &Claim<'_>, deadline: Deadline) -> Result<bool, StoreError> {
+        deadline
+            .within(self.store.claim(room, claim))
+            .await
+            .unwrap_or(Err(StoreError::OutOfTime))
     }
 
     fn answer(&self, room: &str, token: &str, expires: i64, minted: bool) -> RoomToken {
@@ -393,6 +532,13 @@ impl Rooms {
             minted,
         }
     }
+}
+
+/// A claim's lease end (epoch ms): the claimant cannot work past its
+/// deadline, so its budget (and a clock skew allowance) covers it.
+fn lease_end(now_ms: i64, deadline: Deadline) -> i64 {
+    let budget = i64::try_from(deadline.remaining().as_millis()).unwrap_or(i64::MAX);
+    now_ms.saturating_add(budget).saturating_add(LEASE_SKEW_MS)
 }
 
 /// `interval` ± 20 %.

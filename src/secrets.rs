@@ -213,6 +213,8 @@ struct Cached {
     credentials: Option<Arc<Credentials>>,
     /// When the secret was last read, successfully or not.
     read_at: Option<Instant>,
+    /// When the last re-read caused by a provider's refusal began.
+    refusal_read_at: Option<Instant>,
 }
 
 /// The in-memory credentials of one process and the rules for re-reading them.
@@ -305,20 +307,38 @@ impl CredentialStore {
         Ok(fresh)
     }
 
-    /// The provider rejected `stale`: re-read the secret at once (no spacing)
-    /// unless a concurrent request already replaced it.
+    /// The provider rejected `stale`: re-read the secret at once and hand
+    /// back what to retry with, unless a concurrent request already replaced
+    /// `stale` (then that). `None`: a refusal-triggered re-read began less
+    /// than the spacing ago (this one, or one shared with a concurrent
+    /// request), so nothing is re-read and the caller should not retry: a
+    /// provider that refuses every key costs one call per request, not two
+    /// calls and a secret read. The read at cold start does not count, so a
+    /// key rotated just after a cold start is picked up by the first refusal.
     pub async fn refresh(
         &self,
         stale: &Arc<Credentials>,
         usable: impl Fn(&Credentials) -> Result<(), SecretFormatError>,
-    ) -> Result<Arc<Credentials>, SecretError> {
+    ) -> Result<Option<Arc<Credentials>>, SecretError> {
         let _reading = self.reading.lock().await;
         if let Some(c) = self.held().filter(|c| !Arc::ptr_eq(c, stale)) {
             usable(&c)?;
-            return Ok(c);
+            return Ok(Some(c));
+        }
+        {
+            let mut cached = self.write();
+            if cached
+                .refusal_read_at
+                .is_some_and(|at| at.elapsed() < self.retry_spacing)
+            {
+                return Ok(None);
+            }
+            // Stamped before the read: a read cut short by the request's
+            // deadline counts too.
+            cached.refusal_read_at = Some(Instant::now());
         }
         let fresh = self.read_and_cache().await?;
-        if fresh.same_as(stale) {
+        if Arc::ptr_eq(&fresh, stale) {
             tracing::warn!(
                 "secret re-read after the provider rejected the credentials, but it holds the same values"
             );
@@ -326,25 +346,42 @@ impl CredentialStore {
             tracing::info!("secret re-read: new credentials are in use");
         }
         usable(&fresh)?;
-        Ok(fresh)
+        Ok(Some(fresh))
     }
 
     /// Reads the source and updates the cache; the caller holds `reading`.
+    /// A failed read keeps what is held (it may still serve a provider whose
+    /// fields it has); a read that brings the same values keeps the held
+    /// `Arc`, so that pointer identity means "same values" to [`Self::refresh`].
     async fn read_and_cache(&self) -> Result<Arc<Credentials>, SecretError> {
         let result = match &self.source {
             Source::Fixed(c) => Ok(Arc::clone(c)),
-            Source::SecretsManager { client, secret_id } => fetch(client, secret_id).await.map(Arc::new),
+            // Boxed: the SDK call's future is large and rarely run; every
+            // request future that might re-read would otherwise carry it.
+            Source::SecretsManager { client, secret_id } => {
+                Box::pin(fetch(client, secret_id)).await.map(Arc::new)
+            }
         };
         let mut cached = self.write();
-        match &result {
-            Ok(c) => cached.credentials = Some(Arc::clone(c)),
+        cached.read_at = Some(Instant::now());
+        match result {
+            Ok(fresh) => {
+                let kept = match &cached.credentials {
+                    Some(held) if held.same_as(&fresh) => Arc::clone(held),
+                    _ => fresh,
+                };
+                cached.credentials = Some(Arc::clone(&kept));
+                Ok(kept)
+            }
             Err(error) => {
-                tracing::error!(error = %crate::error::chain(error), "credentials unavailable: token requests answer 503 until the secret can be read");
-                cached.credentials = None;
+                tracing::error!(
+                    error = %crate::error::chain(&error),
+                    held = cached.credentials.is_some(),
+                    "secret read failed: the credentials held (if any) stay in use; requests that need others answer 503"
+                );
+                Err(error)
             }
         }
-        cached.read_at = Some(Instant::now());
-        result
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Cached> {
@@ -540,7 +577,7 @@ mod tests {
         }
 
         #[tokio::test]
-        async fn a_refresh_that_fails_makes_the_credentials_unavailable() {
+        async fn a_refresh_that_fails_keeps_the_credentials_held() {
             let first = mock!(SecretsManagerClient::get_secret_value)
                 .sequence()
                 .output(|| secret("k3"))
@@ -557,7 +594,36 @@ mod tests {
                 store.refresh(&stale, cas).await,
                 Err(SecretError::NotFound)
             ));
-            assert!(matches!(store.current(cas).await, Err(SecretError::Backoff(_))));
+            let held = store.current(cas).await.unwrap();
+            assert_eq!(held.cas().unwrap().0.expose_secret(), "k3");
+            assert_eq!(gone.num_calls(), 1);
+        }
+
+        #[tokio::test]
+        async fn refusals_within_the_spacing_of_a_re_read_are_not_re_read_and_the_cold_start_read_does_not_count()
+         {
+            // Arrange: every read answers the same pair.
+            let reads = mock!(SecretsManagerClient::get_secret_value).then_output(|| secret("k4"));
+            let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&reads]);
+            let store =
+                CredentialStore::secrets_manager(client, "s").with_retry_spacing(Duration::from_millis(300));
+            store.load().await;
+            let held = store.current(cas).await.unwrap();
+
+            // Act + Assert: the first refusal re-reads at once (the cold
+            // start's read does not start the spacing)...
+            let first = store.refresh(&held, cas).await.unwrap();
+            assert_eq!(reads.num_calls(), 2);
+            let first = first.expect("the first refusal retries");
+            assert!(Arc::ptr_eq(&first, &held), "same values keep the held Arc");
+            // ...the next ones within the spacing neither re-read nor retry...
+            assert!(store.refresh(&held, cas).await.unwrap().is_none());
+            assert!(store.refresh(&held, cas).await.unwrap().is_none());
+            assert_eq!(reads.num_calls(), 2);
+            // ...and the first one after it re-reads and retries again.
+            tokio::time::sleep(Duration::from_millis(350)).await;
+            assert!(store.refresh(&held, cas).await.unwrap().is_some());
+            assert_eq!(reads.num_calls(), 3);
         }
     }
 }

@@ -164,16 +164,6 @@ async fn local_mode_with_nothing_configured_serves_demo_tokens_and_says_so() {
     assert!(output.contains("DEMO UPSTREAM"), "{output}");
 }
 
-fn lambda_env(runtime: &RuntimeApi) -> Vec<(&'static str, String)> {
-    vec![
-        ("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "token-vendor".into()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        ("ALLOWED_ORIGINS", ALLOWED.into()),
-    ]
-}
-
 #[tokio::test]
 async fn under_lambda_a_malformed_event_is_an_invocation_error_and_the_next_event_is_served() {
     let moto = Moto::start();

@@ -6,82 +6,19 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
 use token_vendor::Vendor;
 use token_vendor::cors::AllowedOrigins;
-use token_vendor::provider::{TokenProvider, http_client};
+use token_vendor::handler::TokenProvider;
+use token_vendor::provider::http_client;
 use token_vendor::rooms::{RoomStore, Rooms};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TABLE: &str = "rooms";
 const TIMEOUT: Duration = Duration::from_secs(2);
-
-/// CAS that mints a new JWT (one hour, unique `rid`) per call and counts them.
-#[derive(Clone, Default)]
-struct Minting(Arc<AtomicUsize>);
-
-impl Respond for Minting {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let n = self.0.fetch_add(1, Ordering::SeqCst);
-        let exp = jiff::Timestamp::now().as_second() + 3600;
-        let token = jwt(&format!(r#"{{"rid":"room-session-{n}","exp":{exp}}}"#));
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token }))
-    }
-}
-
-impl Minting {
-    fn calls(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-async fn cas(minting: &Minting) -> MockServer {
-    let cas = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/stream/token/v2/"))
-        .respond_with(minting.clone())
-        .mount(&cas)
-        .await;
-    cas
-}
-
-fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(endpoint))
-        .timeout_config(token_vendor::secrets::aws_timeouts())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
-}
-
-async fn create_table(client: &aws_sdk_dynamodb::Client) {
-    client
-        .create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("room")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("room")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
 
 fn vendor(cas_url: &str, store: RoomStore) -> Vendor {
     let cas = token_vendor::cas::CasClient::new(
@@ -89,12 +26,7 @@ fn vendor(cas_url: &str, store: RoomStore) -> Vendor {
         &cas_url.parse().unwrap(),
         fixed_store(),
     );
-    let rooms = Rooms::new(
-        store,
-        Duration::from_secs(60),
-        Duration::from_secs(86_400),
-        TIMEOUT,
-    );
+    let rooms = Rooms::new(store, Duration::from_secs(60), Duration::from_secs(86_400));
     Vendor::new(
         AllowedOrigins::parse(ALLOWED).unwrap(),
         Some(TokenProvider::Cas(cas)),
@@ -122,7 +54,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let moto = Moto::start();
     let minting = Minting::default();
-    let cas = cas(&minting).await;
+    let cas = minting_cas(&minting).await;
     let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
     Fixture {
         _moto: moto,
@@ -265,21 +197,27 @@ async fn a_room_expiring_within_the_margin_is_renewed_once_under_concurrency() {
         tokens.push(token_of(&response));
     }
 
-    // Assert
+    let after = vendor.handle(request("PUT", "/rooms/late-show", None)).await;
+
+    // Assert: one renewal; the PUTs that found it under way answered the
+    // current token at once; the next PUT joins the new one.
     assert_eq!(token_of(&read), "expiring-token");
     assert_eq!(minting.calls(), 1, "one CAS call for the renewal");
+    let renewed = minting.issued().pop().unwrap();
     statuses.sort_unstable();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 201), "{statuses:?}");
-    tokens.dedup();
-    assert_eq!(tokens.len(), 1, "{tokens:?}");
-    assert_ne!(tokens[0], "expiring-token");
+    assert!(
+        tokens.iter().all(|t| t == "expiring-token" || *t == renewed),
+        "{tokens:?}"
+    );
+    assert_eq!((after.status().as_u16(), token_of(&after)), (200, renewed));
 }
 
 #[tokio::test]
 async fn bad_room_names_are_400_before_any_store_or_cas_call() {
     let minting = Minting::default();
-    let cas = cas(&minting).await;
+    let cas = minting_cas(&minting).await;
     // A store that would fail if it were reached.
     let vendor = vendor(
         &cas.uri(),
@@ -303,7 +241,7 @@ async fn bad_room_names_are_400_before_any_store_or_cas_call() {
 #[tokio::test]
 async fn a_store_that_is_down_is_503_store_unavailable_within_seconds() {
     let minting = Minting::default();
-    let cas = cas(&minting).await;
+    let cas = minting_cas(&minting).await;
     let vendor = vendor(
         &cas.uri(),
         RoomStore::dynamo(dynamodb(&format!("http://127.0.0.1:{}", free_port())), TABLE),
@@ -360,7 +298,7 @@ async fn a_failed_cas_call_releases_the_claim_so_the_next_put_is_not_stuck() {
 #[tokio::test]
 async fn in_memory_rooms_make_one_cas_call_for_many_concurrent_puts() {
     let minting = Minting::default();
-    let cas = cas(&minting).await;
+    let cas = minting_cas(&minting).await;
     let vendor = Arc::new(vendor(&cas.uri(), RoomStore::memory()));
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -401,7 +339,7 @@ async fn fifty_concurrent_puts_over_two_vendor_processes_make_one_cas_call_and_f
     let moto = Moto::start();
     create_table(&dynamodb(&moto.endpoint)).await;
     let minting = Minting::default();
-    let cas = cas(&minting).await;
+    let cas = minting_cas(&minting).await;
     let mut ports = Vec::new();
     let mut processes = Vec::new();
     for _ in 0..2 {
@@ -495,14 +433,20 @@ async fn a_put_that_cannot_get_the_token_in_time_is_504_and_calls_nobody() {
     put_pending(client, "stuck", jiff::Timestamp::now().as_millisecond() + 60_000).await;
 
     let started = Instant::now();
-    let response = vendor.handle(request("PUT", "/rooms/stuck", None)).await;
+    let response = vendor
+        .handle(due_in(
+            request("PUT", "/rooms/stuck", None),
+            Duration::from_secs(2),
+        ))
+        .await;
 
+    // It waited for its own deadline (2 s less the margin), not past it.
+    let waited = started.elapsed();
     assert_eq!(response.status(), 504);
     assert_eq!(error_code(&response), "upstream_timeout");
     assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
+        waited >= Duration::from_millis(1_600) && waited <= Duration::from_millis(1_750),
+        "{waited:?}"
     );
     assert_eq!(minting.calls(), 0);
 }

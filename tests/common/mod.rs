@@ -5,6 +5,7 @@
 
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
 use std::process::{Child as StdChild, Command as StdCommand, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt as _;
@@ -16,7 +17,8 @@ use lambda_http::{Body, Request, Response};
 use token_vendor::Vendor;
 use token_vendor::cas::CasClient;
 use token_vendor::cors::AllowedOrigins;
-use token_vendor::provider::{TokenProvider, http_client};
+use token_vendor::handler::TokenProvider;
+use token_vendor::provider::http_client;
 use token_vendor::secrets::{CredentialStore, Credentials};
 
 pub const ALLOWED: &str = "https://app.example.com";
@@ -156,6 +158,20 @@ pub fn request(method: &str, path: &str, origin: Option<&str>) -> Request {
         builder = builder.header("origin", origin);
     }
     builder.body(Body::Empty).unwrap()
+}
+
+/// `request` as an invocation due in `budget`: its Lambda context carries
+/// that deadline, as the runtime would set it.
+pub fn due_in(request: Request, budget: Duration) -> Request {
+    use lambda_http::RequestExt as _;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let mut context = lambda_http::Context::default();
+    context.request_id = "test-invocation".to_owned();
+    context.deadline = u64::try_from(now_ms + budget.as_millis()).unwrap();
+    request.with_lambda_context(context)
 }
 
 pub fn post(path: &str, origin: Option<&str>, body: &str) -> Request {
@@ -303,4 +319,130 @@ pub fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("AWS_REGION", "us-east-1".into()),
     ]
+}
+
+/// The rooms table's name in the tests.
+pub const TABLE: &str = "rooms";
+
+/// CAS that mints a new JWT (one hour, unique `rid`) per call, counts them
+/// and keeps them (so that tests can look for them in logs).
+#[derive(Clone, Default)]
+pub struct Minting {
+    calls: Arc<AtomicUsize>,
+    issued: Arc<Mutex<Vec<String>>>,
+}
+
+impl wiremock::Respond for Minting {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let exp = jiff::Timestamp::now().as_second() + 3600;
+        let token = jwt(&format!(r#"{{"rid":"room-session-{n}","exp":{exp}}}"#));
+        self.issued.lock().unwrap().push(token.clone());
+        wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token }))
+    }
+}
+
+impl Minting {
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn issued(&self) -> Vec<String> {
+        self.issued.lock().unwrap().clone()
+    }
+}
+
+/// A CAS stand-in answering every token request with [`Minting`].
+pub async fn minting_cas(minting: &Minting) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let cas = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/stream/token/v2/"))
+        .respond_with(minting.clone())
+        .mount(&cas)
+        .await;
+    cas
+}
+
+/// A DynamoDB client for `endpoint`, with the vendor's timeouts.
+pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(endpoint))
+        .timeout_config(token_vendor::secrets::aws_timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Creates the rooms table ([`TABLE`], partition key `room`).
+pub async fn create_table(client: &aws_sdk_dynamodb::Client) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    client
+        .create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("room")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("room")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The variables Lambda sets, with the Runtime API at `runtime`.
+pub fn lambda_env(runtime: &bench::runtime_api::RuntimeApi) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "token-vendor".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("ALLOWED_ORIGINS", ALLOWED.into()),
+    ]
+}
+
+/// An HTTP API (payload 2.0) event as API Gateway hands it over.
+pub fn http_api_event(method: &str, path: &str, query: &str, headers: &[(&str, &str)], body: &str) -> String {
+    let headers: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).into()))
+        .collect();
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.10",
+                "userAgent": "tests"
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "22/Nov/2026:18:00:00 +0000",
+            "timeEpoch": 1795370400000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+    .to_string()
 }

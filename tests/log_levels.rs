@@ -1,0 +1,272 @@
+//! Nothing secret at any log level: the binary runs at TRACE — set through
+//! `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`, in text and JSON, in local and Lambda
+//! mode — through every route (CAS with a key rotation, AIPIX, rooms created,
+//! raced for, joined and read), against moto (Secrets Manager, DynamoDB) and
+//! local upstreams. Its whole output is then scanned for every key, secret,
+//! AIPIX token, issued token, room name and the caller's bearer token.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use bench::runtime_api::{Kind, RuntimeApi};
+use common::*;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const OLD_KEY: &str = "old-key-0b7c31";
+const OLD_SECRET: &str = "old-secret-a94e2d";
+const NEW_KEY: &str = "new-key-6fd018";
+const NEW_SECRET: &str = "new-secret-3c85b7";
+const AIPIX_KEY: &str = "aipix-api-token-e2a9c4";
+const AIPIX_ISSUED: &str = "aipix-issued-stream-token-71d3f0";
+const ROOM: &str = "party-7d2f91c4e0";
+const BEARER: &str = "caller-id-token-9a41be";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Local,
+    Lambda,
+}
+
+/// One response as the caller saw it.
+struct Answer {
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// The stand-ins and the vendor process of one run.
+struct Run {
+    _moto: Moto,
+    _cas: MockServer,
+    _aipix: MockServer,
+    minting: Minting,
+    vendor: Process,
+    mode: Mode,
+    base: String,
+    runtime: Option<RuntimeApi>,
+    invocations: usize,
+}
+
+impl Run {
+    async fn start(mode: Mode, level: (&'static str, &'static str), json: bool) -> Self {
+        let moto = Moto::start();
+        moto.create_secret(
+            "tv/trace",
+            &serde_json::json!({ "API_KEY": OLD_KEY, "API_SECRET": OLD_SECRET, "AIPIX_API_TOKEN": AIPIX_KEY })
+                .to_string(),
+        )
+        .await;
+        create_table(&dynamodb(&moto.endpoint)).await;
+        // CAS refuses anything but the new pair, so the first request rotates.
+        let minting = Minting::default();
+        let cas = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/stream/token/v2/"))
+            .and(header("auth-api-key", NEW_KEY))
+            .and(header("auth-api-secret", NEW_SECRET))
+            .respond_with(minting.clone())
+            .with_priority(1)
+            .mount(&cas)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401).set_body_string("bad key"))
+            .with_priority(2)
+            .mount(&cas)
+            .await;
+        let aipix = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/"))
+            .respond_with(|request: &wiremock::Request| {
+                let call: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+                ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!({ "jsonrpc": "2.0", "result": AIPIX_ISSUED, "id": call["id"] }),
+                )
+            })
+            .mount(&aipix)
+            .await;
+
+        let mut vars = aws_env(&moto);
+        vars.extend([
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
+            ("SECRET_ID", "tv/trace".to_owned()),
+            ("CAS_URL", cas.uri()),
+            ("AIPIX_URL", aipix.uri()),
+            ("AIPIX_STREAMS", "cam-1".to_owned()),
+            ("ROOMS_TABLE", TABLE.to_owned()),
+            ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
+            (level.0, level.1.to_owned()),
+        ]);
+        if json {
+            vars.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()));
+        }
+        let runtime = match mode {
+            Mode::Lambda => {
+                let runtime = RuntimeApi::start().await.unwrap();
+                vars.extend(lambda_env(&runtime));
+                Some(runtime)
+            }
+            Mode::Local => {
+                vars.push(("LISTEN_ADDR", "127.0.0.1:0".to_owned()));
+                None
+            }
+        };
+        let vendor = Process::spawn(&vars);
+        let base = match mode {
+            Mode::Local => format!("http://127.0.0.1:{}", vendor.listening_port().await),
+            Mode::Lambda => String::new(),
+        };
+        if let Some(runtime) = &runtime {
+            runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
+        }
+        moto.put_secret(
+            "tv/trace",
+            &serde_json::json!({ "API_KEY": NEW_KEY, "API_SECRET": NEW_SECRET, "AIPIX_API_TOKEN": AIPIX_KEY })
+                .to_string(),
+        )
+        .await;
+        Self {
+            _moto: moto,
+            _cas: cas,
+            _aipix: aipix,
+            minting,
+            vendor,
+            mode,
+            base,
+            runtime,
+            invocations: 0,
+        }
+    }
+
+    /// Sends one request with the caller's bearer token and an allowed origin.
+    async fn call(&mut self, method: &str, path: &str) -> Answer {
+        let bearer = format!("Bearer {BEARER}");
+        match self.mode {
+            Mode::Local => local_call(&self.base, method, path).await,
+            Mode::Lambda => {
+                let runtime = self.runtime.as_mut().unwrap();
+                self.invocations += 1;
+                let (path, query) = path.split_once('?').unwrap_or((path, ""));
+                let event = http_api_event(
+                    method,
+                    path,
+                    query,
+                    &[("origin", ALLOWED), ("authorization", &bearer)],
+                    "",
+                );
+                runtime.invoke(&format!("trace-{}", self.invocations), event);
+                let outcome = runtime.outcome(Duration::from_secs(20)).await;
+                match outcome.map(|o| o.kind) {
+                    Some(Kind::Response(response)) => Answer {
+                        status: response["statusCode"].as_u64().unwrap() as u16,
+                        body: serde_json::from_str(response["body"].as_str().unwrap_or("null"))
+                            .unwrap_or(serde_json::Value::Null),
+                    },
+                    other => panic!("{other:?}\n{}", self.vendor.output()),
+                }
+            }
+        }
+    }
+}
+
+async fn local_call(base: &str, method: &str, path: &str) -> Answer {
+    let response = reqwest::Client::new()
+        .request(method.parse().unwrap(), format!("{base}{path}"))
+        .header("origin", ALLOWED)
+        .header("authorization", format!("Bearer {BEARER}"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    Answer { status, body }
+}
+
+/// Every route at TRACE; then no secret anywhere in the output.
+async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'static str), json: bool) {
+    // Arrange
+    let mut run = Run::start(mode, level, json).await;
+
+    // Act: CAS (rotated on the way), AIPIX, rooms created, raced for (a
+    // claim that loses its conditional write), joined and read.
+    let token = run.call("GET", "/token").await;
+    let stream = run.call("GET", "/streams/cam-1/token?ttl=600&live=true").await;
+    let created = run.call("POST", "/rooms").await;
+    let generated = created.body["room"].as_str().unwrap_or_default().to_owned();
+    let room = format!("/rooms/{ROOM}");
+    let mut puts = if mode == Mode::Local {
+        // Three at once: two claims lose their conditional write.
+        let (a, b, c) = tokio::join!(
+            local_call(&run.base, "PUT", &room),
+            local_call(&run.base, "PUT", &room),
+            local_call(&run.base, "PUT", &room)
+        );
+        vec![a.status, b.status, c.status]
+    } else {
+        let mut puts = Vec::new();
+        for _ in 0..3 {
+            puts.push(run.call("PUT", &room).await.status);
+        }
+        puts
+    };
+    puts.sort_unstable();
+    let read = run.call("GET", &format!("/rooms/{ROOM}")).await;
+    let read_generated = run.call("GET", &format!("/rooms/{generated}")).await;
+    let output = run.vendor.stop().await;
+
+    // Assert: every route served...
+    assert_eq!(token.status, 200, "{output}");
+    assert_eq!(stream.status, 200, "{output}");
+    assert_eq!(stream.body["token"], AIPIX_ISSUED);
+    assert_eq!(created.status, 201, "{output}");
+    assert_eq!(generated.len(), 22);
+    assert_eq!(puts, [200, 200, 201], "{output}");
+    assert_eq!(read.status, 200);
+    assert_eq!(read_generated.status, 200);
+    // ...at TRACE indeed...
+    let trace_line = if json { "\"level\":\"TRACE\"" } else { "TRACE" };
+    assert!(output.contains(trace_line), "no TRACE line:\n{output}");
+    assert!(output.contains("re-read"), "the rotation ran:\n{output}");
+    // ...and nothing secret in any line.
+    let issued = run.minting.issued();
+    assert_eq!(issued.len(), 3, "/token, POST /rooms, PUT /rooms/{{name}}");
+    let mut needles = vec![
+        OLD_KEY.to_owned(),
+        OLD_SECRET.to_owned(),
+        NEW_KEY.to_owned(),
+        NEW_SECRET.to_owned(),
+        AIPIX_KEY.to_owned(),
+        AIPIX_ISSUED.to_owned(),
+        ROOM.to_owned(),
+        generated,
+        BEARER.to_owned(),
+    ];
+    for token in issued {
+        needles.push(token.rsplit('.').next().unwrap().to_owned());
+        needles.push(token.split('.').nth(1).unwrap().to_owned());
+    }
+    for needle in needles {
+        assert!(!output.contains(&needle), "{needle:?} is in the log:\n{output}");
+    }
+}
+
+#[tokio::test]
+async fn local_mode_at_trace_by_rust_log_in_text_logs_nothing_secret() {
+    every_route_leaves_nothing_secret(Mode::Local, ("RUST_LOG", "trace"), false).await;
+}
+
+#[tokio::test]
+async fn local_mode_at_trace_by_lambda_level_in_json_logs_nothing_secret() {
+    every_route_leaves_nothing_secret(Mode::Local, ("AWS_LAMBDA_LOG_LEVEL", "TRACE"), true).await;
+}
+
+#[tokio::test]
+async fn lambda_mode_at_trace_by_lambda_level_in_json_logs_nothing_secret() {
+    every_route_leaves_nothing_secret(Mode::Lambda, ("AWS_LAMBDA_LOG_LEVEL", "TRACE"), true).await;
+}
+
+#[tokio::test]
+async fn lambda_mode_at_trace_by_rust_log_in_text_logs_nothing_secret() {
+    every_route_leaves_nothing_secret(Mode::Lambda, ("RUST_LOG", "trace"), false).await;
+}
