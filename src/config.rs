@@ -644,11 +644,44 @@ mod tests {
         );
         for (var, value) in [
             ("ROOM_TTL_S", "0"),
+            ("ROOM_TTL_S", "59"),
+            ("ROOM_TTL_S", "2592001"),
+            ("ROOM_TTL_S", "18446744073709551615"),
             ("ROOM_TTL_S", "soon"),
             ("ROOM_REFRESH_MARGIN_S", "-1"),
+            ("ROOM_REFRESH_MARGIN_S", "86401"),
+            ("ROOM_REFRESH_MARGIN_S", "18446744073709551615"),
         ] {
-            assert_eq!(config(&[(var, value)]).unwrap_err().variable, var);
+            assert_eq!(
+                config(&[(var, value)]).unwrap_err().variable,
+                var,
+                "{var}={value}"
+            );
         }
+    }
+
+    #[test]
+    fn room_bounds_are_inclusive_and_the_margin_stays_below_the_ttl() {
+        for (ttl, margin) in [("60", "0"), ("60", "59"), ("2592000", "86400")] {
+            let c = config(&[("ROOM_TTL_S", ttl), ("ROOM_REFRESH_MARGIN_S", margin)]).unwrap();
+            assert_eq!(c.room_ttl.as_secs().to_string(), ttl);
+            assert_eq!(c.room_refresh_margin.as_secs().to_string(), margin);
+        }
+        for (ttl, margin) in [("60", "60"), ("3600", "86400")] {
+            let e = config(&[("ROOM_TTL_S", ttl), ("ROOM_REFRESH_MARGIN_S", margin)]).unwrap_err();
+            assert_eq!(e.variable, "ROOM_REFRESH_MARGIN_S", "{ttl} {margin}");
+        }
+        // Checked whether or not rooms are enabled: under Lambda without a
+        // table too.
+        let e = config(&[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("ALLOWED_ORIGINS", "https://app.example.com"),
+            ("CAS_URL", "https://cas.example.com"),
+            ("SECRET_ID", "s"),
+            ("ROOM_TTL_S", "10"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "ROOM_TTL_S");
     }
 
     #[test]

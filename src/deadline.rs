@@ -34,6 +34,12 @@ impl Deadline {
         Self::at(Instant::now() + budget.min(LONGEST))
     }
 
+    /// Local mode's: as if the deployed function (timeout [`LOCAL_BUDGET`])
+    /// had just been invoked, so [`MARGIN`] before its end.
+    pub fn local() -> Self {
+        Self::after(LOCAL_BUDGET.saturating_sub(MARGIN))
+    }
+
     /// Due at `due`.
     pub fn at(due: Instant) -> Self {
         Self { due }

@@ -18,7 +18,7 @@ use tracing::Instrument as _;
 use crate::aipix::{self, AipixClient, Asked, StreamRequest};
 use crate::cas::CasClient;
 use crate::cors::{self, AllowedOrigins, OriginCheck};
-use crate::deadline::{self, Deadline};
+use crate::deadline::Deadline;
 use crate::demo::DemoUpstream;
 use crate::error::{ApiError, chain};
 use crate::provider::{Minted, TokenSource, UpstreamError, UpstreamTrace};
@@ -375,12 +375,12 @@ fn route_path(request: &Request) -> &str {
     }
 }
 
-/// When the answer is due: [`deadline::MARGIN`] before the invocation's
-/// deadline under Lambda, [`deadline::LOCAL_BUDGET`] from now locally.
+/// When the answer is due: the margin before the invocation's deadline
+/// under Lambda, or before the deployed function's timeout locally.
 fn deadline_of(request: &Request) -> Deadline {
     match request.lambda_context_ref() {
         Some(context) => Deadline::from_epoch_millis(context.deadline),
-        None => Deadline::after(deadline::LOCAL_BUDGET),
+        None => Deadline::local(),
     }
 }
 

@@ -385,6 +385,27 @@ async fn rotation_a_new_aipix_token_in_the_secret_is_picked_up_when_the_old_one_
     assert_eq!(auth, ["Bearer old-aipix-token", "Bearer new-aipix-token"]);
 }
 
+/// A vendor with both providers sharing `store`.
+fn both_providers(cas_url: &str, aipix_url: &str, store: Arc<CredentialStore>) -> Vendor {
+    let http = http_client(TIMEOUT).unwrap();
+    Vendor::new(
+        AllowedOrigins::parse(ALLOWED).unwrap(),
+        Some(TokenProvider::Cas(token_vendor::cas::CasClient::new(
+            http.clone(),
+            &cas_url.parse().unwrap(),
+            Arc::clone(&store),
+        ))),
+        Some(AipixClient::new(
+            http,
+            AipixConfig {
+                base_url: aipix_url.parse().unwrap(),
+                policy: policy(),
+            },
+            store,
+        )),
+    )
+}
+
 #[tokio::test]
 async fn a_missing_aipix_token_is_503_for_streams_only_while_cas_keeps_serving() {
     // Arrange: the secret has the CAS pair but no AIPIX_API_TOKEN.
@@ -399,23 +420,7 @@ async fn a_missing_aipix_token_is_503_for_streams_only_while_cas_keeps_serving()
         .expect(0)
         .mount(&aipix)
         .await;
-    let http = http_client(TIMEOUT).unwrap();
-    let vendor = Vendor::new(
-        AllowedOrigins::parse(ALLOWED).unwrap(),
-        Some(TokenProvider::Cas(token_vendor::cas::CasClient::new(
-            http.clone(),
-            &cas.uri().parse().unwrap(),
-            Arc::clone(&store),
-        ))),
-        Some(AipixClient::new(
-            http,
-            AipixConfig {
-                base_url: aipix.uri().parse().unwrap(),
-                policy: policy(),
-            },
-            store,
-        )),
-    );
+    let vendor = both_providers(&cas.uri(), &aipix.uri(), store);
 
     // Act
     let streams = vendor.handle(request("GET", "/streams/cam-1/token", None)).await;
@@ -426,6 +431,88 @@ async fn a_missing_aipix_token_is_503_for_streams_only_while_cas_keeps_serving()
     assert_eq!(error_code(&streams), "credentials_unavailable");
     assert_eq!(tokens.status(), 200);
     assert_eq!(json(&tokens)["token"], "cas-token");
+}
+
+async fn delete_secret(moto: &Moto, name: &str) {
+    moto.client()
+        .delete_secret()
+        .secret_id(name)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn with_the_secret_gone_after_start_cas_keeps_its_pair_while_streams_answer_503() {
+    // Arrange: a CAS-only secret, read at cold start, then deleted.
+    let moto = Moto::start();
+    moto.create_secret("gone-cas", &secret_json(KEY, SECRET)).await;
+    let store = Arc::new(
+        CredentialStore::secrets_manager(moto.client(), "gone-cas")
+            .with_retry_spacing(Duration::from_millis(100)),
+    );
+    store.load().await;
+    delete_secret(&moto, "gone-cas").await;
+    let cas = cas_accepting(KEY, SECRET, "cas-token").await;
+    let aipix = aipix_answering(Echo("never".into())).await;
+    let vendor = both_providers(&cas.uri(), &aipix.uri(), store);
+
+    // Act: /streams re-reads (and fails) twice, spaced; /token after each.
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let streams = vendor.handle(request("GET", "/streams/cam-1/token", None)).await;
+        let tokens = vendor.handle(request("GET", "/token", None)).await;
+        answers.push((
+            streams.status().as_u16(),
+            error_code(&streams),
+            tokens.status().as_u16(),
+        ));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    // Assert
+    let expected = (503, "credentials_unavailable".to_owned(), 200);
+    assert_eq!(answers, [expected.clone(), expected]);
+    assert!(aipix.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn with_the_secret_gone_after_start_streams_keep_their_token_while_token_answers_503() {
+    // Arrange: an AIPIX-only secret, read at cold start, then deleted.
+    let moto = Moto::start();
+    moto.create_secret(
+        "gone-aipix",
+        &serde_json::json!({ "AIPIX_API_TOKEN": TOKEN }).to_string(),
+    )
+    .await;
+    let store = Arc::new(
+        CredentialStore::secrets_manager(moto.client(), "gone-aipix")
+            .with_retry_spacing(Duration::from_millis(100)),
+    );
+    store.load().await;
+    delete_secret(&moto, "gone-aipix").await;
+    let cas = cas_accepting(KEY, SECRET, "never").await;
+    let aipix = aipix_answering(Echo("stream-token".into())).await;
+    let vendor = both_providers(&cas.uri(), &aipix.uri(), store);
+
+    // Act
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let tokens = vendor.handle(request("GET", "/token", None)).await;
+        let streams = vendor.handle(request("GET", "/streams/cam-1/token", None)).await;
+        answers.push((
+            tokens.status().as_u16(),
+            error_code(&tokens),
+            streams.status().as_u16(),
+        ));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    // Assert
+    let expected = (503, "credentials_unavailable".to_owned(), 200);
+    assert_eq!(answers, [expected.clone(), expected]);
+    assert!(cas.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -450,3 +450,242 @@ async fn a_put_that_cannot_get_the_token_in_time_is_504_and_calls_nobody() {
     );
     assert_eq!(minting.calls(), 0);
 }
+
+async fn item(
+    client: &aws_sdk_dynamodb::Client,
+    room: &str,
+) -> std::collections::HashMap<String, AttributeValue> {
+    client
+        .get_item()
+        .table_name(TABLE)
+        .key("room", AttributeValue::S(room.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+#[tokio::test]
+async fn tokens_living_less_than_the_margin_are_renewed_at_mid_life_not_by_every_put() {
+    // Arrange: CAS tokens live 40 s; the margin is 60 s.
+    let moto = Moto::start();
+    let minting = Minting::living(40);
+    let cas = minting_cas(&minting).await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+
+    // Act: five PUTs.
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let response = vendor.handle(request("PUT", "/rooms/short-lived", None)).await;
+        answers.push((response.status().as_u16(), token_of(&response)));
+    }
+
+    // Assert: one token, one CAS call; its minting time is stored with it.
+    assert_eq!(minting.calls(), 1, "{answers:?}");
+    assert_eq!(answers[0].0, 201);
+    assert!(answers.iter().all(|(_, t)| *t == answers[0].1), "{answers:?}");
+    let stored = item(&client, "short-lived").await;
+    let (minted, expires) = (
+        number(&stored, "mintedAt").unwrap(),
+        number(&stored, "expiresAt").unwrap(),
+    );
+    assert!((39..=41).contains(&(expires - minted)), "{minted} {expires}");
+}
+
+#[tokio::test]
+async fn a_renewal_that_fails_answers_the_current_token_with_200_and_releases_the_claim() {
+    // Arrange: a valid token due for renewal; CAS fails.
+    let moto = Moto::start();
+    let cas = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(1)
+        .mount(&cas)
+        .await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    let expires = jiff::Timestamp::now().as_second() + 30;
+    put_item(&client, "renew-fails", "current-token", expires).await;
+
+    // Act
+    let response = vendor.handle(request("PUT", "/rooms/renew-fails", None)).await;
+
+    // Assert
+    assert_eq!(response.status(), 200);
+    assert_eq!(token_of(&response), "current-token");
+    let stored = item(&client, "renew-fails").await;
+    assert!(
+        !stored.contains_key("claimId") && !stored.contains_key("leaseUntil"),
+        "{stored:?}"
+    );
+    assert_eq!(
+        number(&stored, "expiresAt"),
+        Some(expires),
+        "a renewal claim never shortens expiresAt"
+    );
+}
+
+#[tokio::test]
+async fn a_put_that_finds_another_instance_renewing_answers_the_current_token_at_once() {
+    let f = fixture().await;
+    let now = jiff::Timestamp::now();
+    put_item(&f.client, "renewing", "current-token", now.as_second() + 30).await;
+    f.client
+        .update_item()
+        .table_name(TABLE)
+        .key("room", AttributeValue::S("renewing".into()))
+        .update_expression("SET claimId = :id, leaseUntil = :lease")
+        .expression_attribute_values(":id", AttributeValue::S("another-instance".into()))
+        .expression_attribute_values(
+            ":lease",
+            AttributeValue::N((now.as_millisecond() + 60_000).to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let response = f.vendor.handle(request("PUT", "/rooms/renewing", None)).await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(token_of(&response), "current-token");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(f.minting.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_creation_leaves_an_item_that_dynamodbs_ttl_deletes() {
+    let moto = Moto::start();
+    let cas = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&cas)
+        .await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+
+    let response = vendor.handle(request("PUT", "/rooms/never-made", None)).await;
+
+    assert_eq!(response.status(), 502);
+    let stored = item(&client, "never-made").await;
+    let now = jiff::Timestamp::now().as_second();
+    let expires = number(&stored, "expiresAt").expect("a TTL on the leftover item");
+    assert!(
+        expires > now && expires <= now + 17,
+        "the lease's end: {expires} vs now {now}"
+    );
+    assert!(
+        !stored.contains_key("token") && !stored.contains_key("claimId"),
+        "{stored:?}"
+    );
+}
+
+/// An HTTP proxy to `upstream` that forwards every request but drops the
+/// reply to the `nth` UpdateItem (1-based): the write goes through, the
+/// client sees the connection close and the SDK retries.
+async fn losing_proxy(upstream: String, nth: usize) -> String {
+    use http_body_util::{BodyExt as _, Full};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let updates = Arc::new(AtomicUsize::new(0));
+    let client = reqwest::Client::new();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (updates, client, upstream) = (Arc::clone(&updates), client.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (updates, client, upstream) =
+                            (Arc::clone(&updates), client.clone(), upstream.clone());
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let body = body.collect().await.unwrap().to_bytes();
+                            let is_update = parts
+                                .headers
+                                .get("x-amz-target")
+                                .is_some_and(|t| t.as_bytes().ends_with(b".UpdateItem"));
+                            let mut forward =
+                                client.request(parts.method, format!("{upstream}{}", parts.uri));
+                            for (name, value) in &parts.headers {
+                                if name != "host" {
+                                    forward = forward.header(name, value);
+                                }
+                            }
+                            let answer = forward.body(body).send().await.unwrap();
+                            let status = answer.status();
+                            let headers = answer.headers().clone();
+                            let bytes = answer.bytes().await.unwrap();
+                            if is_update && updates.fetch_add(1, Ordering::SeqCst) + 1 == nth {
+                                return Err(std::io::Error::other("reply lost"));
+                            }
+                            let mut response = hyper::Response::new(Full::new(bytes));
+                            *response.status_mut() = status;
+                            for (name, value) in &headers {
+                                if name != "transfer-encoding" && name != "content-length" {
+                                    response.headers_mut().insert(name, value.clone());
+                                }
+                            }
+                            Ok::<_, std::io::Error>(response)
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn a_write_whose_reply_is_lost_counts_as_done(nth_update: usize) {
+    // Arrange: the table behind a proxy that loses one UpdateItem reply.
+    let moto = Moto::start();
+    create_table(&dynamodb(&moto.endpoint)).await;
+    let proxy = losing_proxy(moto.endpoint.clone(), nth_update).await;
+    let minting = Minting::default();
+    let cas = minting_cas(&minting).await;
+    let vendor = vendor(&cas.uri(), RoomStore::dynamo(dynamodb(&proxy), TABLE));
+
+    // Act
+    let started = Instant::now();
+    let response = vendor.handle(request("PUT", "/rooms/lost-reply", None)).await;
+
+    // Assert: recognised as ours at once (no wait for our own lease), one token.
+    assert_eq!(response.status(), 201, "{}", json(&response));
+    assert_eq!(minting.calls(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let stored = item(&dynamodb(&moto.endpoint), "lost-reply").await;
+    assert_eq!(
+        stored
+            .get("token")
+            .and_then(|t| t.as_s().ok())
+            .map(String::as_str),
+        Some(token_of(&response).as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_claim_whose_reply_was_lost_counts_as_won() {
+    a_write_whose_reply_is_lost_counts_as_done(1).await;
+}
+
+#[tokio::test]
+async fn a_token_write_whose_reply_was_lost_counts_as_written() {
+    a_write_whose_reply_is_lost_counts_as_done(2).await;
+}

@@ -187,3 +187,90 @@ async fn a_secrets_manager_that_accepts_connections_and_never_answers_costs_seco
     assert_eq!(response.status(), 503);
     assert_eq!(error_code(&response), "credentials_unavailable");
 }
+
+/// CAS that refuses every key, counting its calls.
+async fn cas_refusing_everything() -> wiremock::MockServer {
+    let cas = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(wiremock::ResponseTemplate::new(401))
+        .mount(&cas)
+        .await;
+    cas
+}
+
+#[tokio::test]
+async fn ten_quick_requests_to_a_provider_that_refuses_every_key_cost_eleven_calls_not_twenty() {
+    // Arrange
+    let moto = Moto::start();
+    moto.create_secret("tv/refused", &secret_json(KEY, SECRET)).await;
+    let cas = cas_refusing_everything().await;
+    let store = Arc::new(CredentialStore::secrets_manager(moto.client(), "tv/refused"));
+    store.load().await;
+    let vendor = cas_vendor(&cas.uri(), store, TIMEOUT);
+
+    // Act: one after another.
+    let mut codes = Vec::new();
+    for _ in 0..10 {
+        codes.push(error_code(&vendor.handle(request("GET", "/token", None)).await));
+    }
+
+    // Assert: the first re-reads and retries (2 calls); the nine within the
+    // spacing answer at once (1 call each).
+    assert!(codes.iter().all(|c| c == "upstream_auth_failed"), "{codes:?}");
+    assert_eq!(cas.received_requests().await.unwrap().len(), 11);
+}
+
+#[tokio::test]
+async fn ten_concurrent_refusals_share_one_re_read_and_one_retry() {
+    let moto = Moto::start();
+    moto.create_secret("tv/refused-all", &secret_json(KEY, SECRET))
+        .await;
+    let cas = cas_refusing_everything().await;
+    let store = Arc::new(CredentialStore::secrets_manager(moto.client(), "tv/refused-all"));
+    store.load().await;
+    let vendor = Arc::new(cas_vendor(&cas.uri(), store, TIMEOUT));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let vendor = Arc::clone(&vendor);
+        tasks.spawn(async move { error_code(&vendor.handle(request("GET", "/token", None)).await) });
+    }
+    let mut codes = Vec::new();
+    while let Some(code) = tasks.join_next().await {
+        codes.push(code.unwrap());
+    }
+
+    assert!(codes.iter().all(|c| c == "upstream_auth_failed"), "{codes:?}");
+    let calls = cas.received_requests().await.unwrap().len();
+    assert!((10..=12).contains(&calls), "{calls} calls");
+}
+
+#[tokio::test]
+async fn after_the_spacing_a_refusal_re_reads_again_and_picks_up_a_rotated_key() {
+    // Arrange: CAS accepts only the new pair, which is put into the secret
+    // after a first refusal has re-read it.
+    let moto = Moto::start();
+    moto.create_secret("tv/later", &secret_json(KEY, SECRET)).await;
+    let cas = cas_accepting("key-v2", "secret-v2", "tok-v2").await;
+    let store = Arc::new(
+        CredentialStore::secrets_manager(moto.client(), "tv/later")
+            .with_retry_spacing(Duration::from_millis(300)),
+    );
+    store.load().await;
+    let vendor = cas_vendor(&cas.uri(), store, TIMEOUT);
+    let first = vendor.handle(request("GET", "/token", None)).await;
+    moto.put_secret("tv/later", &secret_json("key-v2", "secret-v2"))
+        .await;
+
+    // Act
+    let within = vendor.handle(request("GET", "/token", None)).await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let after = vendor.handle(request("GET", "/token", None)).await;
+
+    // Assert: 2 calls, then 1 (no re-read), then 2 (re-read, new pair).
+    assert_eq!(error_code(&first), "upstream_auth_failed");
+    assert_eq!(error_code(&within), "upstream_auth_failed");
+    assert_eq!(after.status(), 200);
+    assert_eq!(json(&after)["token"], "tok-v2");
+    assert_eq!(cas.received_requests().await.unwrap().len(), 5);
+}

@@ -33,7 +33,12 @@ pub struct Outcome {
     pub latency: Option<Duration>,
 }
 
-type Queue = Arc<Mutex<mpsc::UnboundedReceiver<(String, String)>>>;
+/// Request id, event, deadline (ms since the epoch).
+type Queued = (String, String, u64);
+type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>;
+
+/// The deadline of an invocation queued without one: far in the future.
+const NO_DEADLINE_MS: u64 = 4_102_444_800_000;
 
 #[derive(Debug, Default)]
 struct Clock {
@@ -44,7 +49,7 @@ struct Clock {
 #[derive(Debug)]
 pub struct RuntimeApi {
     pub addr: SocketAddr,
-    events: mpsc::UnboundedSender<(String, String)>,
+    events: mpsc::UnboundedSender<Queued>,
     outcomes: mpsc::UnboundedReceiver<Outcome>,
     clock: Arc<StdMutex<Clock>>,
 }
@@ -84,7 +89,16 @@ impl RuntimeApi {
 
     /// Queues one invocation.
     pub fn invoke(&self, request_id: &str, event: impl Into<String>) {
-        let _ = self.events.send((request_id.to_owned(), event.into()));
+        let _ = self
+            .events
+            .send((request_id.to_owned(), event.into(), NO_DEADLINE_MS));
+    }
+
+    /// Queues one invocation whose deadline is `budget` after it is handed out.
+    pub fn invoke_due(&self, request_id: &str, event: impl Into<String>, budget: Duration) {
+        let budget_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
+        // Marked with the budget; `/next` turns it into a deadline.
+        let _ = self.events.send((request_id.to_owned(), event.into(), budget_ms));
     }
 
     /// The next thing the function posted back, or `None` after `wait`.
@@ -134,7 +148,7 @@ async fn route(
                 c.first_next.get_or_insert_with(Instant::now);
             }
             let next = queue.lock().await.recv().await;
-            let Some((id, event)) = next else {
+            let Some((id, event, deadline_ms)) = next else {
                 // No more events: park the runtime, as Lambda does between invocations.
                 return std::future::pending().await;
             };
@@ -143,7 +157,7 @@ async fn route(
             }
             let headers = vec![
                 ("lambda-runtime-aws-request-id", id),
-                ("lambda-runtime-deadline-ms", "4102444800000".to_owned()),
+                ("lambda-runtime-deadline-ms", deadline(deadline_ms).to_string()),
                 (
                     "lambda-runtime-invoked-function-arn",
                     "arn:aws:lambda:us-east-1:123456789012:function:token-vendor".to_owned(),
@@ -192,6 +206,17 @@ async fn route(
         }
         _ => reply(404, Vec::new(), Bytes::new()),
     }
+}
+
+/// A queued budget (below the far-future marker) as a deadline from now.
+fn deadline(queued_ms: u64) -> u64 {
+    if queued_ms == NO_DEADLINE_MS {
+        return NO_DEADLINE_MS;
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    now_ms.saturating_add(queued_ms)
 }
 
 fn reply(status: u16, headers: Vec<(&'static str, String)>, body: Bytes) -> hyper::Response<Full<Bytes>> {
