@@ -4,9 +4,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child as StdChild, Command as StdCommand, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt as _;
 use tokio::process::{Child, Command};
@@ -43,6 +44,58 @@ server = make_server('127.0.0.1', 0, DomainDispatcherApplication(create_backend_
 print(server.server_address[1], flush=True)\n\
 server.serve_forever()\n";
 
+/// A python3 that can import moto's server app: the machine's own, or else
+/// one in a virtualenv under `target/tmp/moto-venv` that the first test to
+/// need it makes (`pip install 'moto[server]'`, once; a lock file keeps
+/// test processes from making it twice). So `cargo test` needs only python3.
+pub fn python_with_moto() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let system = PathBuf::from("python3");
+        if imports_moto(&system) {
+            return system;
+        }
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(tmp).unwrap();
+        let venv = tmp.join("moto-venv");
+        let python = venv.join("bin").join("python3");
+        let lock = std::fs::File::create(tmp.join("moto-venv.lock")).unwrap();
+        lock.lock().unwrap();
+        if !imports_moto(&python) {
+            eprintln!(
+                "python3 cannot import moto: installing moto[server] into {}",
+                venv.display()
+            );
+            let made = StdCommand::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status();
+            assert!(
+                made.is_ok_and(|s| s.success()),
+                "python3 -m venv failed (Debian: apt-get install python3-venv)"
+            );
+            let installed = StdCommand::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "moto[server]"])
+                .status();
+            assert!(
+                installed.is_ok_and(|s| s.success()),
+                "pip install 'moto[server]' failed"
+            );
+            assert!(imports_moto(&python), "moto still cannot be imported");
+        }
+        python
+    })
+}
+
+fn imports_moto(python: &Path) -> bool {
+    StdCommand::new(python)
+        .args(["-c", "import moto.moto_server.werkzeug_app"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// moto (Secrets Manager, DynamoDB) on a port of its own, killed when dropped.
 pub struct Moto {
     child: StdChild,
@@ -56,19 +109,19 @@ impl Moto {
         // conditional writes can both succeed; real DynamoDB makes each one
         // atomic per item. Serving moto's app on one thread restores that
         // (the vendors under test stay as concurrent as ever).
-        let mut child = StdCommand::new("python3")
+        let mut child = StdCommand::new(python_with_moto())
             .args(["-c", MOTO_SINGLE_THREADED])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("python3 with moto[server] is needed: pip install 'moto[server]'");
+            .expect("python3 runs");
         let mut line = String::new();
         let stdout = child.stdout.take().expect("piped stdout");
         std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("moto's port");
         let port: u16 = line
             .trim()
             .parse()
-            .unwrap_or_else(|_| panic!("moto did not start (printed {line:?}); pip install 'moto[server]'"));
+            .unwrap_or_else(|_| panic!("moto did not start (printed {line:?})"));
         let moto = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
