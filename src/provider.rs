@@ -193,7 +193,7 @@ pub async fn with_rotation<C: ProviderCall + Sync>(
     let credentials = deadline
         .within(store.current(C::usable))
         .await
-        .ok_or(UpstreamError::Timeout)??;
+        .ok_or_else(|| secret_read_out_of_time(C::PROVIDER))??;
     let status = match timed(call, &credentials, trace, deadline).await? {
         Attempt::Minted(minted) => return Ok(minted),
         Attempt::Rejected(status) => status,
@@ -201,7 +201,7 @@ pub async fn with_rotation<C: ProviderCall + Sync>(
     let refreshed = deadline
         .within(store.refresh(&credentials, C::usable))
         .await
-        .ok_or(UpstreamError::Timeout)??;
+        .ok_or_else(|| secret_read_out_of_time(C::PROVIDER))??;
     let Some(credentials) = refreshed else {
         tracing::warn!(
             provider = C::PROVIDER,
@@ -219,6 +219,13 @@ pub async fn with_rotation<C: ProviderCall + Sync>(
         Attempt::Minted(minted) => Ok(minted),
         Attempt::Rejected(status) => Err(UpstreamError::AuthRejected(status)),
     }
+}
+
+/// A secret read the request's deadline cut short: `504` like a slow
+/// provider, and the log says it was Secrets Manager.
+fn secret_read_out_of_time(provider: &'static str) -> UpstreamError {
+    tracing::warn!(provider, "the secret's read did not end before the request's deadline");
+    UpstreamError::Timeout
 }
 
 async fn timed<C: ProviderCall>(
