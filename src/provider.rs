@@ -224,7 +224,10 @@ pub async fn with_rotation<C: ProviderCall + Sync>(
 /// A secret read the request's deadline cut short: `504` like a slow
 /// provider, and the log says it was Secrets Manager.
 fn secret_read_out_of_time(provider: &'static str) -> UpstreamError {
-    tracing::warn!(provider, "the secret's read did not end before the request's deadline");
+    tracing::warn!(
+        provider,
+        "the secret's read did not end before the request's deadline"
+    );
     UpstreamError::Timeout
 }
 

@@ -131,8 +131,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// What a claim needs to hold for the conditional write.
-#[derive(Debug)]
+/// What a claim needs to hold for the conditional write. No `Debug`: it
+/// holds a token.
 struct Claim<'a> {
     id: &'a str,
     now_ms: i64,
@@ -145,11 +145,22 @@ struct Claim<'a> {
     expires_at: Option<i64>,
 }
 
-/// Where rooms live.
-#[derive(Debug)]
+/// Where rooms live. `Debug` names neither rooms nor tokens.
 pub enum RoomStore {
     Dynamo { client: DynamoClient, table: String },
     Memory(Mutex<HashMap<String, RoomItem>>),
+}
+
+impl std::fmt::Debug for RoomStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dynamo { table, .. } => f
+                .debug_struct("Dynamo")
+                .field("table", table)
+                .finish_non_exhaustive(),
+            Self::Memory(map) => f.debug_struct("Memory").field("rooms", &lock(map).len()).finish(),
+        }
+    }
 }
 
 impl RoomStore {
@@ -198,7 +209,11 @@ impl RoomStore {
                 item.claim_id = Some(claim.id.to_owned());
                 item.lease_until = Some(claim.lease_until);
                 if let Some(expires) = claim.expires_at {
+                    // No valid token: an expired one goes, so that no reader
+                    // mistakes it for valid under the claim's expiry.
                     item.expires_at = Some(expires);
+                    item.token = None;
+                    item.minted_at = None;
                 }
                 Ok(true)
             }
@@ -223,7 +238,9 @@ impl RoomStore {
                     request = request.expression_attribute_values(":old", AttributeValue::S(old.to_owned()));
                 }
                 if let Some(expires) = claim.expires_at {
-                    update.push_str(", expiresAt = :exp");
+                    // No valid token: an expired one goes, so that no reader
+                    // mistakes it for valid under the claim's expiry.
+                    update.push_str(", expiresAt = :exp REMOVE #t, mintedAt");
                     request =
                         request.expression_attribute_values(":exp", AttributeValue::N(expires.to_string()));
                 }
@@ -337,13 +354,23 @@ fn conditional<O>(
     }
 }
 
-/// A room's token, as answered to a client.
-#[derive(Debug)]
+/// A room's token, as answered to a client. `Debug` shows neither the room
+/// name (a capability) nor the token.
 pub struct RoomToken {
     pub room: String,
     pub token: Minted,
     /// Whether this call minted it (201) rather than joined (200).
     pub minted: bool,
+}
+
+impl std::fmt::Debug for RoomToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomToken")
+            .field("room", &fingerprint(&self.room))
+            .field("token", &self.token)
+            .field("minted", &self.minted)
+            .finish()
+    }
 }
 
 /// Rooms: the store and the timing rules.
@@ -401,7 +428,7 @@ impl Rooms {
                 return Ok(self.renew(room, token, expires, provider, trace, deadline).await);
             }
             if !item.leased(now_ms) {
-                let id = claim_id();
+                let id = claim_id()?;
                 let lease_until = lease_end(now_ms, deadline);
                 let claim = Claim {
                     id: &id,
@@ -441,7 +468,9 @@ impl Rooms {
         deadline: Deadline,
     ) -> RoomToken {
         let now_ms = Timestamp::now().as_millisecond();
-        let id = claim_id();
+        let Ok(id) = claim_id() else {
+            return self.answer(room, current, expires, false);
+        };
         let claim = Claim {
             id: &id,
             now_ms,
@@ -568,11 +597,12 @@ pub fn new_room_name() -> Result<String, getrandom::Error> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn claim_id() -> String {
+/// A claim's id: random, since an instance recognises its own claim by it
+/// (also after a lost reply). Without randomness there is no safe claim.
+fn claim_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; 12];
-    // Without randomness the claim id is still unique enough per process.
-    let _ = getrandom::fill(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Room names are capabilities: logs carry a short hash, never the name.

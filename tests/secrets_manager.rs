@@ -254,7 +254,7 @@ async fn after_the_spacing_a_refusal_re_reads_again_and_picks_up_a_rotated_key()
     let cas = cas_accepting("key-v2", "secret-v2", "tok-v2").await;
     let store = Arc::new(
         CredentialStore::secrets_manager(moto.client(), "tv/later")
-            .with_retry_spacing(Duration::from_millis(300)),
+            .with_retry_spacing(Duration::from_secs(2)),
     );
     store.load().await;
     let vendor = cas_vendor(&cas.uri(), store, TIMEOUT);
@@ -264,7 +264,7 @@ async fn after_the_spacing_a_refusal_re_reads_again_and_picks_up_a_rotated_key()
 
     // Act
     let within = vendor.handle(request("GET", "/token", None)).await;
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
     let after = vendor.handle(request("GET", "/token", None)).await;
 
     // Assert: 2 calls, then 1 (no re-read), then 2 (re-read, new pair).
