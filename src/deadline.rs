@@ -7,7 +7,7 @@
 //! the rooms table). Local mode gives each request the deployed function's
 //! timeout, [`LOCAL_BUDGET`].
 
-use std::future::Future;
+use std::future::IntoFuture;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long before the invocation's deadline the answer is due: time for
@@ -64,10 +64,13 @@ impl Deadline {
         self.due
     }
 
-    /// Runs `work` until it ends or the deadline comes: `None` when it came
-    /// first (the work is dropped where it stood).
-    pub async fn within<F: Future>(&self, work: F) -> Option<F::Output> {
-        tokio::time::timeout_at(self.due.into(), work).await.ok()
+    /// `work`, cut at the deadline: awaited, `Err(Elapsed)` when the
+    /// deadline came first (the work is dropped where it stood). The timeout
+    /// future itself, not an `async fn` around it: that would hold `work`
+    /// twice in its state (the argument, and the timeout holding it), and the
+    /// SDK's futures are large.
+    pub fn within<F: IntoFuture>(&self, work: F) -> tokio::time::Timeout<F::IntoFuture> {
+        tokio::time::timeout_at(self.due.into(), work)
     }
 }
 
@@ -102,8 +105,8 @@ mod tests {
         let deadline = Deadline::after(Duration::from_millis(50));
         let started = Instant::now();
         let outcome = deadline.within(tokio::time::sleep(Duration::from_secs(5))).await;
-        assert!(outcome.is_none());
+        assert!(outcome.is_err());
         assert!(started.elapsed() < Duration::from_secs(1));
-        assert_eq!(deadline.within(async { 7 }).await, Some(7));
+        assert_eq!(deadline.within(async { 7 }).await.ok(), Some(7));
     }
 }

@@ -193,8 +193,6 @@ impl Vendor {
             return Err(ApiError::MethodNotAllowed(route.methods()));
         }
         match route {
-            // Room futures are boxed: their DynamoDB calls would make every
-            // request's future carry their size (clippy's large_futures).
             Route::Rooms | Route::Room(_) => {
                 let (Some(rooms), Some(tokens)) = (&self.rooms, &self.tokens) else {
                     return Err(ApiError::RoomsNotEnabled);
@@ -207,14 +205,14 @@ impl Vendor {
                         Ok(room_response(&rooms.get(name, deadline).await?, false))
                     }
                     Route::Room(name) => Ok(room_response(
-                        &Box::pin(rooms.put(name, tokens, upstream, deadline)).await?,
+                        &rooms.put(name, tokens, upstream, deadline).await?,
                         false,
                     )),
                     _ => {
                         check_json_body(request.body())?;
                         let name = rooms::new_room_name().map_err(|e| ApiError::Internal(Box::new(e)))?;
                         Ok(room_response(
-                            &Box::pin(rooms.put(&name, tokens, upstream, deadline)).await?,
+                            &rooms.put(&name, tokens, upstream, deadline).await?,
                             true,
                         ))
                     }

@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::task::{Context, Poll};
 
+use base64::Engine as _;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use lambda_http::lambda_runtime::{self, Diagnostic};
 use lambda_http::request::LambdaRequest;
@@ -62,13 +63,89 @@ impl<'de> Deserialize<'de> for ApiGatewayEvent {
             }
             _ => serde_json::from_str::<ApiGatewayProxyRequest>(json).map(LambdaRequest::ApiGatewayV1),
         };
-        match parsed {
-            Ok(request) => Ok(Self(request)),
-            Err(_) => serde_json::from_str::<LambdaRequest>(json)
-                .map(Self)
-                .map_err(D::Error::custom),
+        let request = match parsed {
+            Ok(request) => request,
+            Err(_) => serde_json::from_str::<LambdaRequest>(json).map_err(D::Error::custom)?,
+        };
+        if !convertible(&request) {
+            return Err(D::Error::custom(
+                "the event's host, path, query or base64 body cannot make an HTTP request",
+            ));
         }
+        Ok(Self(request))
     }
+}
+
+/// Whether `lambda_http` can turn the event into an `http::Request`. Its
+/// conversion (`From<LambdaRequest>`, lambda_http 1.3 `build_request_uri`)
+/// unwraps `Url::parse` of `{X-Forwarded-Proto or https}://{Host}{stage and
+/// path}`, then builds the URI with the raw query appended, and decodes a
+/// base64 body, each with `expect`; with `panic = "abort"` a failure takes
+/// the runtime down (found by `fuzz/`'s `events` target, e.g. a Host header
+/// `a b`). API Gateway never sends such an event; one that claims to be one
+/// is refused here, an invocation error like any malformed event. The checks
+/// are lambda_http's own steps, so they agree with it by construction.
+fn convertible(request: &LambdaRequest) -> bool {
+    let (headers, domain, stage, path, query, body) = match request {
+        LambdaRequest::ApiGatewayV2(event) => (
+            &event.headers,
+            event.request_context.domain_name.as_deref(),
+            event.request_context.stage.as_deref(),
+            event.raw_path.as_deref(),
+            event.raw_query_string.as_deref(),
+            event.is_base64_encoded.then_some(event.body.as_deref()).flatten(),
+        ),
+        LambdaRequest::ApiGatewayV1(event) => (
+            &event.headers,
+            event.request_context.domain_name.as_deref(),
+            event.request_context.stage.as_deref(),
+            event.path.as_deref(),
+            None,
+            event.is_base64_encoded.then_some(event.body.as_deref()).flatten(),
+        ),
+        // No other kind is built with this crate's features.
+        _ => return true,
+    };
+    if let Some(body) = body
+        && base64::engine::general_purpose::STANDARD.decode(body).is_err()
+    {
+        return false;
+    }
+    let path = path.unwrap_or_default();
+    let path = match stage {
+        Some(stage)
+            if stage != "$default" && std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none() =>
+        {
+            if path.starts_with(&format!("/{stage}/")) {
+                Cow::Borrowed(path)
+            } else {
+                Cow::Owned(format!("/{stage}{path}"))
+            }
+        }
+        _ => Cow::Borrowed(path),
+    };
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(domain);
+    let uri = match host {
+        None => url::Url::parse(&format!("http://localhost{path}")).map(|url| url.path().to_owned()),
+        Some(host) => {
+            let scheme = headers
+                .get("x-forwarded-proto")
+                .and_then(|s| s.to_str().ok())
+                .unwrap_or("https");
+            url::Url::parse(&format!("{scheme}://{host}{path}")).map(String::from)
+        }
+    };
+    let Ok(mut uri) = uri else {
+        return false;
+    };
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        uri.push('?');
+        uri.push_str(query);
+    }
+    http::Uri::try_from(uri).is_ok()
 }
 
 /// Whether the event's first key is `"version"` with the value `"2.0"`,
@@ -208,6 +285,34 @@ mod tests {
         let printed = format!("{:?}", serde_json::from_value::<ApiGatewayEvent>(event).unwrap());
         assert!(printed.contains("ApiGatewayV2"), "{printed}");
         assert!(!printed.contains("caller-jwt-5f1e"), "{printed}");
+    }
+
+    #[test]
+    fn an_event_lambda_http_could_not_convert_is_refused_not_a_crash() {
+        let path = format!("{}/events/http-api-get-token.json", env!("CARGO_MANIFEST_DIR"));
+        let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let with = |pointer: &str, value: serde_json::Value| {
+            let mut event = event.clone();
+            *event.pointer_mut(pointer).unwrap() = value;
+            event
+        };
+        let mut bad_base64 = with("/isBase64Encoded", true.into());
+        bad_base64["body"] = "not base64!".into();
+        for refused in [
+            with("/headers/host", "a b".into()),
+            with("/headers/host", "example.com:99999".into()),
+            with("/rawPath", ":99999".into()),
+            with("/rawQueryString", "a b".into()),
+            bad_base64,
+        ] {
+            let parsed = serde_json::from_value::<ApiGatewayEvent>(refused.clone());
+            assert!(parsed.is_err(), "{refused}");
+        }
+        // What API Gateway sends converts, and so is accepted.
+        let fine =
+            serde_json::from_value::<ApiGatewayEvent>(with("/rawQueryString", "ttl=600&live=true".into()));
+        let request: Request = fine.unwrap().0.into();
+        assert_eq!(request.uri().query(), Some("ttl=600&live=true"));
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub async fn with_rotation<C: ProviderCall + Sync>(
     let credentials = deadline
         .within(store.current(C::usable))
         .await
-        .ok_or_else(|| secret_read_out_of_time(C::PROVIDER))??;
+        .map_err(|_| secret_read_out_of_time(C::PROVIDER))??;
     let status = match timed(call, &credentials, trace, deadline).await? {
         Attempt::Minted(minted) => return Ok(minted),
         Attempt::Rejected(status) => status,
@@ -201,7 +201,7 @@ pub async fn with_rotation<C: ProviderCall + Sync>(
     let refreshed = deadline
         .within(store.refresh(&credentials, C::usable))
         .await
-        .ok_or_else(|| secret_read_out_of_time(C::PROVIDER))??;
+        .map_err(|_| secret_read_out_of_time(C::PROVIDER))??;
     let Some(credentials) = refreshed else {
         tracing::warn!(
             provider = C::PROVIDER,

@@ -517,8 +517,8 @@ impl Rooms {
             Err(error) => {
                 // Best effort, and not past the deadline: an unreleased claim
                 // lapses with its lease.
-                let released = deadline.within(self.store.release(room, claim_id)).await;
-                if !matches!(released, Some(Ok(()))) {
+                let released = in_time(deadline.within(self.store.release(room, claim_id)).await);
+                if released.is_err() {
                     tracing::warn!(room = %fingerprint(room), "could not release the room claim; it lapses with its lease");
                 }
                 return Err(error.into());
@@ -528,10 +528,11 @@ impl Rooms {
         let expires = minted
             .expires_at()
             .map_or(now.saturating_add(self.default_ttl), |e| e.as_second());
-        let written = deadline
-            .within(self.store.fulfil(room, claim_id, &minted, expires, now))
-            .await
-            .unwrap_or(Err(StoreError::OutOfTime))?;
+        let written = in_time(
+            deadline
+                .within(self.store.fulfil(room, claim_id, &minted, expires, now))
+                .await,
+        )?;
         if written {
             Ok(Some(self.answer(room, minted.token(), expires, true)))
         } else {
@@ -541,17 +542,11 @@ impl Rooms {
     }
 
     async fn read(&self, room: &str, deadline: Deadline) -> Result<Option<RoomItem>, StoreError> {
-        deadline
-            .within(self.store.get(room))
-            .await
-            .unwrap_or(Err(StoreError::OutOfTime))
+        in_time(deadline.within(self.store.get(room)).await)
     }
 
     async fn claim(&self, room: &str, claim: &Claim<'_>, deadline: Deadline) -> Result<bool, StoreError> {
-        deadline
-            .within(self.store.claim(room, claim))
-            .await
-            .unwrap_or(Err(StoreError::OutOfTime))
+        in_time(deadline.within(self.store.claim(room, claim)).await)
     }
 
     fn answer(&self, room: &str, token: &str, expires: i64, minted: bool) -> RoomToken {
@@ -561,6 +556,12 @@ impl Rooms {
             minted,
         }
     }
+}
+
+/// A store call's outcome, `OutOfTime` (503) when the request's deadline
+/// came first.
+fn in_time<T>(outcome: Result<Result<T, StoreError>, tokio::time::error::Elapsed>) -> Result<T, StoreError> {
+    outcome.unwrap_or(Err(StoreError::OutOfTime))
 }
 
 /// A claim's lease end (epoch ms): the claimant cannot work past its

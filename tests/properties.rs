@@ -719,7 +719,7 @@ proptest! {
     }
 
     #[test]
-    fn a_fingerprint_is_a_short_hash_that_never_contains_the_name(name in room_name_like()) {
+    fn a_fingerprint_is_a_short_hex_hash(name in room_name_like()) {
         let print = fingerprint(&name);
 
         prop_assert_eq!(print.len(), 9, "{:?}", print);
@@ -729,9 +729,6 @@ proptest! {
             "{:?}",
             print
         );
-        if name.len() >= 9 {
-            prop_assert!(!print.contains(name.as_str()), "{:?} in {:?}", name, print);
-        }
     }
 
     #[test]

@@ -719,3 +719,48 @@ async fn an_expired_token_never_comes_back_while_or_after_a_re_creation_fails() 
     assert_eq!(second.status(), 502);
     assert!(!item(&client, "dead").await.contains_key("token"));
 }
+
+async fn put_minted(
+    client: &aws_sdk_dynamodb::Client,
+    room: &str,
+    token: &str,
+    minted_at: i64,
+    expires_at: i64,
+) {
+    client
+        .put_item()
+        .table_name(TABLE)
+        .item("room", AttributeValue::S(room.into()))
+        .item("token", AttributeValue::S(token.into()))
+        .item("mintedAt", AttributeValue::N(minted_at.to_string()))
+        .item("createdAt", AttributeValue::N(minted_at.to_string()))
+        .item("expiresAt", AttributeValue::N(expires_at.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_token_is_renewed_from_the_later_of_its_margin_and_its_mid_life() {
+    // Arrange: two 40 s tokens (margin 60 s, so both are "within the
+    // margin"): one minted 10 s ago (mid-life in 10 s), one 30 s ago (past it).
+    let f = fixture().await;
+    let now = jiff::Timestamp::now().as_second();
+    put_minted(&f.client, "young", "young-token", now - 10, now + 30).await;
+    put_minted(&f.client, "old", "old-token", now - 30, now + 10).await;
+
+    // Act
+    let young = f.vendor.handle(request("PUT", "/rooms/young", None)).await;
+    let calls_after_young = f.minting.calls();
+    let old = f.vendor.handle(request("PUT", "/rooms/old", None)).await;
+
+    // Assert
+    assert_eq!(
+        (young.status().as_u16(), token_of(&young)),
+        (200, "young-token".to_owned())
+    );
+    assert_eq!(calls_after_young, 0);
+    assert_eq!(old.status(), 201);
+    assert_ne!(token_of(&old), "old-token");
+    assert_eq!(f.minting.calls(), 1);
+}

@@ -241,8 +241,9 @@ async fn ten_concurrent_refusals_share_one_re_read_and_one_retry() {
     }
 
     assert!(codes.iter().all(|c| c == "upstream_auth_failed"), "{codes:?}");
-    let calls = cas.received_requests().await.unwrap().len();
-    assert!((10..=12).contains(&calls), "{calls} calls");
+    // One re-read (same values) and one retry, whoever got there first;
+    // every other refusal found the spacing running.
+    assert_eq!(cas.received_requests().await.unwrap().len(), 11);
 }
 
 #[tokio::test]

@@ -33,8 +33,9 @@ pub struct Outcome {
     pub latency: Option<Duration>,
 }
 
-/// Request id, event, deadline (ms since the epoch).
-type Queued = (String, String, u64);
+/// Request id, event, and the time it has once handed out (`None`: no
+/// deadline to speak of).
+type Queued = (String, String, Option<Duration>);
 type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>;
 
 /// The deadline of an invocation queued without one: far in the future.
@@ -89,16 +90,14 @@ impl RuntimeApi {
 
     /// Queues one invocation.
     pub fn invoke(&self, request_id: &str, event: impl Into<String>) {
-        let _ = self
-            .events
-            .send((request_id.to_owned(), event.into(), NO_DEADLINE_MS));
+        let _ = self.events.send((request_id.to_owned(), event.into(), None));
     }
 
     /// Queues one invocation whose deadline is `budget` after it is handed out.
     pub fn invoke_due(&self, request_id: &str, event: impl Into<String>, budget: Duration) {
-        let budget_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
-        // Marked with the budget; `/next` turns it into a deadline.
-        let _ = self.events.send((request_id.to_owned(), event.into(), budget_ms));
+        let _ = self
+            .events
+            .send((request_id.to_owned(), event.into(), Some(budget)));
     }
 
     /// The next thing the function posted back, or `None` after `wait`.
@@ -148,7 +147,7 @@ async fn route(
                 c.first_next.get_or_insert_with(Instant::now);
             }
             let next = queue.lock().await.recv().await;
-            let Some((id, event, deadline_ms)) = next else {
+            let Some((id, event, budget)) = next else {
                 // No more events: park the runtime, as Lambda does between invocations.
                 return std::future::pending().await;
             };
@@ -157,7 +156,7 @@ async fn route(
             }
             let headers = vec![
                 ("lambda-runtime-aws-request-id", id),
-                ("lambda-runtime-deadline-ms", deadline(deadline_ms).to_string()),
+                ("lambda-runtime-deadline-ms", deadline(budget).to_string()),
                 (
                     "lambda-runtime-invoked-function-arn",
                     "arn:aws:lambda:us-east-1:123456789012:function:token-vendor".to_owned(),
@@ -208,15 +207,16 @@ async fn route(
     }
 }
 
-/// A queued budget (below the far-future marker) as a deadline from now.
-fn deadline(queued_ms: u64) -> u64 {
-    if queued_ms == NO_DEADLINE_MS {
+/// An invocation's deadline (ms since the epoch): `budget` from now.
+fn deadline(budget: Option<Duration>) -> u64 {
+    let Some(budget) = budget else {
         return NO_DEADLINE_MS;
-    }
-    let now_ms = std::time::SystemTime::now()
+    };
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    now_ms.saturating_add(queued_ms)
+        .map_or(0, ms);
+    now.saturating_add(ms(budget))
 }
 
 fn reply(status: u16, headers: Vec<(&'static str, String)>, body: Bytes) -> hyper::Response<Full<Bytes>> {
