@@ -42,6 +42,15 @@ impl fmt::Debug for AwsHttpClient {
     }
 }
 
+/// The AWS SDK's HTTP client (reqwest, rustls with aws-lc) trusting the
+/// Amazon roots only ([`crate::tls::amazon_roots`]).
+pub fn sdk_http_client(
+    connect_timeout: Duration,
+) -> Result<SharedHttpClient, Box<dyn std::error::Error + Send + Sync>> {
+    let tls = crate::tls::client_config(crate::tls::amazon_roots())?;
+    Ok(AwsHttpClient::new(tls, connect_timeout)?.shared())
+}
+
 impl AwsHttpClient {
     pub fn new(tls: rustls::ClientConfig, connect_timeout: Duration) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
@@ -196,6 +205,11 @@ mod tests {
         connector(read_timeout)
             .call(HttpRequest::try_from(request).unwrap())
             .await
+    }
+
+    #[test]
+    fn the_sdk_client_builds_with_amazon_roots() {
+        assert!(sdk_http_client(Duration::from_secs(1)).is_ok());
     }
 
     #[tokio::test]

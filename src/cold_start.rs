@@ -128,7 +128,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
 /// and under Lambda the environment's credentials only.
 async fn load_sdk(lambda: bool) -> Result<aws_config::SdkConfig, StartError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::tls::sdk_http_client(AWS_CONNECT_TIMEOUT).map_err(StartError::HttpClient)?)
+        .http_client(crate::aws_http::sdk_http_client(AWS_CONNECT_TIMEOUT).map_err(StartError::HttpClient)?)
         .timeout_config(aws_timeouts());
     if lambda {
         // Lambda always hands the role's credentials over in environment

@@ -13,19 +13,16 @@
 //! system store is not trusted; the upstreams (CAS, AWS) use public CAs.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::pki_types::TrustAnchor;
 use webpki_roots::TLS_SERVER_ROOTS;
-
-use crate::aws_http::AwsHttpClient;
 
 /// A rustls client configuration trusting the compiled-in roots.
 pub fn rustls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     client_config(TLS_SERVER_ROOTS.iter().cloned())
 }
 
-fn client_config(
+pub fn client_config(
     roots: impl Iterator<Item = TrustAnchor<'static>>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let store = rustls::RootCertStore::from_iter(roots);
@@ -67,16 +64,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window[0] == first && window == needle)
 }
 
-/// The AWS SDK's HTTP client (reqwest, rustls with aws-lc) trusting the
-/// Amazon roots only.
-pub fn sdk_http_client(
-    connect_timeout: Duration,
-) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, Box<dyn std::error::Error + Send + Sync>>
-{
-    let tls = client_config(amazon_roots())?;
-    Ok(AwsHttpClient::new(tls, connect_timeout)?.shared())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,10 +85,5 @@ mod tests {
             assert!(subjects.iter().any(|s| s.contains(&name)), "{name} missing");
         }
         assert!(subjects.iter().any(|s| s.contains("Starfield Services Root")));
-    }
-
-    #[test]
-    fn the_sdk_client_builds_with_amazon_roots() {
-        assert!(sdk_http_client(Duration::from_secs(1)).is_ok());
     }
 }

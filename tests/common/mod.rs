@@ -179,7 +179,9 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .http_client(token_vendor::tls::sdk_http_client(token_vendor::secrets::AWS_CONNECT_TIMEOUT).unwrap())
+        .http_client(
+            token_vendor::aws_http::sdk_http_client(token_vendor::secrets::AWS_CONNECT_TIMEOUT).unwrap(),
+        )
         .credentials_provider(SharedCredentialsProvider::new(AwsCredentials::new(
             "testing", "testing", None, None, "tests",
         )))
