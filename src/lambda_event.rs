@@ -86,25 +86,53 @@ impl<'de> Deserialize<'de> for ApiGatewayEvent {
 /// check was off). API Gateway never sends such an event; one that claims
 /// to be one is refused here, an invocation error like any malformed event.
 fn convertible(request: &LambdaRequest) -> bool {
+    // A REST API's query is rebuilt from its maps, form-encoded (only its
+    // length can matter); an HTTP API's raw query is appended as it is.
+    let rebuilt_query;
     let (headers, domain, stage, path, query, body) = match request {
-        LambdaRequest::ApiGatewayV2(event) => (
-            &event.headers,
-            event.request_context.domain_name.as_deref(),
-            event.request_context.stage.as_deref(),
-            event.raw_path.as_deref(),
-            event.raw_query_string.as_deref(),
-            event.is_base64_encoded.then_some(event.body.as_deref()).flatten(),
-        ),
-        LambdaRequest::ApiGatewayV1(event) => (
-            &event.headers,
-            event.request_context.domain_name.as_deref(),
-            event.request_context.stage.as_deref(),
-            event.path.as_deref(),
-            None,
-            event.is_base64_encoded.then_some(event.body.as_deref()).flatten(),
-        ),
-        // No other kind is built with this crate's features.
-        _ => return true,
+        LambdaRequest::ApiGatewayV2(event) => {
+            // lambda_http inserts a Cookie header for the cookies: one more
+            // name than the map holds.
+            if event.cookies.is_some() && event.headers.keys_len() >= MAX_HEADER_NAMES {
+                return false;
+            }
+            (
+                &event.headers,
+                event.request_context.domain_name.as_deref(),
+                event.request_context.stage.as_deref(),
+                event.raw_path.as_deref(),
+                event.raw_query_string.as_deref(),
+                event.is_base64_encoded.then_some(event.body.as_deref()).flatten(),
+            )
+        }
+        LambdaRequest::ApiGatewayV1(event) => {
+            // lambda_http merges the two header maps into one.
+            if event.headers.keys_len() + event.multi_value_headers.keys_len() > MAX_HEADER_NAMES {
+                return false;
+            }
+            let (many, single) = (
+                &event.multi_value_query_string_parameters,
+                &event.query_string_parameters,
+            );
+            rebuilt_query = if !many.is_empty() {
+                Some(many.to_query_string())
+            } else if !single.is_empty() {
+                Some(single.to_query_string())
+            } else {
+                None
+            };
+            (
+                &event.headers,
+                event.request_context.domain_name.as_deref(),
+                event.request_context.stage.as_deref(),
+                event.path.as_deref(),
+                rebuilt_query.as_deref(),
+                event.is_base64_encoded.then_some(event.body.as_deref()).flatten(),
+            )
+        }
+        // No other kind is built with this crate's features; one that a
+        // future feature adds is refused until it is checked here.
+        _ => return false,
     };
     if let Some(body) = body
         && base64::engine::general_purpose::STANDARD.decode(body).is_err()
@@ -124,6 +152,10 @@ fn convertible(request: &LambdaRequest) -> bool {
     parts.plainly_valid() || parts.build()
 }
 
+/// The most header names an `http::HeaderMap` holds (its inserts panic
+/// past it).
+const MAX_HEADER_NAMES: usize = 24_576;
+
 /// What `lambda_http` builds an event's URI from.
 #[derive(Debug, Clone, Copy)]
 struct UriParts<'a> {
@@ -132,7 +164,8 @@ struct UriParts<'a> {
     host: Option<&'a str>,
     stage: Option<&'a str>,
     path: &'a str,
-    /// An HTTP API's raw query, appended as it is.
+    /// The query appended to the URI: an HTTP API's raw query, a REST API's
+    /// form-encoded parameters.
     query: Option<&'a str>,
 }
 
@@ -382,35 +415,72 @@ mod tests {
 
     #[test]
     fn an_event_lambda_http_could_not_convert_is_refused_not_a_crash() {
-        let path = format!("{}/events/http-api-get-token.json", env!("CARGO_MANIFEST_DIR"));
-        let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let with = |pointer: &str, value: serde_json::Value| {
+        let read = |name: &str| -> serde_json::Value {
+            let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        let (http_api, rest_api) = (read("http-api-get-token.json"), read("rest-api-get-token.json"));
+        let with = |event: &serde_json::Value, pointer: &str, value: serde_json::Value| {
             let mut event = event.clone();
             *event.pointer_mut(pointer).unwrap() = value;
             event
         };
-        let mut bad_base64 = with("/isBase64Encoded", true.into());
+        let names = |from: usize, to: usize| -> serde_json::Map<String, serde_json::Value> {
+            (from..to).map(|n| (format!("x-h{n}"), "v".into())).collect()
+        };
+        let mut bad_base64 = with(&http_api, "/isBase64Encoded", true.into());
         bad_base64["body"] = "not base64!".into();
-        for refused in [
-            with("/headers/host", "a b".into()),
+        let mut merged_headers = with(&rest_api, "/headers", names(0, 13_000).into());
+        merged_headers["multiValueHeaders"] = names(13_000, 26_000)
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::json!([v])))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let mut cookies = with(&http_api, "/headers", names(0, MAX_HEADER_NAMES).into());
+        cookies["cookies"] = serde_json::json!(["a=b"]);
+        let cases = [
+            with(&http_api, "/headers/host", "a b".into()),
             // Found by fuzz/'s events target: Url takes it, http's URI does not.
             with(
+                &http_api,
                 "/headers/host",
                 "abc123.exec}te-api.us-east-1.amazonaws.com".into(),
             ),
-            with("/headers/host", "example.com:99999".into()),
-            with("/rawPath", ":99999".into()),
-            with("/rawQueryString", "a b".into()),
+            with(&http_api, "/headers/host", "example.com:99999".into()),
+            with(&http_api, "/rawPath", ":99999".into()),
+            with(&http_api, "/rawQueryString", "a b".into()),
             bad_base64,
-        ] {
-            let parsed = serde_json::from_value::<ApiGatewayEvent>(refused.clone());
-            assert!(parsed.is_err(), "{refused}");
+            // A REST API's query is rebuilt longer than a URI may be.
+            with(
+                &rest_api,
+                "/queryStringParameters",
+                serde_json::json!({ "q": "a".repeat(65_536) }),
+            ),
+            // More header names than a HeaderMap holds, once merged or with
+            // the Cookie header lambda_http adds.
+            merged_headers,
+            cookies,
+        ];
+        for case in cases {
+            // Refused here...
+            assert!(serde_json::from_value::<ApiGatewayEvent>(case.clone()).is_err());
+            // ...where lambda_http's own parse and conversion would panic.
+            let theirs = serde_json::from_value::<LambdaRequest>(case).unwrap();
+            let converted = std::panic::catch_unwind(move || Request::from(theirs));
+            assert!(converted.is_err(), "lambda_http converts it after all");
         }
+
         // What API Gateway sends converts, and so is accepted.
-        let fine =
-            serde_json::from_value::<ApiGatewayEvent>(with("/rawQueryString", "ttl=600&live=true".into()));
-        let request: Request = fine.unwrap().0.into();
+        let fine = with(&http_api, "/rawQueryString", "ttl=600&live=true".into());
+        let request: Request = serde_json::from_value::<ApiGatewayEvent>(fine).unwrap().0.into();
         assert_eq!(request.uri().query(), Some("ttl=600&live=true"));
+        let fine = with(
+            &rest_api,
+            "/queryStringParameters",
+            serde_json::json!({ "q": "a b" }),
+        );
+        let request: Request = serde_json::from_value::<ApiGatewayEvent>(fine).unwrap().0.into();
+        assert_eq!(request.uri().query(), Some("q=a+b"));
     }
 
     mod plainly_valid_never_accepts_what_lambda_http_refuses {

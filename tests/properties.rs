@@ -34,6 +34,16 @@ static HTTP_API_EVENT: LazyLock<Value> = LazyLock::new(|| {
     serde_json::from_str(&text).unwrap()
 });
 
+/// `events/rest-api-get-token.json`: a REST API (payload 1.0) event.
+static REST_API_EVENT: LazyLock<Value> = LazyLock::new(|| {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/rest-api-get-token.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+});
+
 /// Keys of API Gateway events (both payload versions), so that generated
 /// objects look like events often enough to get past the first error.
 const EVENT_KEYS: &[&str] = &[
@@ -639,7 +649,9 @@ proptest! {
 
     #[test]
     fn an_accepted_event_always_converts_to_a_request_without_a_panic(
+        rest in any::<bool>(),
         host in prop_oneof![Just(None), any::<String>().prop_map(Some), "[a-z0-9.:-]{0,12}".prop_map(Some)],
+        domain in prop_oneof![Just(None), "[a-z0-9.:{} -]{0,12}".prop_map(Some)],
         proto in prop_oneof![Just(None), Just(Some("https".to_owned())), any::<String>().prop_map(Some)],
         path in prop_oneof![any::<String>(), "/[ -~]{0,16}"],
         query in prop_oneof![any::<String>(), "[ -~]{0,16}"],
@@ -648,17 +660,27 @@ proptest! {
         body in "[ -~]{0,12}",
     ) {
         // lambda_http's conversion unwraps URL and URI parses and a base64
-        // decode; the event parser refuses what it would panic on.
-        let mut event = Value::clone(&HTTP_API_EVENT);
+        // decode; the event parser refuses what it would panic on. Both
+        // payload versions: a REST API event rebuilds its query from a map.
+        let mut event = if rest { Value::clone(&REST_API_EVENT) } else { Value::clone(&HTTP_API_EVENT) };
         match &host {
             Some(host) => event["headers"]["host"] = Value::from(host.as_str()),
             None => drop(event["headers"].as_object_mut().unwrap().remove("host")),
         }
+        match &domain {
+            Some(domain) => event["requestContext"]["domainName"] = Value::from(domain.as_str()),
+            None => drop(event["requestContext"].as_object_mut().unwrap().remove("domainName")),
+        }
         if let Some(proto) = &proto {
             event["headers"]["x-forwarded-proto"] = Value::from(proto.as_str());
         }
-        event["rawPath"] = Value::from(path.as_str());
-        event["rawQueryString"] = Value::from(query.as_str());
+        if rest {
+            event["path"] = Value::from(path.as_str());
+            event["queryStringParameters"] = serde_json::json!({ "q": query });
+        } else {
+            event["rawPath"] = Value::from(path.as_str());
+            event["rawQueryString"] = Value::from(query.as_str());
+        }
         event["requestContext"]["stage"] = Value::from(stage.as_str());
         event["isBase64Encoded"] = Value::from(base64);
         event["body"] = Value::from(body.as_str());
