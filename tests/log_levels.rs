@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bench::runtime_api::{Kind, RuntimeApi};
 use common::*;
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const OLD_KEY: &str = "old-key-0b7c31";
@@ -64,20 +64,7 @@ impl Run {
         create_table(&dynamodb(&moto.endpoint)).await;
         // CAS refuses anything but the new pair, so the first request rotates.
         let minting = Minting::default();
-        let cas = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/stream/token/v2/"))
-            .and(header("auth-api-key", NEW_KEY))
-            .and(header("auth-api-secret", NEW_SECRET))
-            .respond_with(minting.clone())
-            .with_priority(1)
-            .mount(&cas)
-            .await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(401).set_body_string("bad key"))
-            .with_priority(2)
-            .mount(&cas)
-            .await;
+        let cas = cas_accepting_with(NEW_KEY, NEW_SECRET, minting.clone()).await;
         let aipix = MockServer::start().await;
         Mock::given(method("POST"))
             .and(path("/api/"))

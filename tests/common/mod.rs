@@ -270,6 +270,17 @@ pub fn jwt(claims: &str) -> String {
 /// CAS that answers `token` to exactly the pair (`key`, `secret`) and 401 to
 /// any other.
 pub async fn cas_accepting(key: &str, secret: &str, token: &str) -> wiremock::MockServer {
+    let answer = wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token }));
+    cas_accepting_with(key, secret, answer).await
+}
+
+/// CAS that answers the pair (`key`, `secret`) with `answer` and any other
+/// with 401.
+pub async fn cas_accepting_with(
+    key: &str,
+    secret: &str,
+    answer: impl wiremock::Respond + 'static,
+) -> wiremock::MockServer {
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let cas = MockServer::start().await;
@@ -277,7 +288,7 @@ pub async fn cas_accepting(key: &str, secret: &str, token: &str) -> wiremock::Mo
         .and(path("/stream/token/v2/"))
         .and(header("auth-api-key", key))
         .and(header("auth-api-secret", secret))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token })))
+        .respond_with(answer)
         .with_priority(1)
         .mount(&cas)
         .await;
