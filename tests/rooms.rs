@@ -556,14 +556,20 @@ async fn a_put_that_finds_another_instance_renewing_answers_the_current_token_at
     assert_eq!(f.minting.calls(), 0);
 }
 
-#[tokio::test]
-async fn a_failed_creation_leaves_an_item_that_dynamodbs_ttl_deletes() {
-    let moto = Moto::start();
+/// CAS answering 500 to every call.
+async fn cas_failing() -> MockServer {
     let cas = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .mount(&cas)
         .await;
+    cas
+}
+
+#[tokio::test]
+async fn a_failed_creation_leaves_an_item_that_dynamodbs_ttl_deletes() {
+    let moto = Moto::start();
+    let cas = cas_failing().await;
     let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
 
     let response = vendor.handle(request("PUT", "/rooms/never-made", None)).await;
@@ -685,11 +691,7 @@ async fn a_token_write_whose_reply_was_lost_counts_as_written() {
 async fn an_expired_token_never_comes_back_while_or_after_a_re_creation_fails() {
     // Arrange: the room's token has expired; CAS fails.
     let moto = Moto::start();
-    let cas = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&cas)
-        .await;
+    let cas = cas_failing().await;
     let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
     put_item(
         &client,
