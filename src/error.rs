@@ -14,6 +14,9 @@ pub enum ApiError {
     BadRequest(&'static str),
     #[error("origin not allowed")]
     OriginNotAllowed,
+    /// Local mode: the body is over its limit (API Gateway has its own).
+    #[error("request body too large")]
+    PayloadTooLarge,
     #[error("no such route")]
     NotFound,
     /// With the route's methods, for the `Allow` header.
@@ -43,6 +46,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotEnabled | Self::RoomsNotEnabled => StatusCode::NOT_IMPLEMENTED,
@@ -61,6 +65,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::OriginNotAllowed => "origin_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotEnabled | Self::RoomsNotEnabled => "not_enabled",
@@ -82,6 +87,7 @@ impl ApiError {
         match self {
             Self::BadRequest(reason) => reason,
             Self::OriginNotAllowed => "This origin is not allowed to request tokens.",
+            Self::PayloadTooLarge => "The request body is too large.",
             Self::NotFound => "No such route.",
             Self::MethodNotAllowed(_) => "Method not allowed on this route.",
             Self::NotEnabled => {
@@ -134,6 +140,7 @@ mod tests {
         let cases: Vec<(ApiError, u16, &str)> = vec![
             (ApiError::BadRequest("body is not JSON"), 400, "bad_request"),
             (ApiError::OriginNotAllowed, 403, "origin_not_allowed"),
+            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::MethodNotAllowed("GET"), 405, "method_not_allowed"),
             (ApiError::NotEnabled, 501, "not_enabled"),

@@ -96,6 +96,12 @@ impl<'a> Route<'a> {
     }
 }
 
+/// Marks a request whose body local mode did not read because it was over
+/// its limit: answered `413 payload_too_large` like every other error (JSON,
+/// CORS headers, request id, the request log line).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTooLarge;
+
 /// The shared state of the function: built once at cold start, borrowed by
 /// every request.
 #[derive(Debug)]
@@ -177,6 +183,9 @@ impl Vendor {
     ) -> Result<Response<Body>, ApiError> {
         if *origin == OriginCheck::Refused {
             return Err(ApiError::OriginNotAllowed);
+        }
+        if request.extensions().get::<BodyTooLarge>().is_some() {
+            return Err(ApiError::PayloadTooLarge);
         }
         let route = Route::from_path(path).ok_or(ApiError::NotFound)?;
         let method = request.method();

@@ -13,7 +13,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::handler::Vendor;
+use crate::handler::{BodyTooLarge, Vendor};
 
 /// The largest request body accepted locally (API Gateway has its own limit).
 const MAX_REQUEST_BODY: usize = 64 * 1024;
@@ -52,15 +52,12 @@ pub async fn serve_on(listener: TcpListener, vendor: Arc<Vendor>) -> std::io::Re
 }
 
 async fn handle(vendor: &Vendor, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            let mut response = hyper::Response::new(Full::new(Bytes::from_static(
-                br#"{"error":{"code":"bad_request","message":"The request body is too large."}}"#,
-            )));
-            *response.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
-            return response;
+            parts.extensions.insert(BodyTooLarge);
+            Bytes::new()
         }
     };
     let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));

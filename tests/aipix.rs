@@ -537,3 +537,32 @@ async fn a_route_whose_provider_is_not_configured_is_501_not_enabled() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_redirect_an_oversized_chunked_body_and_a_dropped_connection_are_upstream_errors() {
+    // Arrange: three AIPIX stand-ins, each failing one way.
+    let redirect = scripted_server(vec![
+        "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:9/api/\r\ncontent-length: 0\r\n\r\n".to_owned(),
+    ])
+    .await;
+    // 32 KiB in chunks and no end: only a reader that stops at 16 KiB
+    // answers 502; one that waits for the end runs into the timeout (504).
+    let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
+    let oversized = scripted_server(vec![format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{chunk}{chunk}"
+    )])
+    .await;
+    let dropped = closing_server().await;
+
+    // Act + Assert
+    for (fault, url) in [
+        ("redirect", redirect),
+        ("oversized", oversized),
+        ("dropped", dropped),
+    ] {
+        let vendor = aipix_vendor(&url, token_store(TOKEN), policy());
+        let response = vendor.handle(request("GET", "/streams/cam-1/token", None)).await;
+        assert_eq!(response.status(), 502, "{fault}");
+        assert_eq!(error_code(&response), "upstream_error", "{fault}");
+    }
+}

@@ -324,3 +324,41 @@ async fn under_lambda_a_request_after_the_upstream_closed_the_idle_connection_st
         "warm-up, then one new connection per closed one\n{output}"
     );
 }
+
+#[tokio::test]
+async fn locally_an_oversized_body_is_a_413_json_error_with_cors_and_a_request_line() {
+    // Arrange: the demo upstream (nothing configured).
+    let vendor = Process::spawn(&[
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+    ]);
+    let port = vendor.listening_port().await;
+
+    // Act: 70 KiB, over local mode's 64 KiB.
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/token"))
+        .header("origin", ALLOWED)
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let allow_origin = response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body: serde_json::Value = response.json().await.unwrap();
+    let output = vendor.stop().await;
+
+    // Assert
+    assert_eq!(status, 413);
+    assert_eq!(allow_origin.as_deref(), Some(ALLOWED));
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    assert!(body["error"]["requestId"].is_string(), "{body}");
+    let logged = output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .any(|line| line["fields"]["message"] == "request" && line["fields"]["status"] == 413);
+    assert!(logged, "{output}");
+}

@@ -762,3 +762,46 @@ async fn a_token_is_renewed_from_the_later_of_its_margin_and_its_mid_life() {
     assert_ne!(token_of(&old), "old-token");
     assert_eq!(f.minting.calls(), 1);
 }
+
+#[tokio::test]
+async fn a_claim_taken_over_while_minting_joins_the_takers_token() {
+    // Arrange: CAS takes a second; meanwhile another instance (the test)
+    // takes the room over and writes its own token.
+    let moto = Moto::start();
+    let cas = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({ "token": "our-token" }))
+                .set_delay(Duration::from_secs(1)),
+        )
+        .expect(1)
+        .mount(&cas)
+        .await;
+    let (vendor, client) = dynamo_vendor(&moto, &cas.uri()).await;
+    let takeover = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        put_item(
+            &client,
+            "contested",
+            "takers-token",
+            jiff::Timestamp::now().as_second() + 3600,
+        )
+        .await;
+    };
+
+    // Act
+    let (response, ()) = tokio::join!(vendor.handle(request("PUT", "/rooms/contested", None)), takeover);
+
+    // Assert: our write found the claim gone and the taker's token there.
+    assert_eq!(response.status(), 200);
+    assert_eq!(token_of(&response), "takers-token");
+    let stored = item(&client, "contested").await;
+    assert_eq!(
+        stored
+            .get("token")
+            .and_then(|t| t.as_s().ok())
+            .map(String::as_str),
+        Some("takers-token")
+    );
+}

@@ -275,3 +275,27 @@ async fn after_the_spacing_a_refusal_re_reads_again_and_picks_up_a_rotated_key()
     assert_eq!(json(&after)["token"], "tok-v2");
     assert_eq!(cas.received_requests().await.unwrap().len(), 5);
 }
+
+#[tokio::test]
+async fn access_denied_to_the_secret_is_credentials_unavailable_and_named_so() {
+    // Arrange: Secrets Manager refuses the role (what AWS answers then).
+    let denied = json_reply(
+        400,
+        r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform secretsmanager:GetSecretValue"}"#,
+    );
+    let endpoint = scripted_server(vec![denied]).await;
+    let store = Arc::new(CredentialStore::secrets_manager(
+        secrets_manager_client(&sdk_config(&endpoint)),
+        "tv/denied",
+    ));
+
+    // Act
+    let read = store.current(|c| c.cas().map(drop)).await;
+    let vendor = cas_vendor("http://127.0.0.1:9", store, TIMEOUT);
+    let response = vendor.handle(request("GET", "/token", Some(ALLOWED))).await;
+
+    // Assert
+    assert!(matches!(read, Err(SecretError::AccessDenied)), "{read:?}");
+    assert_eq!(response.status(), 503);
+    assert_eq!(error_code(&response), "credentials_unavailable");
+}

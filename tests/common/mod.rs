@@ -589,3 +589,18 @@ pub fn json_reply(status: u16, body: &str) -> String {
         body.len()
     )
 }
+
+/// A server on 127.0.0.1 that reads each request and closes the connection
+/// without a word: a dropped connection.
+pub async fn closing_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 16 * 1024];
+            let _ = socket.read(&mut buf).await;
+            drop(socket);
+        }
+    });
+    format!("http://{addr}")
+}
