@@ -31,18 +31,15 @@ pub struct Deadline {
 impl Deadline {
     /// Due `budget` from now (at most [`LONGEST`]).
     pub fn after(budget: Duration) -> Self {
-        Self::at(Instant::now() + budget.min(LONGEST))
+        Self {
+            due: Instant::now() + budget.min(LONGEST),
+        }
     }
 
     /// Local mode's: as if the deployed function (timeout [`LOCAL_BUDGET`])
     /// had just been invoked, so [`MARGIN`] before its end.
     pub fn local() -> Self {
         Self::after(LOCAL_BUDGET.saturating_sub(MARGIN))
-    }
-
-    /// Due at `due`.
-    pub fn at(due: Instant) -> Self {
-        Self { due }
     }
 
     /// From an invocation's deadline, in milliseconds since the Unix epoch:
@@ -58,10 +55,6 @@ impl Deadline {
     /// The time left until the answer is due (zero once it has passed).
     pub fn remaining(&self) -> Duration {
         self.due.saturating_duration_since(Instant::now())
-    }
-
-    pub fn instant(&self) -> Instant {
-        self.due
     }
 
     /// `work`, cut at the deadline: awaited, `Err(Elapsed)` when the

@@ -156,8 +156,8 @@ fn convertible(request: &LambdaRequest) -> bool {
 /// past it).
 const MAX_HEADER_NAMES: usize = 24_576;
 
-/// What `lambda_http` builds an event's URI from.
-#[derive(Debug, Clone, Copy)]
+/// What `lambda_http` builds an event's URI from. No `Debug`: the path can
+/// hold a room name.
 struct UriParts<'a> {
     /// `X-Forwarded-Proto`, when it is text.
     scheme: Option<&'a str>,
@@ -520,7 +520,15 @@ mod tests {
                     path: &path,
                     query: query.as_deref(),
                 };
-                prop_assert!(!parts.plainly_valid() || parts.build(), "{:?}", parts);
+                prop_assert!(
+                    !parts.plainly_valid() || parts.build(),
+                    "{:?} {:?} {:?} {:?} {:?}",
+                    scheme,
+                    host,
+                    stage,
+                    path,
+                    query
+                );
             }
         }
 

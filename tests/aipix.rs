@@ -443,76 +443,53 @@ async fn delete_secret(moto: &Moto, name: &str) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn with_the_secret_gone_after_start_cas_keeps_its_pair_while_streams_answer_503() {
-    // Arrange: a CAS-only secret, read at cold start, then deleted.
+/// A secret holding only `held` (the fields of one provider), read at cold
+/// start and then deleted: twice, spaced past the re-read spacing, the
+/// route `missing` (the other provider's) answers 503 after a failed
+/// re-read, and `serving` still answers 200 with the held fields.
+async fn with_the_secret_gone_after_start(name: &str, held: serde_json::Value, missing: &str, serving: &str) {
+    // Arrange
     let moto = Moto::start();
-    moto.create_secret("gone-cas", &secret_json(KEY, SECRET)).await;
+    moto.create_secret(name, &held.to_string()).await;
     let store = Arc::new(
-        CredentialStore::secrets_manager(moto.client(), "gone-cas")
-            .with_retry_spacing(Duration::from_millis(100)),
+        CredentialStore::secrets_manager(moto.client(), name).with_retry_spacing(Duration::from_millis(100)),
     );
     store.load().await;
-    delete_secret(&moto, "gone-cas").await;
+    delete_secret(&moto, name).await;
     let cas = cas_accepting(KEY, SECRET, "cas-token").await;
-    let aipix = aipix_answering(Echo("never".into())).await;
-    let vendor = both_providers(&cas.uri(), &aipix.uri(), store);
-
-    // Act: /streams re-reads (and fails) twice, spaced; /token after each.
-    let mut answers = Vec::new();
-    for _ in 0..2 {
-        let streams = vendor.handle(request("GET", "/streams/cam-1/token", None)).await;
-        let tokens = vendor.handle(request("GET", "/token", None)).await;
-        answers.push((
-            streams.status().as_u16(),
-            error_code(&streams),
-            tokens.status().as_u16(),
-        ));
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-
-    // Assert
-    let expected = (503, "credentials_unavailable".to_owned(), 200);
-    assert_eq!(answers, [expected.clone(), expected]);
-    assert!(aipix.received_requests().await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn with_the_secret_gone_after_start_streams_keep_their_token_while_token_answers_503() {
-    // Arrange: an AIPIX-only secret, read at cold start, then deleted.
-    let moto = Moto::start();
-    moto.create_secret(
-        "gone-aipix",
-        &serde_json::json!({ "AIPIX_API_TOKEN": TOKEN }).to_string(),
-    )
-    .await;
-    let store = Arc::new(
-        CredentialStore::secrets_manager(moto.client(), "gone-aipix")
-            .with_retry_spacing(Duration::from_millis(100)),
-    );
-    store.load().await;
-    delete_secret(&moto, "gone-aipix").await;
-    let cas = cas_accepting(KEY, SECRET, "never").await;
     let aipix = aipix_answering(Echo("stream-token".into())).await;
     let vendor = both_providers(&cas.uri(), &aipix.uri(), store);
 
     // Act
     let mut answers = Vec::new();
     for _ in 0..2 {
-        let tokens = vendor.handle(request("GET", "/token", None)).await;
-        let streams = vendor.handle(request("GET", "/streams/cam-1/token", None)).await;
+        let refused = vendor.handle(request("GET", missing, None)).await;
+        let served = vendor.handle(request("GET", serving, None)).await;
         answers.push((
-            tokens.status().as_u16(),
-            error_code(&tokens),
-            streams.status().as_u16(),
+            refused.status().as_u16(),
+            error_code(&refused),
+            served.status().as_u16(),
         ));
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 
-    // Assert
+    // Assert: the route whose provider lacks its field never reached it.
     let expected = (503, "credentials_unavailable".to_owned(), 200);
     assert_eq!(answers, [expected.clone(), expected]);
-    assert!(cas.received_requests().await.unwrap().is_empty());
+    let unreached = if missing == "/token" { &cas } else { &aipix };
+    assert!(unreached.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn with_the_secret_gone_after_start_cas_keeps_its_pair_while_streams_answer_503() {
+    let cas_only = serde_json::json!({ "API_KEY": KEY, "API_SECRET": SECRET });
+    with_the_secret_gone_after_start("gone-cas", cas_only, "/streams/cam-1/token", "/token").await;
+}
+
+#[tokio::test]
+async fn with_the_secret_gone_after_start_streams_keep_their_token_while_token_answers_503() {
+    let aipix_only = serde_json::json!({ "AIPIX_API_TOKEN": TOKEN });
+    with_the_secret_gone_after_start("gone-aipix", aipix_only, "/token", "/streams/cam-1/token").await;
 }
 
 #[tokio::test]
