@@ -47,7 +47,13 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     // Building the client is cheap (~0.15 ms: the trust roots are compiled
     // in); the warm-up connections then overlap the secret read.
     let timeout = config.upstream_timeout;
-    let http = http_client(timeout).map_err(StartError::HttpClient)?;
+    if !config.extra_roots.is_empty() {
+        tracing::info!(
+            certificates = config.extra_roots.len(),
+            "EXTRA_CA_CERTS: provider calls also trust these CA certificates"
+        );
+    }
+    let http = http_client(timeout, &config.extra_roots).map_err(StartError::HttpClient)?;
     let budget = timeout.min(WARM_UP_BUDGET);
     let warm = async {
         let cas = async {

@@ -3,12 +3,14 @@
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
+use std::path::Path;
 use std::time::Duration;
 
 use url::Url;
 
 use crate::cors::AllowedOrigins;
 use crate::secrets::{AIPIX_API_TOKEN, API_KEY, API_SECRET, Credentials};
+use crate::tls::ExtraRoots;
 
 /// Default whole-request timeout for the upstream call. API Gateway gives up
 /// after 29-30 s; a token service that has not answered in 5 s is down.
@@ -94,6 +96,9 @@ pub struct Config {
     pub room_refresh_margin: Duration,
     /// `ROOM_TTL_S`: lifetime of a room whose token has no `exp`.
     pub room_ttl: Duration,
+    /// `EXTRA_CA_CERTS`: CA certificates the provider calls trust besides
+    /// the compiled-in roots (read from the PEM file at start-up).
+    pub extra_roots: ExtraRoots,
 }
 
 impl Config {
@@ -251,6 +256,13 @@ impl Config {
             ));
         }
 
+        let extra_roots = match get("EXTRA_CA_CERTS") {
+            None => ExtraRoots::default(),
+            Some(path) => {
+                ExtraRoots::read(Path::new(&path)).map_err(|reason| invalid("EXTRA_CA_CERTS", reason))?
+            }
+        };
+
         Ok(Self {
             mode,
             cas,
@@ -261,6 +273,7 @@ impl Config {
             rooms_table: get("ROOMS_TABLE"),
             room_refresh_margin,
             room_ttl,
+            extra_roots,
         })
     }
 }
@@ -607,6 +620,8 @@ mod tests {
             ("CAS_URL", "http://cas.example.com"),
             ("CAS_URL", "https://user:pw@cas.example.com"),
             ("CAS_URL", "not a url"),
+            ("EXTRA_CA_CERTS", "/nonexistent/ca.pem"),
+            ("EXTRA_CA_CERTS", "/dev/null"),
         ] {
             let mut vars = vec![("API_KEY", "k"), ("API_SECRET", "s"), (var, value)];
             if var != "CAS_URL" {
@@ -615,6 +630,19 @@ mod tests {
             let e = config(&vars).unwrap_err();
             assert_eq!(e.variable, var, "{var}={value}");
         }
+    }
+
+    #[test]
+    fn extra_ca_certs_default_to_none_and_are_read_from_their_file() {
+        assert!(config(&[]).unwrap().extra_roots.is_empty());
+        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let path = std::env::temp_dir().join(format!("token-vendor-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, params.self_signed(&key).unwrap().pem()).unwrap();
+        let c = config(&[("EXTRA_CA_CERTS", path.to_str().unwrap())]);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(c.unwrap().extra_roots.len(), 1);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::deadline::Deadline;
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
+use crate::tls::ExtraRoots;
 
 /// The largest upstream response body read. A CAS token is a few hundred
 /// bytes; anything near this is not a token response.
@@ -76,6 +77,8 @@ pub enum UpstreamError {
     Rpc(Option<i64>),
     #[error("upstream did not answer within the timeout")]
     Timeout,
+    #[error("upstream's TLS certificate refused")]
+    Certificate(#[source] reqwest::Error),
     #[error("upstream request failed")]
     Transport(#[source] reqwest::Error),
 }
@@ -84,6 +87,8 @@ impl From<reqwest::Error> for UpstreamError {
     fn from(error: reqwest::Error) -> Self {
         if error.is_timeout() {
             Self::Timeout
+        } else if crate::tls::refused_certificate(&error) {
+            Self::Certificate(error)
         } else {
             Self::Transport(error)
         }
@@ -114,11 +119,14 @@ impl UpstreamTrace {
 
 /// The HTTP client shared by every provider: rustls, keep-alive, no
 /// redirects (a redirect would carry the auth headers to another host), the
-/// compiled-in trust roots ([`crate::tls`]), and
+/// compiled-in trust roots and the operator's extra CAs ([`crate::tls`]), and
 /// a whole-request timeout that also covers reading the body.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, Box<dyn std::error::Error + Send + Sync>> {
+pub fn http_client(
+    timeout: Duration,
+    extra_roots: &ExtraRoots,
+) -> Result<reqwest::Client, Box<dyn std::error::Error + Send + Sync>> {
     Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(crate::tls::rustls_config()?)
+        .tls_backend_preconfigured(crate::tls::provider_config(extra_roots)?)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(3)))
         .redirect(reqwest::redirect::Policy::none())

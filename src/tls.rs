@@ -10,16 +10,94 @@
 //! Why anchors and not certificates (`webpki-root-certs`): a certificate is
 //! parsed into its anchor at cold start, ~150 of them; the anchors are parsed
 //! at build time. The trade-off of compiled-in roots: a private CA in the
-//! system store is not trusted; the upstreams (CAS, AWS) use public CAs.
+//! system store is not trusted. CAS and AWS use public CAs; a self-hosted
+//! AIPIX server may not, so an operator can add CA certificates for the
+//! provider calls ([`ExtraRoots`], `EXTRA_CA_CERTS`), read once at cold start.
 
+use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
-use rustls::pki_types::TrustAnchor;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, TrustAnchor};
 use webpki_roots::TLS_SERVER_ROOTS;
 
 /// A rustls client configuration trusting the compiled-in roots.
 pub fn rustls_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    client_config(TLS_SERVER_ROOTS.iter().cloned())
+    provider_config(&ExtraRoots::default())
+}
+
+/// The provider calls' configuration: the compiled-in roots and the
+/// operator's extra CAs.
+pub fn provider_config(extra: &ExtraRoots) -> Result<rustls::ClientConfig, rustls::Error> {
+    client_config(TLS_SERVER_ROOTS.iter().cloned().chain(extra.0.iter().cloned()))
+}
+
+/// CA certificates trusted for the provider calls in addition to the
+/// compiled-in roots. `Debug` prints how many, not the certificates.
+#[derive(Clone, Default)]
+pub struct ExtraRoots(Vec<TrustAnchor<'static>>);
+
+impl ExtraRoots {
+    /// Reads a PEM file of one or more `CERTIFICATE` blocks (other blocks,
+    /// such as keys, are skipped). The reason of an error names no content.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::from_pem(&pem).map_err(|reason| format!("{}: {reason}", path.display()))
+    }
+
+    /// Parses PEM text: every certificate must be one a root store accepts.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, String> {
+        let mut store = rustls::RootCertStore::empty();
+        for (n, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
+            let cert = cert.map_err(|e| format!("not PEM ({e})"))?;
+            store
+                .add(cert)
+                .map_err(|e| format!("certificate {} is not a usable CA certificate ({e})", n + 1))?;
+        }
+        if store.is_empty() {
+            return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned());
+        }
+        Ok(Self(store.roots))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for ExtraRoots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ExtraRoots({} certificates)", self.0.len())
+    }
+}
+
+/// Whether an error's chain holds a refused server certificate (untrusted
+/// issuer, another host's name, expired, ...): rustls reports it inside an
+/// `io::Error`, whose `source()` skips it, so each I/O error is opened too.
+pub fn refused_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
+    let is_certificate = |e: &(dyn std::error::Error + 'static)| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        )
+    };
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if is_certificate(e)
+            || e.downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .is_some_and(|inner| is_certificate(inner))
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 pub fn client_config(
@@ -85,5 +163,45 @@ mod tests {
             assert!(subjects.iter().any(|s| s.contains(&name)), "{name} missing");
         }
         assert!(subjects.iter().any(|s| s.contains("Starfield Services Root")));
+    }
+
+    fn ca_pem(name: &str) -> String {
+        let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn extra_roots_take_every_certificate_of_the_file_and_skip_other_blocks() {
+        let key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        let pem = format!("{}\n{key}\n{}", ca_pem("First CA"), ca_pem("Second CA"));
+        let extra = ExtraRoots::from_pem(pem.as_bytes()).unwrap();
+        assert_eq!(extra.len(), 2);
+        assert_eq!(format!("{extra:?}"), "ExtraRoots(2 certificates)");
+        let config = provider_config(&extra).unwrap();
+        drop(config);
+    }
+
+    #[test]
+    fn extra_roots_refuse_a_file_without_a_usable_certificate() {
+        for (pem, reason) in [
+            ("", "holds no PEM certificate"),
+            ("just text\n", "holds no PEM certificate"),
+            (
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "certificate 1 is not a usable CA certificate",
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n",
+                "not PEM",
+            ),
+        ] {
+            let error = ExtraRoots::from_pem(pem.as_bytes()).unwrap_err();
+            assert!(error.contains(reason), "{pem:?}: {error}");
+        }
+        let error = ExtraRoots::read(Path::new("/nonexistent/ca.pem")).unwrap_err();
+        assert!(error.starts_with("cannot read /nonexistent/ca.pem"), "{error}");
     }
 }

@@ -14,7 +14,6 @@ use token_vendor::aipix::AipixClient;
 use token_vendor::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
 use token_vendor::cors::AllowedOrigins;
 use token_vendor::handler::TokenProvider;
-use token_vendor::provider::http_client;
 use token_vendor::secrets::{CredentialStore, Credentials};
 use wiremock::matchers::{any, header as has_header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -41,7 +40,7 @@ fn aipix_vendor(url: &str, store: Arc<CredentialStore>, policy: StreamPolicy) ->
         base_url: url.parse().unwrap(),
         policy,
     };
-    let client = AipixClient::new(http_client(TIMEOUT).unwrap(), config, store);
+    let client = AipixClient::new(provider_http(TIMEOUT), config, store);
     Vendor::new(AllowedOrigins::parse(ALLOWED).unwrap(), None, Some(client))
 }
 
@@ -64,8 +63,8 @@ impl Respond for Echo {
     }
 }
 
-async fn aipix_answering(responder: impl Respond + 'static) -> MockServer {
-    let server = MockServer::start().await;
+async fn aipix_answering(responder: impl Respond + 'static) -> Https<MockServer> {
+    let server = upstream().await;
     Mock::given(method("POST"))
         .and(path("/api/"))
         .respond_with(responder)
@@ -84,7 +83,7 @@ fn calls(requests: &[Request]) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn get_sends_exactly_the_documented_json_rpc_call_and_answers_token_stream_rights_expiry() {
     // Arrange
-    let server = MockServer::start().await;
+    let server = upstream().await;
     Mock::given(method("POST"))
         .and(path("/api/"))
         .and(has_header("content-type", "application/json"))
@@ -164,7 +163,7 @@ async fn post_takes_the_same_fields_as_json_and_defaults_to_live_and_the_default
 
 #[tokio::test]
 async fn every_refusal_is_decided_before_the_upstream_is_called() {
-    let server = MockServer::start().await;
+    let server = upstream().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
@@ -331,7 +330,7 @@ async fn a_slow_upstream_is_upstream_timeout() {
 
 #[tokio::test]
 async fn refused_twice_is_upstream_auth_failed_after_one_retry() {
-    let server = MockServer::start().await;
+    let server = upstream().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(401))
         .expect(2)
@@ -356,7 +355,7 @@ async fn rotation_a_new_aipix_token_in_the_secret_is_picked_up_when_the_old_one_
     let store = Arc::new(CredentialStore::secrets_manager(moto.client(), "both"));
     store.load().await;
     moto.put_secret("both", &secret("new-aipix-token")).await;
-    let server = MockServer::start().await;
+    let server = upstream().await;
     Mock::given(has_header("authorization", "Bearer new-aipix-token"))
         .respond_with(Echo(serde_json::json!("rotated-stream-token")))
         .with_priority(1)
@@ -387,7 +386,7 @@ async fn rotation_a_new_aipix_token_in_the_secret_is_picked_up_when_the_old_one_
 
 /// A vendor with both providers sharing `store`.
 fn both_providers(cas_url: &str, aipix_url: &str, store: Arc<CredentialStore>) -> Vendor {
-    let http = http_client(TIMEOUT).unwrap();
+    let http = provider_http(TIMEOUT);
     Vendor::new(
         AllowedOrigins::parse(ALLOWED).unwrap(),
         Some(TokenProvider::Cas(token_vendor::cas::CasClient::new(
@@ -414,7 +413,7 @@ async fn a_missing_aipix_token_is_503_for_streams_only_while_cas_keeps_serving()
     let store = Arc::new(CredentialStore::secrets_manager(moto.client(), "cas-only"));
     store.load().await;
     let cas = cas_accepting(KEY, SECRET, "cas-token").await;
-    let aipix = MockServer::start().await;
+    let aipix = upstream().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
         .expect(0)

@@ -18,8 +18,8 @@ fn token_json(token: &str) -> serde_json::Value {
     serde_json::json!({ "token": token })
 }
 
-async fn cas_answering(template: ResponseTemplate) -> MockServer {
-    let cas = MockServer::start().await;
+async fn cas_answering(template: ResponseTemplate) -> Https<MockServer> {
+    let cas = upstream().await;
     Mock::given(any()).respond_with(template).mount(&cas).await;
     cas
 }
@@ -27,7 +27,7 @@ async fn cas_answering(template: ResponseTemplate) -> MockServer {
 #[tokio::test]
 async fn get_token_sends_the_documented_request_and_returns_the_token_unchanged() {
     // Arrange
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     let token = jwt(r#"{"rid":"e01dbe4589354be7977984fe66211808","exp":1800000000}"#);
     Mock::given(method("GET"))
         .and(path("/stream/token/v2/"))
@@ -58,7 +58,7 @@ async fn get_token_sends_the_documented_request_and_returns_the_token_unchanged(
 
 #[tokio::test]
 async fn post_token_with_json_body_is_served_and_a_token_without_exp_has_no_expiry() {
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(method("GET"))
         .and(path("/stream/token/v2/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_json("opaque-token")))
@@ -76,7 +76,7 @@ async fn post_token_with_json_body_is_served_and_a_token_without_exp_has_no_expi
 
 #[tokio::test]
 async fn post_with_a_body_that_is_not_json_is_a_bad_request_and_never_reaches_cas() {
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
@@ -94,7 +94,7 @@ async fn post_with_a_body_that_is_not_json_is_a_bad_request_and_never_reaches_ca
 
 #[tokio::test]
 async fn preflight_answers_204_with_cors_headers_and_never_calls_cas() {
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
@@ -118,7 +118,7 @@ async fn preflight_answers_204_with_cors_headers_and_never_calls_cas() {
 
 #[tokio::test]
 async fn request_from_unknown_origin_is_refused_without_cors_grant_and_never_reaches_cas() {
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
@@ -142,7 +142,7 @@ async fn request_from_unknown_origin_is_refused_without_cors_grant_and_never_rea
 
 #[tokio::test]
 async fn unknown_path_and_method_get_404_and_405_with_cors_headers() {
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
@@ -165,7 +165,7 @@ async fn unknown_path_and_method_get_404_and_405_with_cors_headers() {
 #[tokio::test]
 async fn cas_refusing_the_credentials_twice_is_upstream_auth_failed_after_one_retry() {
     for status in [401, 403] {
-        let cas = MockServer::start().await;
+        let cas = upstream().await;
         Mock::given(method("GET"))
             .and(path("/stream/token/v2/"))
             .respond_with(ResponseTemplate::new(status).set_body_string("invalid api key test-api-key-7f3a"))
@@ -395,7 +395,7 @@ async fn an_unreachable_cas_is_upstream_error() {
 
 #[tokio::test]
 async fn a_redirect_is_not_followed_so_the_keys_never_travel_elsewhere() {
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(path("/stream/token/v2/"))
         .respond_with(
             ResponseTemplate::new(302).insert_header("location", format!("{}/elsewhere", cas.uri())),

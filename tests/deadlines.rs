@@ -13,7 +13,7 @@ use common::*;
 use token_vendor::rooms::{RoomStore, Rooms};
 use token_vendor::secrets::CredentialStore;
 use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 /// The longest allowed upstream timeout: only the deadline can cut the call.
 const LONG: Duration = Duration::from_secs(25);
@@ -84,7 +84,7 @@ async fn a_rotation_whose_secret_re_read_hangs_is_504_before_the_deadline() {
     );
     store.load().await;
     assert!(store.held().is_some(), "the cold start read the secret");
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(401))
         .expect(1)

@@ -18,8 +18,8 @@ fn event(name: &str) -> lambda_http::Request {
         .unwrap_or_else(|e| panic!("{name} is not an API Gateway event: {e}"))
 }
 
-async fn cas(expected_calls: u64) -> MockServer {
-    let cas = MockServer::start().await;
+async fn cas(expected_calls: u64) -> Https<MockServer> {
+    let cas = upstream().await;
     Mock::given(method("GET"))
         .and(path("/stream/token/v2/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": "tok-event" })))
@@ -114,7 +114,7 @@ async fn the_stream_token_event_reaches_aipix_with_its_query() {
     use token_vendor::secrets::{CredentialStore, Credentials};
     use wiremock::matchers::body_partial_json;
 
-    let aipix = MockServer::start().await;
+    let aipix = upstream().await;
     Mock::given(method("POST"))
         .and(path("/api/"))
         .and(body_partial_json(
@@ -146,7 +146,7 @@ async fn the_stream_token_event_reaches_aipix_with_its_query() {
         Some("t".into()),
     )));
     let client = AipixClient::new(
-        token_vendor::provider::http_client(Duration::from_secs(2)).unwrap(),
+        provider_http(Duration::from_secs(2)),
         AipixConfig {
             base_url: aipix.uri().parse().unwrap(),
             policy,

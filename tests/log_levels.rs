@@ -42,8 +42,8 @@ struct Answer {
 /// The stand-ins and the vendor process of one run.
 struct Run {
     _moto: Moto,
-    _cas: MockServer,
-    _aipix: MockServer,
+    _cas: Https<MockServer>,
+    _aipix: Https<MockServer>,
     minting: Minting,
     vendor: Process,
     mode: Mode,
@@ -65,7 +65,7 @@ impl Run {
         // CAS refuses anything but the new pair, so the first request rotates.
         let minting = Minting::default();
         let cas = cas_accepting_with(NEW_KEY, NEW_SECRET, minting.clone()).await;
-        let aipix = MockServer::start().await;
+        let aipix = upstream().await;
         Mock::given(method("POST"))
             .and(path("/api/"))
             .respond_with(|request: &wiremock::Request| {

@@ -13,7 +13,6 @@ use common::*;
 use token_vendor::Vendor;
 use token_vendor::cors::AllowedOrigins;
 use token_vendor::handler::TokenProvider;
-use token_vendor::provider::http_client;
 use token_vendor::rooms::{RoomStore, Rooms};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -21,11 +20,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 fn vendor(cas_url: &str, store: RoomStore) -> Vendor {
-    let cas = token_vendor::cas::CasClient::new(
-        http_client(TIMEOUT).unwrap(),
-        &cas_url.parse().unwrap(),
-        fixed_store(),
-    );
+    let cas =
+        token_vendor::cas::CasClient::new(provider_http(TIMEOUT), &cas_url.parse().unwrap(), fixed_store());
     let rooms = Rooms::new(store, Duration::from_secs(60), Duration::from_secs(86_400));
     Vendor::new(
         AllowedOrigins::parse(ALLOWED).unwrap(),
@@ -45,7 +41,7 @@ async fn dynamo_vendor(moto: &Moto, cas_url: &str) -> (Vendor, aws_sdk_dynamodb:
 /// long as the fixture.
 struct Fixture {
     _moto: Moto,
-    _cas: MockServer,
+    _cas: Https<MockServer>,
     minting: Minting,
     vendor: Vendor,
     client: aws_sdk_dynamodb::Client,
@@ -259,7 +255,7 @@ async fn a_store_that_is_down_is_503_store_unavailable_within_seconds() {
 async fn a_failed_cas_call_releases_the_claim_so_the_next_put_is_not_stuck() {
     let moto = Moto::start();
     let minting = Minting::default();
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .up_to_n_times(1)
@@ -496,7 +492,7 @@ async fn tokens_living_less_than_the_margin_are_renewed_at_mid_life_not_by_every
 async fn a_renewal_that_fails_answers_the_current_token_with_200_and_releases_the_claim() {
     // Arrange: a valid token due for renewal; CAS fails.
     let moto = Moto::start();
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .expect(1)
@@ -557,8 +553,8 @@ async fn a_put_that_finds_another_instance_renewing_answers_the_current_token_at
 }
 
 /// CAS answering 500 to every call.
-async fn cas_failing() -> MockServer {
-    let cas = MockServer::start().await;
+async fn cas_failing() -> Https<MockServer> {
+    let cas = upstream().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500))
         .mount(&cas)
@@ -768,7 +764,7 @@ async fn a_claim_taken_over_while_minting_joins_the_takers_token() {
     // Arrange: CAS takes a second; meanwhile another instance (the test)
     // takes the room over and writes its own token.
     let moto = Moto::start();
-    let cas = MockServer::start().await;
+    let cas = upstream().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)

@@ -69,15 +69,15 @@ async fn a_missing_secret_answers_503_until_it_is_created_and_the_spacing_has_pa
 async fn a_malformed_secret_is_credentials_unavailable_and_says_what_is_wrong() {
     let moto = Moto::start();
     let cases = [
-        ("not-json", "API_KEY=abc".to_owned(), None),
+        ("not-json", "API_KEY=zq-sekrit".to_owned(), None),
         (
             "no-secret",
-            r#"{"API_KEY":"abc"}"#.to_owned(),
+            r#"{"API_KEY":"zq-sekrit"}"#.to_owned(),
             Some(SecretFormatError::Missing("API_SECRET")),
         ),
         (
             "no-key",
-            r#"{"API_SECRET":"abc"}"#.to_owned(),
+            r#"{"API_SECRET":"zq-sekrit"}"#.to_owned(),
             Some(SecretFormatError::Missing("API_KEY")),
         ),
     ];
@@ -97,7 +97,7 @@ async fn a_malformed_secret_is_credentials_unavailable_and_says_what_is_wrong() 
         assert_eq!(response.status(), 503, "{name}");
         assert_eq!(error_code(&response), "credentials_unavailable");
         let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-        assert!(!body.contains("abc"), "{body}");
+        assert!(!body.contains("zq-sekrit"), "{body}");
     }
 }
 
@@ -189,8 +189,8 @@ async fn a_secrets_manager_that_accepts_connections_and_never_answers_costs_seco
 }
 
 /// CAS that refuses every key, counting its calls.
-async fn cas_refusing_everything() -> wiremock::MockServer {
-    let cas = wiremock::MockServer::start().await;
+async fn cas_refusing_everything() -> Https<wiremock::MockServer> {
+    let cas = upstream().await;
     wiremock::Mock::given(wiremock::matchers::method("GET"))
         .respond_with(wiremock::ResponseTemplate::new(401))
         .mount(&cas)

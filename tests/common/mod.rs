@@ -14,6 +14,7 @@ use tokio::process::{Child, Command};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::config::{Credentials as AwsCredentials, Region, SharedCredentialsProvider};
+use bench::tls::{HttpsFront, Leaf, ServerCert, TestCa};
 use lambda_http::{Body, Request, Response};
 use token_vendor::Vendor;
 use token_vendor::cas::CasClient;
@@ -21,6 +22,7 @@ use token_vendor::cors::AllowedOrigins;
 use token_vendor::handler::TokenProvider;
 use token_vendor::provider::http_client;
 use token_vendor::secrets::{CredentialStore, Credentials};
+use token_vendor::tls::ExtraRoots;
 
 pub const ALLOWED: &str = "https://app.example.com";
 pub const KEY: &str = "test-api-key-7f3a";
@@ -196,9 +198,89 @@ pub fn fixed_store() -> Arc<CredentialStore> {
     Arc::new(CredentialStore::fixed(Credentials::cas_pair(KEY, SECRET)))
 }
 
+/// The test run's private CA: its certificate as a PEM file (what
+/// `EXTRA_CA_CERTS` names), the roots it adds, and the server certificate it
+/// signed for 127.0.0.1 that every https stand-in serves.
+pub struct RunCa {
+    pub ca: TestCa,
+    pub pem_path: PathBuf,
+    pub roots: ExtraRoots,
+    pub server: ServerCert,
+}
+
+pub fn run_ca() -> &'static RunCa {
+    static CA: OnceLock<RunCa> = OnceLock::new();
+    CA.get_or_init(|| {
+        let ca = TestCa::new("token-vendor test CA").unwrap();
+        let pem_path =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("test-ca-{}.pem", std::process::id()));
+        ca.write_pem(&pem_path).unwrap();
+        let roots = ExtraRoots::read(&pem_path).unwrap();
+        let server = ca.leaf(Leaf::Valid).unwrap();
+        RunCa {
+            ca,
+            pem_path,
+            roots,
+            server,
+        }
+    })
+}
+
+/// The providers' HTTP client as the vendor builds it with `EXTRA_CA_CERTS`
+/// naming the run's CA.
+pub fn provider_http(timeout: Duration) -> reqwest::Client {
+    http_client(timeout, &run_ca().roots).unwrap()
+}
+
+/// A plain-http stand-in behind an https front that serves the run CA's
+/// certificate: `uri()` is the https URL, everything else is the stand-in's.
+pub struct Https<S> {
+    pub server: S,
+    pub front: HttpsFront,
+}
+
+impl<S> std::ops::Deref for Https<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.server
+    }
+}
+
+impl<S> Https<S> {
+    /// The https base URL the vendor is given.
+    pub fn uri(&self) -> String {
+        self.front.url()
+    }
+
+    /// TLS handshakes the front completed.
+    pub fn handshakes(&self) -> usize {
+        self.front.handshakes()
+    }
+}
+
+/// A wiremock server reached over https.
+pub async fn upstream() -> Https<wiremock::MockServer> {
+    https(wiremock::MockServer::start().await).await
+}
+
+/// Puts an https front before a wiremock server.
+pub async fn https(server: wiremock::MockServer) -> Https<wiremock::MockServer> {
+    let front = HttpsFront::start(*server.address(), &run_ca().server)
+        .await
+        .unwrap();
+    Https { server, front }
+}
+
+/// The https URL of a front before the plain-http stand-in at `plain_url`.
+pub async fn over_https(plain_url: &str) -> String {
+    let addr: SocketAddr = plain_url.trim_start_matches("http://").parse().unwrap();
+    // The front serves on after this returns: its listener task owns it.
+    HttpsFront::start(addr, &run_ca().server).await.unwrap().url()
+}
+
 /// A vendor talking to CAS at `cas_url` with `store`, allowing [`ALLOWED`].
 pub fn cas_vendor(cas_url: &str, store: Arc<CredentialStore>, timeout: Duration) -> Vendor {
-    let http = http_client(timeout).unwrap();
+    let http = provider_http(timeout);
     let cas = CasClient::new(http, &cas_url.parse().unwrap(), store);
     Vendor::new(
         AllowedOrigins::parse(ALLOWED).unwrap(),
@@ -269,7 +351,7 @@ pub fn jwt(claims: &str) -> String {
 
 /// CAS that answers `token` to exactly the pair (`key`, `secret`) and 401 to
 /// any other.
-pub async fn cas_accepting(key: &str, secret: &str, token: &str) -> wiremock::MockServer {
+pub async fn cas_accepting(key: &str, secret: &str, token: &str) -> Https<wiremock::MockServer> {
     let answer = wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token }));
     cas_accepting_with(key, secret, answer).await
 }
@@ -280,10 +362,10 @@ pub async fn cas_accepting_with(
     key: &str,
     secret: &str,
     answer: impl wiremock::Respond + 'static,
-) -> wiremock::MockServer {
+) -> Https<wiremock::MockServer> {
     use wiremock::matchers::{header, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let cas = MockServer::start().await;
+    use wiremock::{Mock, ResponseTemplate};
+    let cas = upstream().await;
     Mock::given(method("GET"))
         .and(path("/stream/token/v2/"))
         .and(header("auth-api-key", key))
@@ -314,6 +396,7 @@ impl Process {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("EXTRA_CA_CERTS", &run_ca().pem_path)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -430,9 +513,9 @@ impl Minting {
 }
 
 /// A CAS stand-in answering every token request with [`Minting`].
-pub async fn minting_cas(minting: &Minting) -> wiremock::MockServer {
+pub async fn minting_cas(minting: &Minting) -> Https<wiremock::MockServer> {
     use wiremock::matchers::{method, path};
-    let cas = wiremock::MockServer::start().await;
+    let cas = upstream().await;
     wiremock::Mock::given(method("GET"))
         .and(path("/stream/token/v2/"))
         .respond_with(minting.clone())
