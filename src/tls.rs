@@ -77,27 +77,24 @@ impl fmt::Debug for ExtraRoots {
 }
 
 /// Whether an error's chain holds a refused server certificate (untrusted
-/// issuer, another host's name, expired, ...): rustls reports it inside an
-/// `io::Error`, whose `source()` skips it, so each I/O error is opened too.
+/// issuer, another host's name, expired, ...). rustls reports it inside an
+/// `io::Error`, itself inside another (reqwest's connector), and an
+/// `io::Error`'s `source()` skips what it wraps, so each one is opened too.
 pub fn refused_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
-    let is_certificate = |e: &(dyn std::error::Error + 'static)| {
-        matches!(
-            e.downcast_ref::<rustls::Error>(),
-            Some(rustls::Error::InvalidCertificate(_))
-        )
-    };
-    let mut next = Some(error);
-    while let Some(e) = next {
-        if is_certificate(e)
-            || e.downcast_ref::<std::io::Error>()
-                .and_then(std::io::Error::get_ref)
-                .is_some_and(|inner| is_certificate(inner))
-        {
-            return true;
-        }
-        next = e.source();
+    if matches!(
+        error.downcast_ref::<rustls::Error>(),
+        Some(rustls::Error::InvalidCertificate(_))
+    ) {
+        return true;
     }
-    false
+    if let Some(inner) = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+        && refused_certificate(inner)
+    {
+        return true;
+    }
+    error.source().is_some_and(refused_certificate)
 }
 
 pub fn client_config(

@@ -536,7 +536,7 @@ async fn a_redirect_an_oversized_chunked_body_and_a_dropped_connection_are_upstr
         ("oversized", oversized),
         ("dropped", dropped),
     ] {
-        let vendor = aipix_vendor(&url, token_store(TOKEN), policy());
+        let vendor = aipix_vendor(&over_https(&url).await, token_store(TOKEN), policy());
         let response = vendor.handle(request("GET", "/streams/cam-1/token", None)).await;
         assert_eq!(response.status(), 502, "{fault}");
         assert_eq!(error_code(&response), "upstream_error", "{fault}");

@@ -219,13 +219,7 @@ async fn under_lambda_a_missing_cas_url_stops_the_start_and_never_selects_the_de
     let runtime = RuntimeApi::start().await.unwrap();
     let mut vars = lambda_env(&runtime);
     vars.push(("SECRET_ID", "tv/any".to_owned()));
-    let mut vendor = Process::spawn(&vars);
-
-    let status = tokio::time::timeout(Duration::from_secs(10), vendor.child.wait())
-        .await
-        .expect("the process must exit")
-        .unwrap();
-    let output = vendor.stop().await;
+    let (status, output) = Process::spawn(&vars).exit().await;
 
     assert!(!status.success());
     assert!(output.contains("CAS_URL"), "{output}");
@@ -237,9 +231,12 @@ async fn under_lambda_init_warms_the_upstream_connection_off_the_token_path_and_
     // Arrange: a CAS stand-in that counts connections and requests.
     let moto = Moto::start();
     moto.create_secret("tv/warm", &secret_json(KEY, SECRET)).await;
-    let cas = bench::cas::CasStandIn::start(Duration::from_secs(30))
-        .await
-        .unwrap();
+    let cas = bench::cas::CasStandIn::start_with(
+        Duration::from_secs(30),
+        Some(run_ca().server.acceptor().unwrap()),
+    )
+    .await
+    .unwrap();
     let mut runtime = RuntimeApi::start().await.unwrap();
     let mut vars = lambda_env(&runtime);
     vars.extend(aws_env(&moto));
@@ -285,9 +282,12 @@ async fn under_lambda_a_request_after_the_upstream_closed_the_idle_connection_st
     // Arrange: the stand-in closes connections idle for 200 ms.
     let moto = Moto::start();
     moto.create_secret("tv/idle", &secret_json(KEY, SECRET)).await;
-    let cas = bench::cas::CasStandIn::start(Duration::from_millis(200))
-        .await
-        .unwrap();
+    let cas = bench::cas::CasStandIn::start_with(
+        Duration::from_millis(200),
+        Some(run_ca().server.acceptor().unwrap()),
+    )
+    .await
+    .unwrap();
     let mut runtime = RuntimeApi::start().await.unwrap();
     let mut vars = lambda_env(&runtime);
     vars.extend(aws_env(&moto));
@@ -319,9 +319,9 @@ async fn under_lambda_a_request_after_the_upstream_closed_the_idle_connection_st
     assert_eq!(statuses, [200, 200], "{output}");
     assert_eq!(cas.token_requests(), 2, "{output}");
     assert_eq!(
-        cas.connections(),
-        3,
-        "warm-up, then one new connection per closed one\n{output}"
+        (cas.connections(), cas.handshakes()),
+        (3, 3),
+        "warm-up, then one new connection (and handshake) per closed one\n{output}"
     );
 }
 

@@ -33,7 +33,7 @@ async fn under_lambda_a_hung_provider_is_answered_504_with_cors_before_the_invoc
     // Arrange: CAS accepts connections and never answers; its timeout is 25 s.
     let moto = Moto::start();
     moto.create_secret("tv/deadline", &secret_json(KEY, SECRET)).await;
-    let cas = stalled_server().await;
+    let cas = over_https(&stalled_server().await).await;
     let mut runtime = RuntimeApi::start().await.unwrap();
     let mut vars = lambda_env(&runtime);
     vars.extend(aws_env(&moto));
@@ -136,7 +136,7 @@ async fn a_hung_rooms_table_is_503_store_unavailable_before_the_deadline() {
 #[tokio::test]
 async fn locally_a_request_gets_the_deployed_functions_fifteen_seconds() {
     // Arrange: a hung CAS and the longest upstream timeout (25 s).
-    let cas = stalled_server().await;
+    let cas = over_https(&stalled_server().await).await;
     let vendor = cas_vendor(&cas, fixed_store(), LONG);
 
     // Act: no Lambda context, as in local mode.

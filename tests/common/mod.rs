@@ -454,6 +454,16 @@ impl Process {
     }
 
     /// Stops the process and returns everything it printed.
+    /// Waits (at most 10 s) for the process to exit by itself: its status
+    /// and whole output.
+    pub async fn exit(mut self) -> (std::process::ExitStatus, String) {
+        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("the process must exit")
+            .unwrap();
+        (status, self.stop().await)
+    }
+
     pub async fn stop(mut self) -> String {
         let _ = self.child.kill().await;
         tokio::time::sleep(Duration::from_millis(100)).await;
