@@ -6,6 +6,10 @@
 //!     bench/run.sh            # builds, then runs this
 //!     target/release/bench [--runs N] [--warm N] [--zip PATH] [--callgrind N]
 //!
+//! The vendor is measured twice: with the CAS stand-in over plain http, and
+//! over https (a certificate from a CA made at run time, trusted through
+//! `EXTRA_CA_CERTS`), where the stand-in also counts TLS handshakes.
+//!
 //! With `--callgrind N` it also runs each subject under valgrind's callgrind
 //! and prints instructions (not seconds: the same whatever else the machine
 //! does) for a cold start with its first request, and per warm request.
@@ -18,6 +22,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::config::{Credentials, Region, SharedCredentialsProvider};
 use bench::cas::CasStandIn;
 use bench::runtime_api::{Kind, RuntimeApi};
+use bench::tls::{Leaf, TestCa};
 use tokio::process::{Child, Command};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -65,6 +70,8 @@ struct Figures {
     conns_init: Vec<usize>,
     conns_first: Vec<usize>,
     conns_warm: Vec<usize>,
+    handshakes_init: Vec<usize>,
+    handshakes_first: Vec<usize>,
     token_path_during_init: usize,
     recovered: Vec<bool>,
 }
@@ -176,7 +183,7 @@ async fn cold_start(
     figures: &mut Figures,
 ) -> Result<Live, Error> {
     let mut runtime = RuntimeApi::start().await?;
-    let (conns0, token0) = (cas.connections(), cas.token_requests());
+    let (conns0, token0, tls0) = (cas.connections(), cas.token_requests(), cas.handshakes());
     let spawned = Instant::now();
     let mut command = match wrapper {
         Wrapper::None => Command::new(&subject.binary),
@@ -208,13 +215,15 @@ async fn cold_start(
         .ok_or_else(|| format!("{}: no /next within 20 s", subject.name))?;
     figures.init.push(ready - spawned);
     figures.conns_init.push(cas.connections() - conns0);
+    figures.handshakes_init.push(cas.handshakes() - tls0);
     figures.token_path_during_init += cas.token_requests() - token0;
 
-    let conns = cas.connections();
+    let (conns, tls) = (cas.connections(), cas.handshakes());
     figures
         .first
         .push(invoke(&mut runtime, &format!("{run}-first"), &events.0).await?);
     figures.conns_first.push(cas.connections() - conns);
+    figures.handshakes_first.push(cas.handshakes() - tls);
     Ok(Live { runtime, child, pid })
 }
 
@@ -334,6 +343,10 @@ async fn main() -> Result<(), Error> {
     secret_round_trip(&moto.endpoint).await?;
     let mut round_trips = Vec::new();
     let cas = CasStandIn::start(IDLE_CLOSE).await?;
+    let ca = TestCa::new("bench CA")?;
+    let ca_pem = std::env::temp_dir().join(format!("bench-ca-{}.pem", std::process::id()));
+    ca.write_pem(&ca_pem)?;
+    let cas_tls = CasStandIn::start_with(IDLE_CLOSE, Some(ca.leaf(Leaf::Valid)?.acceptor()?)).await?;
 
     let vendor = Subject {
         name: "token-vendor",
@@ -352,6 +365,14 @@ async fn main() -> Result<(), Error> {
             ("ROOMS_TABLE", "bench-rooms".to_owned()),
             ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
         ],
+    };
+    let mut https_env = vendor.env.clone();
+    https_env[0] = ("CAS_URL", cas_tls.url());
+    https_env.push(("EXTRA_CA_CERTS", ca_pem.display().to_string()));
+    let vendor_tls = Subject {
+        name: "token-vendor over https",
+        binary: vendor.binary.clone(),
+        env: https_env,
     };
     let hello = Subject {
         name: "hello-world",
@@ -375,12 +396,16 @@ async fn main() -> Result<(), Error> {
 
     // Alternate the subjects' cold starts so machine noise hits both alike.
     let (mut v, mut h, mut m) = (Figures::default(), Figures::default(), Figures::default());
+    let mut t = Figures::default();
+    let mut tls_round_trips = Vec::new();
     // The first run's processes stay up for the warm requests.
     for run in 0..options.runs {
         let mut hl = cold_start(&hello, &Wrapper::None, run, &cas, &events, &mut h).await?;
         round_trips.push(secret_round_trip(&moto.endpoint).await?);
         let mut vl = cold_start(&vendor, &Wrapper::None, run, &cas, &events, &mut v).await?;
         let mut ml = cold_start(&hello_mt, &Wrapper::None, run, &cas, &events, &mut m).await?;
+        tls_round_trips.push(secret_round_trip(&moto.endpoint).await?);
+        let mut tl = cold_start(&vendor_tls, &Wrapper::None, run, &cas_tls, &events, &mut t).await?;
         if run == 0 {
             warm(
                 &mut [(&mut vl, &mut v), (&mut hl, &mut h), (&mut ml, &mut m)],
@@ -389,10 +414,13 @@ async fn main() -> Result<(), Error> {
                 &events,
             )
             .await?;
+            // Its own pass: `warm` counts one stand-in's connections.
+            warm(&mut [(&mut tl, &mut t)], &options, &cas_tls, &events).await?;
         }
         hl.stop(&mut h).await;
         vl.stop(&mut v).await;
         ml.stop(&mut m).await;
+        tl.stop(&mut t).await;
     }
 
     println!();
@@ -444,6 +472,34 @@ async fn main() -> Result<(), Error> {
         stats(&ms(&m.warm_get)).median,
         stats(&rss(&m)).median,
     );
+    let tls_overheads: Vec<f64> = (0..options.runs)
+        .map(|i| ms(&[t.init[i]])[0] - ms(&[h.init[i]])[0] - ms(&[tls_round_trips[i]])[0])
+        .collect();
+    println!();
+    println!("token-vendor with the CAS stand-in over http and over https (EXTRA_CA_CERTS), medians:");
+    println!("{:<44} {:>9} {:>9}", "", "http", "https");
+    let side = |label: &str, unit: &str, http: &[f64], https: &[f64]| {
+        println!(
+            "{label:<44} {:>9.3} {:>9.3}  {unit}",
+            stats(http).median,
+            stats(https).median
+        );
+    };
+    side("init (spawn → first /next)", "ms", &ms(&v.init), &ms(&t.init));
+    side(
+        "init overhead beyond hello + secret",
+        "ms",
+        &overheads,
+        &tls_overheads,
+    );
+    side("first request after init", "ms", &ms(&v.first), &ms(&t.first));
+    side("warm GET /token", "ms", &ms(&v.warm_get), &ms(&t.warm_get));
+    side("peak RSS", "MiB", &rss(&v), &rss(&t));
+    println!(
+        "https: TLS handshakes per cold start (init) {:?}, by the first request {:?}; connections opened by {} warm requests {:?}; \
+         request after the idle close succeeded: {:?}",
+        t.handshakes_init, t.handshakes_first, options.warm, t.conns_warm, t.recovered
+    );
     if let Some(zip) = &options.zip {
         print_size(zip);
     }
@@ -452,6 +508,7 @@ async fn main() -> Result<(), Error> {
         println!("instructions (callgrind; {requests} warm requests of each kind):");
         let hello = instructions(&hello, requests, &cas, &events).await?;
         let vendor = instructions(&vendor, requests, &cas, &events).await?;
+        let over_tls = instructions(&vendor_tls, requests, &cas_tls, &events).await?;
         let line = |label: &str, v: f64, h: f64| {
             println!("{label:<38} {v:>14.0} {h:>14.0} {:>7.2}x", v / h);
         };
@@ -466,7 +523,14 @@ async fn main() -> Result<(), Error> {
         );
         line("per warm GET /token", vendor.per_get, hello.per_get);
         line("per warm preflight", vendor.per_preflight, hello.per_preflight);
+        line(
+            "over https: cold start + first request",
+            over_tls.cold as f64,
+            hello.cold as f64,
+        );
+        line("over https: per warm GET /token", over_tls.per_get, hello.per_get);
     }
+    let _ = std::fs::remove_file(&ca_pem);
     Ok(())
 }
 
