@@ -53,7 +53,7 @@ check(source["Resources"]["TokenVendorFunction"]["Metadata"]["BuildMethod"] == "
 check(function["Timeout"] == 15, "function timeout 15 s (README, src/deadline.rs LOCAL_BUDGET)")
 check(set(env) == {"CAS_URL", "SECRET_ID", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
                    "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED",
-                   "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S"},
+                   "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S", "EXTRA_CA_CERTS"},
       "environment carries configuration only, no credentials")
 
 role = resources["TokenVendorFunctionRole"]["Properties"]
@@ -85,6 +85,10 @@ check(cors.get("allowOrigins") == {"Fn::Split": [",", {"Ref": "AllowedOrigins"}]
 check(cors.get("allowMethods") == ["GET", "POST", "PUT", "OPTIONS"], "API CORS methods")
 check(set(cors.get("allowHeaders", [])) >= {"content-type", "authorization"}, "API CORS headers")
 check(env["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigins"}, "function origins come from AllowedOrigins")
+check(env["EXTRA_CA_CERTS"] == {"Ref": "ExtraCaCerts"}, "EXTRA_CA_CERTS comes from ExtraCaCerts")
+check(source["Parameters"]["ExtraCaCerts"]["Default"] == "", "no extra CA unless asked for (empty = unset)")
+check(function.get("Layers") == {"Fn::If": ["HasCaLayer", [{"Ref": "ExtraCaCertsLayerArn"}], {"Ref": "AWS::NoValue"}]},
+      "the CA layer is attached only when ExtraCaCertsLayerArn is set")
 paths = api["paths"]
 ROUTES = {"/token": {"get", "post"}, "/streams/{stream}/token": {"get", "post"},
           "/rooms": {"post"}, "/rooms/{name}": {"get", "put"}}
