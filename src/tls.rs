@@ -46,14 +46,15 @@ impl ExtraRoots {
         Self::from_pem(&pem).map_err(|reason| format!("{}: {reason}", path.display()))
     }
 
-    /// Parses PEM text: every certificate must be one a root store accepts.
+    /// Parses PEM text: every certificate must be one a root store accepts
+    /// (a CA's, or a self-signed server's own, which is then trusted as is).
     pub fn from_pem(pem: &[u8]) -> Result<Self, String> {
         let mut store = rustls::RootCertStore::empty();
         for (n, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
             let cert = cert.map_err(|e| format!("not PEM ({e})"))?;
             store
                 .add(cert)
-                .map_err(|e| format!("certificate {} is not a usable CA certificate ({e})", n + 1))?;
+                .map_err(|e| format!("certificate {} is not usable as a trust anchor ({e})", n + 1))?;
         }
         if store.is_empty() {
             return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned());
@@ -177,8 +178,7 @@ mod tests {
         let extra = ExtraRoots::from_pem(pem.as_bytes()).unwrap();
         assert_eq!(extra.len(), 2);
         assert_eq!(format!("{extra:?}"), "ExtraRoots(2 certificates)");
-        let config = provider_config(&extra).unwrap();
-        drop(config);
+        assert!(provider_config(&extra).is_ok());
     }
 
     #[test]
@@ -188,7 +188,7 @@ mod tests {
             ("just text\n", "holds no PEM certificate"),
             (
                 "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-                "certificate 1 is not a usable CA certificate",
+                "certificate 1 is not usable as a trust anchor",
             ),
             (
                 "-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n",

@@ -54,6 +54,7 @@ async fn get_token_sends_the_documented_request_and_returns_the_token_unchanged(
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(header(&response, "cache-control"), Some("no-store"));
     assert_eq!(header(&response, "pragma"), Some("no-cache"));
+    assert_eq!(cas.handshakes(), 1, "over https, one connection");
 }
 
 #[tokio::test]
@@ -292,7 +293,7 @@ async fn raw_upstream(head: &'static str, chunks: Vec<Vec<u8>>, pause: Duration,
             });
         }
     });
-    format!("http://{addr}")
+    over_https(&format!("http://{addr}")).await
 }
 
 fn chunk(data: &[u8]) -> Vec<u8> {
@@ -384,7 +385,7 @@ async fn the_timeout_covers_a_body_that_never_finishes() {
 #[tokio::test]
 async fn an_unreachable_cas_is_upstream_error() {
     let port = free_port();
-    let vendor = cas_vendor(&format!("http://127.0.0.1:{port}"), fixed_store(), TIMEOUT);
+    let vendor = cas_vendor(&format!("https://127.0.0.1:{port}"), fixed_store(), TIMEOUT);
 
     let response = vendor.handle(request("GET", "/token", Some(ALLOWED))).await;
 

@@ -19,9 +19,10 @@ fn the_first_random_bytes_of_a_process_come_without_jitter_seeding() {
     let first = started.elapsed();
 
     // The kernel answers in microseconds; jitter seeding took 35 ms on this
-    // machine (and more in a debug build, where it is compiled at -O0).
+    // machine (54 ms in a debug build, where it is compiled at -O0). 20 ms
+    // leaves room for a busy machine's scheduling without letting it through.
     assert!(
-        first < Duration::from_millis(5),
+        first < Duration::from_millis(20),
         "the first random bytes took {first:?}: is aws-lc seeding from CPU jitter again? (.cargo/config.toml)"
     );
     assert_ne!(bytes, [0u8; 32]);

@@ -366,8 +366,13 @@ async fn main() -> Result<(), Error> {
             ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
         ],
     };
-    let mut https_env = vendor.env.clone();
-    https_env[0] = ("CAS_URL", cas_tls.url());
+    let mut https_env: Vec<_> = vendor
+        .env
+        .iter()
+        .filter(|(name, _)| *name != "CAS_URL")
+        .cloned()
+        .collect();
+    https_env.push(("CAS_URL", cas_tls.url()));
     https_env.push(("EXTRA_CA_CERTS", ca_pem.display().to_string()));
     let vendor_tls = Subject {
         name: "token-vendor over https",

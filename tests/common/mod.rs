@@ -387,6 +387,7 @@ pub async fn cas_accepting_with(
 pub struct Process {
     pub child: Child,
     output: Arc<Mutex<String>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Process {
@@ -405,12 +406,13 @@ impl Process {
         }
         let mut child = command.spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
         for mut stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
             Box::new(child.stderr.take().unwrap()),
         ] {
             let output = Arc::clone(&output);
-            tokio::spawn(async move {
+            readers.push(tokio::spawn(async move {
                 let mut buf = vec![0u8; 4096];
                 while let Ok(n) = stream.read(&mut buf).await {
                     if n == 0 {
@@ -421,9 +423,13 @@ impl Process {
                         .unwrap()
                         .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-            });
+            }));
         }
-        Self { child, output }
+        Self {
+            child,
+            output,
+            readers,
+        }
     }
 
     pub fn output(&self) -> String {
@@ -453,17 +459,20 @@ impl Process {
         digits.parse().expect("a port")
     }
 
-    /// Stops the process and returns everything it printed.
-    /// Waits (at most 10 s) for the process to exit by itself: its status
-    /// and whole output.
+    /// Waits (at most 10 s) for the process to exit by itself, then for its
+    /// output to end: its status and everything it printed.
     pub async fn exit(mut self) -> (std::process::ExitStatus, String) {
         let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
             .await
             .expect("the process must exit")
             .unwrap();
-        (status, self.stop().await)
+        for reader in std::mem::take(&mut self.readers) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+        }
+        (status, self.output())
     }
 
+    /// Stops the process and returns everything it printed.
     pub async fn stop(mut self) -> String {
         let _ = self.child.kill().await;
         tokio::time::sleep(Duration::from_millis(100)).await;
