@@ -13,6 +13,7 @@ use crate::config::{Config, CredentialSource, Mode};
 use crate::demo::DemoUpstream;
 use crate::handler::{TokenProvider, Vendor};
 use crate::provider::http_client;
+use crate::quota::{Quota, QuotaStore};
 use crate::rooms::{RoomStore, Rooms};
 use crate::secrets::{AWS_CONNECT_TIMEOUT, CredentialStore, aws_timeouts, secrets_manager_client};
 
@@ -41,7 +42,11 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         );
         let demo = TokenProvider::Demo(DemoUpstream::new().map_err(StartError::Random)?);
         let rooms = Rooms::new(RoomStore::memory(), config.room_refresh_margin, config.room_ttl);
-        return Ok(Vendor::new(config.allowed_origins, Some(demo), None).with_rooms(rooms));
+        let mut vendor = Vendor::new(config.allowed_origins, Some(demo), None).with_rooms(rooms);
+        if let Some(spec) = config.quota {
+            vendor = vendor.with_quota(Quota::new(spec, QuotaStore::memory(), config.quota_fail));
+        }
+        return Ok(vendor);
     };
 
     // Building the client is cheap (~0.15 ms: the trust roots are compiled
@@ -83,11 +88,12 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         };
         // The DynamoDB client is built while the secret's request is in
         // flight: `join!` polls the read first, which sends it and waits.
+        let needs_dynamo = config.rooms_table.is_some() || config.quota_table.is_some();
         let dynamo = async {
-            match (&config.rooms_table, sdk) {
-                (None, _) => Ok(None),
-                (Some(_), Some(sdk)) => Ok(Some(dynamodb_client(&sdk))),
-                (Some(_), None) => Ok(Some(dynamodb_client(&Box::pin(load_sdk(lambda)).await?))),
+            match (needs_dynamo, sdk) {
+                (false, _) => Ok(None),
+                (true, Some(sdk)) => Ok(Some(dynamodb_client(&sdk))),
+                (true, None) => Ok(Some(dynamodb_client(&Box::pin(load_sdk(lambda)).await?))),
             }
         };
         let read = async {
@@ -113,6 +119,11 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         .cas
         .map(|url| TokenProvider::Cas(CasClient::new(http.clone(), &url, Arc::clone(&store))));
     let streams = config.aipix.map(|aipix| AipixClient::new(http, aipix, store));
+    let quota_store = match (&dynamo, config.quota_table) {
+        (Some(client), Some(table)) => QuotaStore::dynamo(client.clone(), table),
+        // Under Lambda the configuration requires the table with a quota.
+        _ => QuotaStore::memory(),
+    };
     let room_store = match (dynamo, config.rooms_table) {
         (Some(client), Some(table)) => Some(RoomStore::dynamo(client, table)),
         _ if !lambda => Some(RoomStore::memory()),
@@ -125,6 +136,9 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
             config.room_refresh_margin,
             config.room_ttl,
         ));
+    }
+    if let Some(spec) = config.quota {
+        vendor = vendor.with_quota(Quota::new(spec, quota_store, config.quota_fail));
     }
     tracing::debug!(at_ms = millis(started), "cold start done");
     Ok(vendor)

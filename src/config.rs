@@ -9,6 +9,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cors::AllowedOrigins;
+use crate::quota::{FailMode, QuotaSpec};
 use crate::secrets::{AIPIX_API_TOKEN, API_KEY, API_SECRET, Credentials};
 use crate::tls::ExtraRoots;
 
@@ -99,6 +100,14 @@ pub struct Config {
     /// `EXTRA_CA_CERTS`: CA certificates the provider calls trust besides
     /// the compiled-in roots (read from the PEM file at start-up).
     pub extra_roots: ExtraRoots,
+    /// `QUOTA`: tokens per caller and window; `None` = no quota.
+    pub quota: Option<QuotaSpec>,
+    /// `QUOTA_TABLE`: the DynamoDB table of counts (required under Lambda
+    /// with `QUOTA`; locally, unset = in memory).
+    pub quota_table: Option<String>,
+    /// `QUOTA_FAIL`: serve (`open`, the default) or answer 503 (`closed`)
+    /// when the quota table cannot be used.
+    pub quota_fail: FailMode,
 }
 
 impl Config {
@@ -256,6 +265,22 @@ impl Config {
             ));
         }
 
+        let quota = get("QUOTA")
+            .map(|text| QuotaSpec::parse(&text).map_err(|reason| invalid("QUOTA", reason)))
+            .transpose()?;
+        let quota_table = get("QUOTA_TABLE");
+        if lambda && quota.is_some() && quota_table.is_none() {
+            return Err(invalid(
+                "QUOTA_TABLE",
+                "required under Lambda with QUOTA (a count per instance would not be a quota)",
+            ));
+        }
+        let quota_fail = match get("QUOTA_FAIL").as_deref() {
+            None | Some("open") => FailMode::Open,
+            Some("closed") => FailMode::Closed,
+            Some(_) => return Err(invalid("QUOTA_FAIL", "expected open or closed")),
+        };
+
         let extra_roots = match get("EXTRA_CA_CERTS") {
             None => ExtraRoots::default(),
             Some(path) => {
@@ -274,6 +299,9 @@ impl Config {
             room_refresh_margin,
             room_ttl,
             extra_roots,
+            quota,
+            quota_table,
+            quota_fail,
         })
     }
 }
@@ -621,6 +649,10 @@ mod tests {
             ("CAS_URL", "https://user:pw@cas.example.com"),
             ("CAS_URL", "not a url"),
             ("EXTRA_CA_CERTS", "/nonexistent/ca.pem"),
+            ("QUOTA", "5/h"),
+            ("QUOTA", "0/1h"),
+            ("QUOTA", "20/8d"),
+            ("QUOTA_FAIL", "maybe"),
             ("EXTRA_CA_CERTS", "/dev/null"),
         ] {
             let mut vars = vec![("API_KEY", "k"), ("API_SECRET", "s"), (var, value)];
@@ -630,6 +662,35 @@ mod tests {
             let e = config(&vars).unwrap_err();
             assert_eq!(e.variable, var, "{var}={value}");
         }
+    }
+
+    #[test]
+    fn a_quota_under_lambda_needs_its_table_and_locally_counts_in_memory() {
+        let lambda = [
+            LAMBDA,
+            ("CAS_URL", "https://cas.example.com"),
+            ("SECRET_ID", "tv"),
+            ("ALLOWED_ORIGINS", "https://app.example.com"),
+        ];
+        let e = config(&[&lambda[..], &[("QUOTA", "20/1h")]].concat()).unwrap_err();
+        assert_eq!(e.variable, "QUOTA_TABLE");
+        let c = config(
+            &[
+                &lambda[..],
+                &[("QUOTA", "20/1h"), ("QUOTA_TABLE", "q"), ("QUOTA_FAIL", "closed")],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(c.quota.map(|q| (q.limit, q.window.as_secs())), Some((20, 3600)));
+        assert_eq!(
+            (c.quota_table.as_deref(), c.quota_fail),
+            (Some("q"), FailMode::Closed)
+        );
+        let local = config(&[("QUOTA", "3/1m")]).unwrap();
+        assert_eq!((local.quota.map(|q| q.limit), local.quota_table), (Some(3), None));
+        assert_eq!(local.quota_fail, FailMode::Open);
+        assert!(config(&[]).unwrap().quota.is_none());
     }
 
     #[test]

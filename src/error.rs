@@ -34,6 +34,9 @@ pub enum ApiError {
     Upstream(#[from] UpstreamError),
     #[error("room not found")]
     RoomNotFound,
+    /// The caller's quota is used up; the window ends in this many seconds.
+    #[error("quota exceeded")]
+    QuotaExceeded { retry_after: u64 },
     /// A table (the rooms') could not be read or written in time.
     #[error("store unavailable")]
     Store(#[source] Box<dyn StdError + Send + Sync>),
@@ -51,6 +54,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotEnabled | Self::RoomsNotEnabled => StatusCode::NOT_IMPLEMENTED,
             Self::RoomNotFound => StatusCode::NOT_FOUND,
+            Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::StreamNotAllowed | Self::RightNotAllowed => StatusCode::FORBIDDEN,
             Self::Upstream(UpstreamError::Credentials(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -70,6 +74,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotEnabled | Self::RoomsNotEnabled => "not_enabled",
             Self::RoomNotFound => "room_not_found",
+            Self::QuotaExceeded { .. } => "quota_exceeded",
             Self::Store(_) => "store_unavailable",
             Self::StreamNotAllowed => "stream_not_allowed",
             Self::RightNotAllowed => "right_not_allowed",
@@ -97,6 +102,9 @@ impl ApiError {
                 "Rooms are not enabled on this deployment: set CAS_URL and ROOMS_TABLE (a DynamoDB table with partition key `room`)."
             }
             Self::RoomNotFound => "No such room, or its token has expired.",
+            Self::QuotaExceeded { .. } => {
+                "This caller has been given its quota of tokens for now; try again after Retry-After seconds."
+            }
             Self::Store(_) => "The room store is not available right now; try again shortly.",
             Self::StreamNotAllowed => "This stream is not available through this service.",
             Self::RightNotAllowed => "A requested right (live, dvr, copy) is not allowed by this service.",
@@ -146,6 +154,7 @@ mod tests {
             (ApiError::NotEnabled, 501, "not_enabled"),
             (ApiError::RoomsNotEnabled, 501, "not_enabled"),
             (ApiError::RoomNotFound, 404, "room_not_found"),
+            (ApiError::QuotaExceeded { retry_after: 5 }, 429, "quota_exceeded"),
             (ApiError::StreamNotAllowed, 403, "stream_not_allowed"),
             (ApiError::RightNotAllowed, 403, "right_not_allowed"),
             (UpstreamError::Rpc(Some(-32601)).into(), 502, "upstream_error"),

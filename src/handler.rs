@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_MAX_AGE, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, ORIGIN,
-    PRAGMA, VARY,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderMap,
+    HeaderName, HeaderValue, LOCATION, ORIGIN, PRAGMA, RETRY_AFTER, VARY,
 };
 use http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
@@ -22,6 +22,7 @@ use crate::deadline::Deadline;
 use crate::demo::DemoUpstream;
 use crate::error::{ApiError, chain};
 use crate::provider::{Minted, TokenSource, UpstreamError, UpstreamTrace};
+use crate::quota::{self, Admission, Caller, Quota};
 use crate::rooms::{self, RoomToken, Rooms};
 
 /// The source of session tokens behind `/token` (and rooms).
@@ -29,6 +30,16 @@ use crate::rooms::{self, RoomToken, Rooms};
 pub enum TokenProvider {
     Cas(CasClient),
     Demo(DemoUpstream),
+}
+
+impl TokenProvider {
+    /// The provider's name in the audit line.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Cas(_) => "cas",
+            Self::Demo(_) => "demo",
+        }
+    }
 }
 
 impl TokenSource for TokenProvider {
@@ -102,6 +113,22 @@ impl<'a> Route<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct BodyTooLarge;
 
+/// What one request's answer adds to its log and headers: the quota's count
+/// and, when a token was handed out, the audit line's fields.
+#[derive(Debug, Default)]
+struct Notes {
+    admission: Option<Admission>,
+    /// The provider that made the token, and CAS's session id (`rid`).
+    issued: Option<(&'static str, Option<String>)>,
+}
+
+/// The `RateLimit-*` headers (IETF draft), sent on every counted answer.
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+/// What a page may read of a counted answer (CORS hides the rest).
+const EXPOSED_QUOTA_HEADERS: &str = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset";
+
 /// The shared state of the function: built once at cold start, borrowed by
 /// every request.
 #[derive(Debug)]
@@ -110,6 +137,7 @@ pub struct Vendor {
     tokens: Option<TokenProvider>,
     streams: Option<AipixClient>,
     rooms: Option<Rooms>,
+    quota: Option<Quota>,
 }
 
 impl Vendor {
@@ -121,7 +149,14 @@ impl Vendor {
             tokens,
             streams,
             rooms: None,
+            quota: None,
         }
+    }
+
+    /// Counts every token request per caller against `quota`.
+    pub fn with_quota(mut self, quota: Quota) -> Self {
+        self.quota = Some(quota);
+        self
     }
 
     /// Serves `/rooms` with `rooms` (tokens from the `/token` provider).
@@ -141,9 +176,19 @@ impl Vendor {
         let path = route_path(&request).to_owned();
         let origin = self.origins.check(request.headers());
         let mut upstream = UpstreamTrace::default();
+        let caller = quota::caller_of(&request).unwrap_or_else(Caller::unknown);
+        let mut notes = Notes::default();
 
         let result = self
-            .respond(&request, &path, &origin, &mut upstream, deadline)
+            .respond(
+                &request,
+                &path,
+                &origin,
+                &caller,
+                &mut notes,
+                &mut upstream,
+                deadline,
+            )
             .instrument(span.clone())
             .await;
         let mut response = result.unwrap_or_else(|error| {
@@ -156,9 +201,21 @@ impl Vendor {
             error_response(&error, &request_id)
         });
         finish_headers(response.headers_mut(), &origin);
+        if let Some(admission) = notes.admission {
+            quota_headers(response.headers_mut(), admission, &origin);
+        }
 
         let _entered = span.enter();
         let logged_path = Route::from_path(&path).map_or_else(|| path.clone(), |route| route.logged(&path));
+        if let Some((provider, session)) = &notes.issued {
+            tracing::info!(
+                caller = %caller,
+                provider,
+                route = %logged_path,
+                rid = session.as_deref(),
+                "token issued"
+            );
+        }
         tracing::info!(
             method = %request.method(),
             path = %logged_path,
@@ -173,11 +230,29 @@ impl Vendor {
         response
     }
 
+    /// Counts one token for `caller` (when a quota is set): `429
+    /// quota_exceeded` once its window's tokens are given out.
+    async fn admit(&self, caller: &Caller, notes: &mut Notes, deadline: Deadline) -> Result<(), ApiError> {
+        let Some(quota) = &self.quota else {
+            return Ok(());
+        };
+        notes.admission = quota.admit(caller, deadline).await?;
+        match notes.admission {
+            Some(admission) if !admission.allowed => Err(ApiError::QuotaExceeded {
+                retry_after: admission.reset,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn respond(
         &self,
         request: &Request,
         path: &str,
         origin: &OriginCheck,
+        caller: &Caller,
+        notes: &mut Notes,
         upstream: &mut UpstreamTrace,
         deadline: Deadline,
     ) -> Result<Response<Body>, ApiError> {
@@ -211,19 +286,23 @@ impl Vendor {
                         "A room name is 1-128 characters of A-Z a-z 0-9 . _ ~ -",
                     )),
                     Route::Room(name) if method == Method::GET => {
-                        Ok(room_response(&rooms.get(name, deadline).await?, false))
+                        let room = rooms.get(name, deadline).await?;
+                        notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
+                        Ok(room_response(&room, false))
                     }
-                    Route::Room(name) => Ok(room_response(
-                        &rooms.put(name, tokens, upstream, deadline).await?,
-                        false,
-                    )),
+                    Route::Room(name) => {
+                        self.admit(caller, notes, deadline).await?;
+                        let room = rooms.put(name, tokens, upstream, deadline).await?;
+                        notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
+                        Ok(room_response(&room, false))
+                    }
                     _ => {
                         check_json_body(request.body())?;
+                        self.admit(caller, notes, deadline).await?;
                         let name = rooms::new_room_name().map_err(|e| ApiError::Internal(Box::new(e)))?;
-                        Ok(room_response(
-                            &rooms.put(&name, tokens, upstream, deadline).await?,
-                            true,
-                        ))
+                        let room = rooms.put(&name, tokens, upstream, deadline).await?;
+                        notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
+                        Ok(room_response(&room, true))
                     }
                 }
             }
@@ -232,7 +311,9 @@ impl Vendor {
                 if method == Method::POST {
                     check_json_body(request.body())?;
                 }
+                self.admit(caller, notes, deadline).await?;
                 let minted = tokens.mint(upstream, deadline).await?;
+                notes.issued = Some((tokens.name(), crate::jwt::session_id(minted.token())));
                 Ok(token_response(&minted))
             }
             Route::StreamToken(stream) => {
@@ -247,7 +328,9 @@ impl Vendor {
                     Asked::from_body(request.body().as_ref())?
                 };
                 let decided = streams.policy().decide(stream, &asked)?;
+                self.admit(caller, notes, deadline).await?;
                 let minted = streams.mint(&decided, upstream, deadline).await?;
+                notes.issued = Some(("aipix", None));
                 Ok(stream_token_response(&minted, &decided))
             }
         }
@@ -341,7 +424,25 @@ fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static(methods));
     }
+    if let ApiError::QuotaExceeded { retry_after } = error {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+    }
     response
+}
+
+/// The quota's figures on a counted answer, readable by an allowed page.
+fn quota_headers(headers: &mut HeaderMap, admission: Admission, origin: &OriginCheck) {
+    headers.insert(RATELIMIT_LIMIT, HeaderValue::from(admission.limit));
+    headers.insert(RATELIMIT_REMAINING, HeaderValue::from(admission.remaining));
+    headers.insert(RATELIMIT_RESET, HeaderValue::from(admission.reset));
+    if let OriginCheck::Allowed(_) = origin {
+        headers.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_QUOTA_HEADERS),
+        );
+    }
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {

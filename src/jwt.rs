@@ -1,5 +1,6 @@
 //! Reading (never verifying) the claims of a provider's JWT: the vendor only
-//! needs `exp` to tell the browser when to come back.
+//! needs `exp` to tell the browser when to come back, and CAS's `rid` (the
+//! session id) for the audit line.
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -14,13 +15,7 @@ const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
 /// Anything unexpected (not three segments, not base64url JSON, no numeric
 /// `exp`, out of range) is `None`: the claims are the provider's business.
 pub fn expiry(token: &str) -> Option<Timestamp> {
-    let mut segments = token.split('.');
-    let (_header, payload, _signature) = (segments.next()?, segments.next()?, segments.next()?);
-    if segments.next().is_some() {
-        return None;
-    }
-    let bytes = URL_SAFE_LENIENT.decode(payload).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let claims = claims(token)?;
     let exp = claims.get("exp")?;
     let seconds = match exp.as_i64() {
         Some(s) => s,
@@ -28,6 +23,30 @@ pub fn expiry(token: &str) -> Option<Timestamp> {
         None => exp.as_f64().filter(|f| f.is_finite())?.trunc() as i64,
     };
     Timestamp::from_second(seconds).ok()
+}
+
+/// The session id a CAS token names in its `rid` claim, for the audit line:
+/// only when it is 1-128 characters of `A-Z a-z 0-9 . _ -` (anything else
+/// is not logged).
+pub fn session_id(token: &str) -> Option<String> {
+    let claims = claims(token)?;
+    let rid = claims.get("rid")?.as_str()?;
+    let plain = (1..=128).contains(&rid.len())
+        && rid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    plain.then(|| rid.to_owned())
+}
+
+/// The claims of a compact JWT (three segments, base64url JSON payload).
+fn claims(token: &str) -> Option<serde_json::Value> {
+    let mut segments = token.split('.');
+    let (_header, payload, _signature) = (segments.next()?, segments.next()?, segments.next()?);
+    if segments.next().is_some() {
+        return None;
+    }
+    let bytes = URL_SAFE_LENIENT.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]
@@ -41,6 +60,25 @@ mod tests {
             URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"HS256"}"#),
             URL_SAFE_NO_PAD.encode(claims)
         )
+    }
+
+    #[test]
+    fn the_session_id_is_the_rid_claim_when_it_is_plain() {
+        let token = jwt(r#"{"rid":"e01dbe4589354be7977984fe66211808","exp":1800000000}"#);
+        assert_eq!(
+            session_id(&token).as_deref(),
+            Some("e01dbe4589354be7977984fe66211808")
+        );
+        for claims in [
+            r#"{"exp":1}"#,
+            r#"{"rid":""}"#,
+            r#"{"rid":7}"#,
+            r#"{"rid":"a b"}"#,
+            r#"{"rid":"x\ny"}"#,
+        ] {
+            assert_eq!(session_id(&jwt(claims)), None, "{claims}");
+        }
+        assert_eq!(session_id("opaque-token"), None);
     }
 
     #[test]

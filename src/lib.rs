@@ -20,6 +20,7 @@ pub mod lambda_event;
 pub mod local;
 pub mod logging;
 pub mod provider;
+pub mod quota;
 pub mod rooms;
 pub mod secrets;
 pub mod tls;

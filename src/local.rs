@@ -14,6 +14,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::handler::{BodyTooLarge, Vendor};
+use crate::quota::PeerIp;
 
 /// The largest request body accepted locally (API Gateway has its own limit).
 const MAX_REQUEST_BODY: usize = 64 * 1024;
@@ -28,7 +29,7 @@ pub async fn serve(listen: SocketAddr, vendor: Arc<Vendor>) -> std::io::Result<(
 pub async fn serve_on(listener: TcpListener, vendor: Arc<Vendor>) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "token-vendor listening (local mode)");
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
@@ -39,7 +40,7 @@ pub async fn serve_on(listener: TcpListener, vendor: Arc<Vendor>) -> std::io::Re
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let vendor = Arc::clone(&vendor);
-                async move { Ok::<_, Infallible>(handle(&vendor, request).await) }
+                async move { Ok::<_, Infallible>(handle(&vendor, request, peer).await) }
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -51,8 +52,14 @@ pub async fn serve_on(listener: TcpListener, vendor: Arc<Vendor>) -> std::io::Re
     }
 }
 
-async fn handle(vendor: &Vendor, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn handle(
+    vendor: &Vendor,
+    request: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
     let (mut parts, body) = request.into_parts();
+    // The caller, for quotas: the peer's address (not its port), never a header.
+    parts.extensions.insert(PeerIp(peer.ip()));
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {

@@ -553,23 +553,28 @@ pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
 
 /// Creates the rooms table ([`TABLE`], partition key `room`).
 pub async fn create_table(client: &aws_sdk_dynamodb::Client) {
+    create_keyed_table(client, TABLE, "room").await;
+}
+
+/// A DynamoDB table on demand whose partition key `key` is a String.
+pub async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, table: &str, key: &str) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
     client
         .create_table()
-        .table_name(TABLE)
+        .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name("room")
+                .attribute_name(key)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
                 .unwrap(),
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name("room")
+                .attribute_name(key)
                 .key_type(KeyType::Hash)
                 .build()
                 .unwrap(),
