@@ -176,19 +176,10 @@ impl Vendor {
         let path = route_path(&request).to_owned();
         let origin = self.origins.check(request.headers());
         let mut upstream = UpstreamTrace::default();
-        let caller = quota::caller_of(&request).unwrap_or_else(Caller::unknown);
         let mut notes = Notes::default();
 
         let result = self
-            .respond(
-                &request,
-                &path,
-                &origin,
-                &caller,
-                &mut notes,
-                &mut upstream,
-                deadline,
-            )
+            .respond(&request, &path, &origin, &mut notes, &mut upstream, deadline)
             .instrument(span.clone())
             .await;
         let mut response = result.unwrap_or_else(|error| {
@@ -209,7 +200,7 @@ impl Vendor {
         let logged_path = Route::from_path(&path).map_or_else(|| path.clone(), |route| route.logged(&path));
         if let Some((provider, session)) = &notes.issued {
             tracing::info!(
-                caller = %caller,
+                caller = %caller(&request),
                 provider,
                 route = %logged_path,
                 rid = session.as_deref(),
@@ -232,11 +223,11 @@ impl Vendor {
 
     /// Counts one token for `caller` (when a quota is set): `429
     /// quota_exceeded` once its window's tokens are given out.
-    async fn admit(&self, caller: &Caller, notes: &mut Notes, deadline: Deadline) -> Result<(), ApiError> {
+    async fn admit(&self, request: &Request, notes: &mut Notes, deadline: Deadline) -> Result<(), ApiError> {
         let Some(quota) = &self.quota else {
             return Ok(());
         };
-        notes.admission = quota.admit(caller, deadline).await?;
+        notes.admission = quota.admit(&caller(request), deadline).await?;
         match notes.admission {
             Some(admission) if !admission.allowed => Err(ApiError::QuotaExceeded {
                 retry_after: admission.reset,
@@ -245,13 +236,11 @@ impl Vendor {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn respond(
         &self,
         request: &Request,
         path: &str,
         origin: &OriginCheck,
-        caller: &Caller,
         notes: &mut Notes,
         upstream: &mut UpstreamTrace,
         deadline: Deadline,
@@ -291,14 +280,14 @@ impl Vendor {
                         Ok(room_response(&room, false))
                     }
                     Route::Room(name) => {
-                        self.admit(caller, notes, deadline).await?;
+                        self.admit(request, notes, deadline).await?;
                         let room = rooms.put(name, tokens, upstream, deadline).await?;
                         notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
                         Ok(room_response(&room, false))
                     }
                     _ => {
                         check_json_body(request.body())?;
-                        self.admit(caller, notes, deadline).await?;
+                        self.admit(request, notes, deadline).await?;
                         let name = rooms::new_room_name().map_err(|e| ApiError::Internal(Box::new(e)))?;
                         let room = rooms.put(&name, tokens, upstream, deadline).await?;
                         notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
@@ -311,7 +300,7 @@ impl Vendor {
                 if method == Method::POST {
                     check_json_body(request.body())?;
                 }
-                self.admit(caller, notes, deadline).await?;
+                self.admit(request, notes, deadline).await?;
                 let minted = tokens.mint(upstream, deadline).await?;
                 notes.issued = Some((tokens.name(), crate::jwt::session_id(minted.token())));
                 Ok(token_response(&minted))
@@ -328,13 +317,19 @@ impl Vendor {
                     Asked::from_body(request.body().as_ref())?
                 };
                 let decided = streams.policy().decide(stream, &asked)?;
-                self.admit(caller, notes, deadline).await?;
+                self.admit(request, notes, deadline).await?;
                 let minted = streams.mint(&decided, upstream, deadline).await?;
                 notes.issued = Some(("aipix", None));
                 Ok(stream_token_response(&minted, &decided))
             }
         }
     }
+}
+
+/// Who is asking, for the quota and the audit line (worked out only when
+/// either needs it, not for every request).
+fn caller(request: &Request) -> Caller {
+    quota::caller_of(request).unwrap_or_else(Caller::unknown)
 }
 
 /// A POST body is optional; when present it must be a JSON object.

@@ -53,7 +53,8 @@ check(source["Resources"]["TokenVendorFunction"]["Metadata"]["BuildMethod"] == "
 check(function["Timeout"] == 15, "function timeout 15 s (README, src/deadline.rs LOCAL_BUDGET)")
 check(set(env) == {"CAS_URL", "SECRET_ID", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
                    "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED",
-                   "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S", "EXTRA_CA_CERTS"},
+                   "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S", "EXTRA_CA_CERTS",
+                   "QUOTA", "QUOTA_TABLE", "QUOTA_FAIL"},
       "environment carries configuration only, no credentials")
 
 role = resources["TokenVendorFunctionRole"]["Properties"]
@@ -62,7 +63,23 @@ secret_ref = {"Fn::If": ["CreateSecret", {"Ref": "CasSecret"}, {"Ref": "Existing
 read = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadTheCasSecretOnly"]
 check(len(read) == 1 and read[0]["Action"] == "secretsmanager:GetSecretValue" and read[0]["Resource"] == secret_ref,
       "IAM: GetSecretValue on the one secret only")
-check(len(statements) == 3, "IAM: exactly three statements of our own (the secret, the rooms table, the optional key)")
+check(len(statements) == 4,
+      "IAM: exactly four statements of our own (the secret, the rooms table, the optional quota table and key)")
+quota = [s for s in statements if isinstance(s, dict) and "Fn::If" in s and s["Fn::If"][0] == "HasQuota"]
+check(len(quota) == 1 and quota[0]["Fn::If"][1] == {"Sid": "CountInTheQuotaTableOnly", "Effect": "Allow",
+                                                    "Action": "dynamodb:UpdateItem",
+                                                    "Resource": {"Fn::GetAtt": ["QuotaTable", "Arn"]}}
+      and quota[0]["Fn::If"][2] == {"Ref": "AWS::NoValue"},
+      "IAM: UpdateItem on the quota table only, and only with a quota")
+quota_table = resources["QuotaTable"]
+check(quota_table.get("Condition") == "HasQuota", "quota table only with a quota")
+check(quota_table["Properties"]["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+      and quota_table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+      and quota_table["Properties"]["BillingMode"] == "PAY_PER_REQUEST",
+      "quota table: partition key pk, TTL on expiresAt, on demand")
+check(env["QUOTA"] == {"Ref": "QuotaPerCaller"} and env["QUOTA_TABLE"] == {"Fn::If": ["HasQuota", {"Ref": "QuotaTable"}, ""]},
+      "QUOTA and QUOTA_TABLE come from QuotaPerCaller (empty = off)")
+check(source["Parameters"]["QuotaPerCaller"]["Default"] == "", "no quota unless asked for")
 rooms = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadAndWriteRoomsOnly"]
 # Exactly the actions src/rooms.rs calls (get_item, update_item).
 check(len(rooms) == 1 and sorted(rooms[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
@@ -73,7 +90,7 @@ check(table["BillingMode"] == "PAY_PER_REQUEST", "rooms table on demand")
 check(table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}, "rooms table TTL on expiresAt")
 check(table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, "rooms table point-in-time recovery")
 check(table["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}], "rooms table partition key room")
-kms = [s for s in statements if isinstance(s, dict) and "Fn::If" in s]
+kms = [s for s in statements if isinstance(s, dict) and "Fn::If" in s and s["Fn::If"][0] == "HasKmsKey"]
 check(len(kms) == 1 and kms[0]["Fn::If"][0] == "HasKmsKey", "IAM: kms:Decrypt only when a key is given")
 check(role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
       "IAM: basic execution role, nothing broader")
@@ -84,6 +101,8 @@ check(cors.get("allowOrigins") == {"Fn::Split": [",", {"Ref": "AllowedOrigins"}]
       "API CORS origins come from the same AllowedOrigins parameter")
 check(cors.get("allowMethods") == ["GET", "POST", "PUT", "OPTIONS"], "API CORS methods")
 check(set(cors.get("allowHeaders", [])) >= {"content-type", "authorization"}, "API CORS headers")
+check(set(cors.get("exposeHeaders", [])) == {"retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"},
+      "API CORS exposes the quota headers to pages")
 check(env["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigins"}, "function origins come from AllowedOrigins")
 check(env["EXTRA_CA_CERTS"] == {"Ref": "ExtraCaCerts"}, "EXTRA_CA_CERTS comes from ExtraCaCerts")
 check(source["Parameters"]["ExtraCaCerts"]["Default"] == "", "no extra CA unless asked for (empty = unset)")
