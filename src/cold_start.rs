@@ -44,7 +44,11 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         let rooms = Rooms::new(RoomStore::memory(), config.room_refresh_margin, config.room_ttl);
         let mut vendor = Vendor::new(config.allowed_origins, Some(demo), None).with_rooms(rooms);
         if let Some(spec) = config.quota {
-            vendor = vendor.with_quota(Quota::new(spec, QuotaStore::memory(), config.quota_fail));
+            let store = match config.quota_table {
+                Some(table) => QuotaStore::dynamo(dynamodb_client(&Box::pin(load_sdk(lambda)).await?), table),
+                None => QuotaStore::memory(),
+            };
+            vendor = vendor.with_quota(Quota::new(spec, store, config.quota_fail));
         }
         return Ok(vendor);
     };

@@ -105,7 +105,9 @@ impl ApiError {
             Self::QuotaExceeded { .. } => {
                 "This caller has been given its quota of tokens for now; try again after Retry-After seconds."
             }
-            Self::Store(_) => "The room store is not available right now; try again shortly.",
+            Self::Store(_) => {
+                "A table this service needs (rooms or quotas) is not available right now; try again shortly."
+            }
             Self::StreamNotAllowed => "This stream is not available through this service.",
             Self::RightNotAllowed => "A requested right (live, dvr, copy) is not allowed by this service.",
             Self::Upstream(UpstreamError::Credentials(_)) => {

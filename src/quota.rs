@@ -12,9 +12,10 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client as DynamoClient;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+use sha2::{Digest as _, Sha256};
 
 use crate::deadline::Deadline;
 use crate::error::{ApiError, chain};
@@ -34,26 +35,21 @@ impl QuotaSpec {
     /// `100/7d`); n ≥ 1, the window 1 s to 7 d.
     pub fn parse(text: &str) -> Result<Self, String> {
         const FORM: &str = "expected <n>/<window>, e.g. 20/1h (window units s, m, h, d)";
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         let (limit, window) = text.split_once('/').ok_or(FORM)?;
-        let limit: u32 = limit
-            .parse()
-            .ok()
+        let limit: u32 = Some(limit)
+            .filter(|l| digits(l))
+            .and_then(|l| l.parse().ok())
             .filter(|n| *n >= 1)
             .ok_or_else(|| format!("the count must be a whole number of at least 1 ({FORM})"))?;
-        let unit_at = window.len().saturating_sub(1);
-        let (count, unit) = window.split_at(unit_at);
-        let unit_seconds: u64 = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            _ => return Err(FORM.to_owned()),
-        };
-        let count: u64 = count
-            .parse()
-            .ok()
-            .filter(|_| count.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| FORM.to_owned())?;
+        let (count, unit_seconds) = [('s', 1), ('m', 60), ('h', 3_600), ('d', 86_400)]
+            .into_iter()
+            .find_map(|(unit, seconds)| window.strip_suffix(unit).map(|count| (count, seconds)))
+            .ok_or(FORM)?;
+        let count: u64 = Some(count)
+            .filter(|c| digits(c))
+            .and_then(|c| c.parse().ok())
+            .ok_or(FORM)?;
         let seconds = count.saturating_mul(unit_seconds);
         if !(1..=MAX_WINDOW.as_secs()).contains(&seconds) {
             return Err("the window must be 1 s to 7 d".to_owned());
@@ -110,7 +106,8 @@ pub struct PeerIp(pub IpAddr);
 /// The caller of a request: the JWT authorizer's `sub` when API Gateway
 /// verified one; else the source IP it saw; locally the peer's IP. Never a
 /// request header (`X-Forwarded-For`, `Authorization`): those are the
-/// caller's to forge.
+/// caller's to forge. A `sub` that is not 1-128 printable ASCII characters
+/// without `#` becomes `sub#<SHA-256>`: it is a DynamoDB key and a log field.
 pub fn caller_of(request: &Request) -> Option<Caller> {
     match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {
@@ -121,7 +118,7 @@ pub fn caller_of(request: &Request) -> Option<Caller> {
                 .and_then(|jwt| jwt.claims.get("sub"))
                 .filter(|sub| !sub.is_empty());
             if let Some(sub) = sub {
-                return Some(Caller(format!("sub:{sub}")));
+                return Some(sub_caller(sub));
             }
             context.http.source_ip.as_deref().and_then(ip_caller)
         }
@@ -134,7 +131,7 @@ pub fn caller_of(request: &Request) -> Option<Caller> {
                 .and_then(serde_json::Value::as_str)
                 .filter(|sub| !sub.is_empty());
             if let Some(sub) = sub {
-                return Some(Caller(format!("sub:{sub}")));
+                return Some(sub_caller(sub));
             }
             context.identity.source_ip.as_deref().and_then(ip_caller)
         }
@@ -143,6 +140,18 @@ pub fn caller_of(request: &Request) -> Option<Caller> {
             .get::<PeerIp>()
             .map(|peer| Caller(format!("ip:{}", peer.0.to_canonical()))),
     }
+}
+
+fn sub_caller(sub: &str) -> Caller {
+    let plain = sub.len() <= 128 && sub.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+    if plain {
+        return Caller(format!("sub:{sub}"));
+    }
+    let digest = Sha256::digest(sub.as_bytes());
+    Caller(format!(
+        "sub#{}",
+        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
 }
 
 fn ip_caller(ip: &str) -> Option<Caller> {
@@ -205,9 +214,12 @@ impl QuotaStore {
     /// Counts one token for `key` if fewer than `limit` were counted:
     /// `Some(count after)` when taken, `None` when the limit was reached.
     /// DynamoDB: one conditional atomic update, never a read then a write.
+    /// `id` (unique per request) makes the SDK's retry of a write whose
+    /// reply was lost recognise itself instead of counting again.
     async fn take(
         &self,
         key: &str,
+        id: &str,
         window_start: u64,
         expires_at: u64,
         limit: u32,
@@ -231,9 +243,14 @@ impl QuotaStore {
                     .update_item()
                     .table_name(table)
                     .key("pk", AttributeValue::S(format!("{key}#{window_start}")))
-                    .update_expression("SET expiresAt = :exp ADD #count :one")
-                    .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+                    .update_expression("SET expiresAt = :exp, lastId = :id ADD #count :one")
+                    .condition_expression(
+                        "(attribute_not_exists(#count) OR #count < :limit) AND \
+                         (attribute_not_exists(lastId) OR lastId <> :id)",
+                    )
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .expression_attribute_names("#count", "count")
+                    .expression_attribute_values(":id", AttributeValue::S(id.to_owned()))
                     .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
                     .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
                     .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
@@ -250,11 +267,24 @@ impl QuotaStore {
                             .unwrap_or(limit);
                         Ok(Some(count))
                     }
-                    Err(SdkError::ServiceError(e))
-                        if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-                    {
-                        Ok(None)
-                    }
+                    Err(SdkError::ServiceError(e)) => match e.err() {
+                        UpdateItemError::ConditionalCheckFailedException(failed) => {
+                            // Our own earlier attempt went through; only its
+                            // reply was lost: the token is ours.
+                            let old = failed.item();
+                            let ours = old
+                                .and_then(|item| item.get("lastId"))
+                                .and_then(|v| v.as_s().ok())
+                                .is_some_and(|last| last == id);
+                            let count = old
+                                .and_then(|item| item.get("count"))
+                                .and_then(|v| v.as_n().ok())
+                                .and_then(|n| n.parse().ok())
+                                .unwrap_or(limit);
+                            Ok(ours.then_some(count))
+                        }
+                        other => Err(QuotaStoreError::Failed(DisplayErrorContext(other).to_string())),
+                    },
                     Err(e) => Err(QuotaStoreError::Failed(DisplayErrorContext(&e).to_string())),
                 }
             }
@@ -294,8 +324,12 @@ impl Quota {
         let window_end = window_start + window;
         let reset = (window_end - now).max(1);
         let limit = self.spec.limit;
+        let id = request_id();
         let counted = deadline
-            .within(self.store.take(caller.as_str(), window_start, window_end, limit))
+            .within(
+                self.store
+                    .take(caller.as_str(), &id, window_start, window_end, limit),
+            )
             .await
             .unwrap_or(Err(QuotaStoreError::OutOfTime));
         match counted {
@@ -320,6 +354,14 @@ impl Quota {
             },
         }
     }
+}
+
+/// 16 random hex digits: tells one request's count from another's.
+fn request_id() -> String {
+    let mut bytes = [0u8; 8];
+    // Without randomness, a fixed id only loses the lost-reply check.
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -361,6 +403,10 @@ mod tests {
             "20/1.5h",
             "20/1h/2",
             "4294967296/1h",
+            "+5/1h",
+            "20/1µ",
+            "µ/1h",
+            "20/µh",
         ] {
             assert!(QuotaSpec::parse(bad).is_err(), "{bad:?} accepted");
         }
@@ -411,5 +457,14 @@ mod tests {
         assert_eq!(format!("{:?}", Caller("ip:::1".into())), "ip:::1");
         assert_eq!(ip_caller("::ffff:192.0.2.7").unwrap().as_str(), "ip:192.0.2.7");
         assert!(ip_caller("not an ip").is_none());
+        assert_eq!(sub_caller("auth0|abc-123").as_str(), "sub:auth0|abc-123");
+        for odd in ["a\nb", "a#1", "é", &"x".repeat(129)] {
+            let caller = sub_caller(odd);
+            assert!(
+                caller.as_str().starts_with("sub#") && caller.as_str().len() == 68,
+                "{caller:?}"
+            );
+        }
+        assert_ne!(sub_caller("a\nb"), sub_caller("a\nc"));
     }
 }

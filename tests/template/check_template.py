@@ -80,6 +80,15 @@ check(quota_table["Properties"]["KeySchema"] == [{"AttributeName": "pk", "KeyTyp
 check(env["QUOTA"] == {"Ref": "QuotaPerCaller"} and env["QUOTA_TABLE"] == {"Fn::If": ["HasQuota", {"Ref": "QuotaTable"}, ""]},
       "QUOTA and QUOTA_TABLE come from QuotaPerCaller (empty = off)")
 check(source["Parameters"]["QuotaPerCaller"]["Default"] == "", "no quota unless asked for")
+check(env["QUOTA_FAIL"] == {"Ref": "QuotaFail"} and source["Parameters"]["QuotaFail"]["AllowedValues"] == ["open", "closed"]
+      and source["Parameters"]["QuotaFail"]["Default"] == "open", "QUOTA_FAIL from QuotaFail: open (default) or closed")
+check(source["Conditions"]["HasQuota"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "QuotaPerCaller"}, ""]}]},
+      "HasQuota: QuotaPerCaller is not empty")
+import re
+quota_pattern = re.compile(source["Parameters"]["QuotaPerCaller"]["AllowedPattern"])
+check(all(quota_pattern.match(v) for v in ["", "20/1h", "100/7d", "5/168h"])
+      and not any(quota_pattern.match(v) for v in ["5/h", "0/1h", "20/1w", "20 /1h", "20/1h "]),
+      "QuotaPerCaller's pattern takes what QUOTA takes (the 7 d bound is checked at start)")
 rooms = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadAndWriteRoomsOnly"]
 # Exactly the actions src/rooms.rs calls (get_item, update_item).
 check(len(rooms) == 1 and sorted(rooms[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
@@ -90,7 +99,7 @@ check(table["BillingMode"] == "PAY_PER_REQUEST", "rooms table on demand")
 check(table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}, "rooms table TTL on expiresAt")
 check(table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, "rooms table point-in-time recovery")
 check(table["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}], "rooms table partition key room")
-kms = [s for s in statements if isinstance(s, dict) and "Fn::If" in s and s["Fn::If"][0] == "HasKmsKey"]
+kms = [s for s in statements if isinstance(s, dict) and "Fn::If" in s and s["Fn::If"][0] != "HasQuota"]
 check(len(kms) == 1 and kms[0]["Fn::If"][0] == "HasKmsKey", "IAM: kms:Decrypt only when a key is given")
 check(role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
       "IAM: basic execution role, nothing broader")
