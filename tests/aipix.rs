@@ -542,3 +542,45 @@ async fn a_redirect_an_oversized_chunked_body_and_a_dropped_connection_are_upstr
         assert_eq!(error_code(&response), "upstream_error", "{fault}");
     }
 }
+
+#[tokio::test]
+async fn stream_tokens_are_counted_by_the_quota_after_the_policy_and_validation() {
+    use token_vendor::quota::{FailMode, Quota, QuotaSpec, QuotaStore};
+    // Arrange: one token per hour, counted in memory.
+    let server = aipix_answering(Echo(serde_json::json!("stream-tok"))).await;
+    let quota = Quota::new(
+        QuotaSpec::parse("1/1h").unwrap(),
+        QuotaStore::memory(),
+        FailMode::Closed,
+    );
+    let vendor = aipix_vendor(&server.uri(), token_store(TOKEN), policy()).with_quota(quota);
+
+    // Act: refusals first (not counted), then one token, then one too many.
+    let not_allowed = vendor
+        .handle(request("GET", "/streams/cam-9/token", Some(ALLOWED)))
+        .await;
+    let bad_ttl = vendor
+        .handle(request("GET", "/streams/cam-1/token?ttl=soon", Some(ALLOWED)))
+        .await;
+    let right = vendor
+        .handle(request("GET", "/streams/cam-1/token?copy=true", Some(ALLOWED)))
+        .await;
+    let served = vendor
+        .handle(request("GET", "/streams/cam-1/token", Some(ALLOWED)))
+        .await;
+    let over = vendor
+        .handle(request("POST", "/streams/lobby.main/token", Some(ALLOWED)))
+        .await;
+
+    // Assert
+    let statuses = [&not_allowed, &bad_ttl, &right, &served, &over].map(|r| r.status().as_u16());
+    assert_eq!(statuses, [403, 400, 403, 200, 429]);
+    assert_eq!(header(&served, "ratelimit-remaining"), Some("0"));
+    assert_eq!(
+        header(&not_allowed, "ratelimit-remaining"),
+        None,
+        "refusals are not counted"
+    );
+    assert_eq!(error_code(&over), "quota_exceeded");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

@@ -205,6 +205,19 @@ async fn refusals_preflights_and_room_reads_are_not_counted_and_room_writes_are(
             "",
         );
         assert_eq!(vendor.handle(preflight).await.status(), 204);
+        let bad_room = from(ip, None, "PUT", "/rooms/bad%20name", &[("origin", ALLOWED)], "");
+        assert_eq!(vendor.handle(bad_room).await.status(), 400);
+        let not_enabled = from(
+            ip,
+            None,
+            "GET",
+            "/streams/cam-1/token",
+            &[("origin", ALLOWED)],
+            "",
+        );
+        assert_eq!(vendor.handle(not_enabled).await.status(), 501);
+        let wrong_method = from(ip, None, "DELETE", "/token", &[("origin", ALLOWED)], "");
+        assert_eq!(vendor.handle(wrong_method).await.status(), 405);
     }
     // A room: created (counted), read three times (not), joined (counted).
     let created = vendor
@@ -402,12 +415,12 @@ async fn four_processes_racing_on_one_caller_hand_out_exactly_n_tokens_and_audit
 
 #[tokio::test]
 async fn locally_without_a_table_the_quota_counts_in_memory_per_peer_address() {
-    // Arrange: the demo upstream (nothing configured), one token per hour.
+    // Arrange: the demo upstream (nothing configured), two tokens per hour.
     let vendor = Process::spawn(&[
         ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
         ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
-        ("QUOTA", "1/1h".to_owned()),
+        ("QUOTA", "2/1h".to_owned()),
     ]);
     let port = vendor.listening_port().await;
     let http = reqwest::Client::new();
@@ -418,8 +431,26 @@ async fn locally_without_a_table_the_quota_counts_in_memory_per_peer_address() {
             .send()
     };
 
-    // Act: a forged X-Forwarded-For does not make a second caller.
+    // Act: a token and a room (each counted), the room read (audited, not
+    // counted), then a forged X-Forwarded-For, which makes no second caller.
     let first = get("198.51.100.1").await.unwrap();
+    let created: serde_json::Value = http
+        .post(format!("http://127.0.0.1:{port}/rooms"))
+        .header("origin", ALLOWED)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let room = created["room"].as_str().unwrap().to_owned();
+    let read = http
+        .get(format!("http://127.0.0.1:{port}/rooms/{room}"))
+        .header("origin", ALLOWED)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
     let second = get("198.51.100.2").await.unwrap();
     let (first_status, second_status) = (first.status(), second.status());
     let retry_after = second
@@ -434,7 +465,16 @@ async fn locally_without_a_table_the_quota_counts_in_memory_per_peer_address() {
     assert_eq!(body["error"]["code"], "quota_exceeded");
     assert!(retry_after.is_some());
     let audit = audit_lines(&output);
-    assert_eq!(audit.len(), 1, "{output}");
-    assert_eq!(audit[0]["fields"]["caller"], "ip:127.0.0.1");
-    assert_eq!(audit[0]["fields"]["provider"], "demo");
+    assert_eq!(audit.len(), 3, "token, room created, room read\n{output}");
+    for line in &audit {
+        assert_eq!(line["fields"]["caller"], "ip:127.0.0.1");
+        assert_eq!(line["fields"]["provider"], "demo");
+    }
+    let routes: Vec<&str> = audit
+        .iter()
+        .map(|l| l["fields"]["route"].as_str().unwrap())
+        .collect();
+    assert_eq!(routes[..2], ["/token", "/rooms"]);
+    assert!(routes[2].starts_with("/rooms/#"), "{routes:?}");
+    assert!(!output.contains(&room), "a room name in the log");
 }
