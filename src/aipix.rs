@@ -65,14 +65,20 @@ impl Asked {
 
     /// A POST body: empty, or a JSON object with the same fields (JSON types).
     pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
-        if body.iter().all(u8::is_ascii_whitespace) {
+        if crate::handler::is_json_whitespace(body) {
             return Ok(Self::default());
         }
-        serde_json::from_slice(body).map_err(|_| {
+        let refused = || {
             ApiError::BadRequest(
                 "The body must be a JSON object with only ttl, from, to (whole seconds) and live, dvr, copy (booleans), each at most once.",
             )
-        })
+        };
+        // An object only: serde would also read these fields from an array.
+        let first = body.iter().find(|b| !crate::handler::is_json_whitespace(&[**b]));
+        if first != Some(&b'{') {
+            return Err(refused());
+        }
+        serde_json::from_slice(body).map_err(|_| refused())
     }
 }
 
@@ -404,6 +410,8 @@ mod tests {
             br#"{"ttl":60,"ttl":61}"#,
             br#"{"stream":"x"}"#,
             br#"[]"#,
+            br#"[60,true,false,false,null,null]"#,
+            b"\x0c",
             b"ttl=60",
             br#"{"ttl":-5}"#,
         ] {

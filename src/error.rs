@@ -44,6 +44,26 @@ pub enum ApiError {
     Internal(#[source] Box<dyn StdError + Send + Sync>),
 }
 
+/// Every code [`ApiError::code`] can answer (openapi.yaml lists the same).
+pub const ERROR_CODES: [&str; 16] = [
+    "bad_request",
+    "origin_not_allowed",
+    "payload_too_large",
+    "not_found",
+    "method_not_allowed",
+    "not_enabled",
+    "room_not_found",
+    "quota_exceeded",
+    "store_unavailable",
+    "stream_not_allowed",
+    "right_not_allowed",
+    "credentials_unavailable",
+    "upstream_auth_failed",
+    "upstream_timeout",
+    "upstream_error",
+    "internal",
+];
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
@@ -175,11 +195,17 @@ mod tests {
                 "credentials_unavailable",
             ),
             (ApiError::Internal("boom".into()), 500, "internal"),
+            (ApiError::Store("table gone".into()), 503, "store_unavailable"),
         ];
+        let mut seen = std::collections::BTreeSet::new();
         for (error, status, code) in cases {
             assert_eq!(error.status().as_u16(), status, "{error:?}");
             assert_eq!(error.code(), code, "{error:?}");
+            assert!(ERROR_CODES.contains(&code), "{code} missing from ERROR_CODES");
+            seen.insert(code);
         }
+        let listed: std::collections::BTreeSet<_> = ERROR_CODES.into_iter().collect();
+        assert_eq!(seen, listed, "ERROR_CODES lists exactly the codes answered");
     }
 
     #[test]

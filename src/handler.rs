@@ -51,6 +51,15 @@ impl TokenSource for TokenProvider {
     }
 }
 
+/// Every route the vendor answers, as openapi.yaml names its paths, with its
+/// methods as `Allow` spells them (a unit test holds these to [`Route`]).
+pub const ROUTES: [(&str, &str); 4] = [
+    ("/token", "GET, POST, OPTIONS"),
+    ("/streams/{stream}/token", "GET, POST, OPTIONS"),
+    ("/rooms", "POST, OPTIONS"),
+    ("/rooms/{name}", "GET, PUT, OPTIONS"),
+];
+
 /// The routes the vendor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route<'a> {
@@ -332,10 +341,16 @@ fn caller(request: &Request) -> Caller {
     quota::caller_of(request).unwrap_or_else(Caller::unknown)
 }
 
+/// Whether a body is empty or JSON's whitespace only (space, tab, line
+/// feed, carriage return; not form feed, which `is_ascii_whitespace` takes).
+pub fn is_json_whitespace(body: &[u8]) -> bool {
+    body.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
 /// A POST body is optional; when present it must be a JSON object.
 fn check_json_body(body: &Body) -> Result<(), ApiError> {
     let bytes: &[u8] = body.as_ref();
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if is_json_whitespace(bytes) {
         return Ok(());
     }
     match serde_json::from_slice::<serde_json::Value>(bytes) {
@@ -501,4 +516,43 @@ fn request_id(request: &Request) -> String {
 
 fn millis(duration: std::time::Duration) -> f64 {
     (duration.as_secs_f64() * 1e5).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_optional_body_is_empty_json_whitespace_or_an_object() {
+        for ok in [&b""[..], b" \t\r\n", b"{}", br#" {"a":1} "#] {
+            assert!(check_json_body(&Body::from(ok.to_vec())).is_ok(), "{ok:?}");
+        }
+        for bad in [&b"\x0c"[..], b"[]", b"1", b"{", b"\x0c{}"] {
+            assert!(check_json_body(&Body::from(bad.to_vec())).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn routes_lists_exactly_what_the_router_answers() {
+        for (template, methods) in ROUTES {
+            let path = template.replace("{stream}", "cam-1").replace("{name}", "party");
+            let route = Route::from_path(&path).unwrap_or_else(|| panic!("{template} is not routed"));
+            assert_eq!(route.methods(), methods, "{template}");
+        }
+        let kinds: std::collections::BTreeSet<String> = ROUTES
+            .iter()
+            .map(|(t, _)| {
+                format!(
+                    "{:?}",
+                    std::mem::discriminant(
+                        &Route::from_path(&t.replace("{stream}", "s").replace("{name}", "n")).unwrap()
+                    )
+                )
+            })
+            .collect();
+        assert_eq!(kinds.len(), 4, "one entry per kind of route");
+        for unrouted in ["/", "/tokens", "/streams/x", "/room"] {
+            assert!(Route::from_path(unrouted).is_none(), "{unrouted}");
+        }
+    }
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The OpenAPI contract (openapi.yaml), checked by schemathesis with every
+# check and every phase (stateful included) against the real binary in local
+# mode, with local CAS and AIPIX stand-ins (tests/contract/standins.py) and
+# rooms in memory: nothing is the demo upstream.
+#
+#   tests/contract/run.sh            # needs target/debug/token-vendor and `st`
+#   ST=/path/to/st VENDOR_BIN=... tests/contract/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+st=${ST:-.venv-tools/bin/st}
+vendor_bin=${VENDOR_BIN:-target/debug/token-vendor}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+python3 tests/contract/standins.py > "$work/ports" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/ports" ] && break; sleep 0.1; done
+read -r cas_port aipix_port < "$work/ports"
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+env -i PATH="$PATH" \
+  LISTEN_ADDR="127.0.0.1:$port" \
+  ALLOWED_ORIGINS='*' \
+  CAS_URL="http://127.0.0.1:$cas_port" API_KEY=contract-key API_SECRET=contract-secret \
+  AIPIX_URL="http://127.0.0.1:$aipix_port" AIPIX_API_TOKEN=contract-aipix-token \
+  AIPIX_STREAMS='*' AIPIX_RIGHTS=live,dvr,copy AIPIX_MAX_TTL=18446744073709551615 AIPIX_ALLOW_UNLIMITED=true \
+  "$vendor_bin" > "$work/vendor.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do grep -q listening "$work/vendor.log" && break; sleep 0.1; done
+grep -q listening "$work/vendor.log" || { cat "$work/vendor.log"; exit 1; }
+
+status=0
+"$st" --config-file tests/contract/schemathesis.toml run openapi.yaml --url "http://127.0.0.1:$port" --checks all \
+  --phases examples,coverage,fuzzing,stateful --max-examples "${MAX_EXAMPLES:-50}" \
+  --seed "${SEED:-20261126}" --generation-database none --no-color || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "--- vendor log (last 40 lines)"
+  tail -40 "$work/vendor.log"
+fi
+exit "$status"
