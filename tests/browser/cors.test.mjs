@@ -1,7 +1,9 @@
 // The demo page in headless Chromium against the real vendor binary (local
-// mode, demo upstream): an allowed origin gets tokens through cross-origin
-// fetches (one with a preflight); a refused origin is blocked by the browser
-// and the vendor logs a 403.
+// mode, demo upstream), through the token-vendor-client module it imports
+// (clients/js): an allowed origin gets tokens through cross-origin fetches
+// (one with a preflight); two tabs meet in one room; a refused origin is
+// blocked by the browser, surfaces as a TokenVendorError with status 0, and
+// the vendor logs a 403; a token near expiry is refreshed, not before.
 //
 //   cargo build && (cd tests/browser && npm ci && npm test)
 import { test, before, after } from "node:test";
@@ -28,12 +30,23 @@ const freePort = () =>
     });
   });
 
-// Serves examples/web on 127.0.0.1:port: each port is its own origin.
+// Serves the repository's examples/web and clients/js on 127.0.0.1:port, as
+// `python3 -m http.server` from the root does: each port is its own origin.
+const types = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };
 async function servePage(port) {
-  const html = await readFile(path.join(root, "examples/web/index.html"));
-  const server = createServer((req, res) => {
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end(html);
+  const server = createServer(async (req, res) => {
+    let file = new URL(req.url, "http://x").pathname;
+    if (file.endsWith("/")) file += "index.html";
+    const allowed = file.startsWith("/examples/web/") || file.startsWith("/clients/js/");
+    try {
+      if (!allowed || file.includes("..")) throw new Error("not served");
+      const body = await readFile(path.join(root, file));
+      res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end();
+    }
   });
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   return server;
@@ -90,7 +103,7 @@ async function clickAndWait(page, button) {
 
 test("a page from an allowed origin gets a token through a cross-origin fetch", async () => {
   const page = await browser.newPage();
-  await page.goto(`${allowedOrigin}/?vendor=${vendorUrl}`);
+  await page.goto(`${allowedOrigin}/examples/web/?vendor=${vendorUrl}`);
 
   const result = await clickAndWait(page, "#get-token");
 
@@ -102,7 +115,7 @@ test("a page from an allowed origin gets a token through a cross-origin fetch", 
 
 test("a fetch that needs a preflight (Authorization header) also gets a token", async () => {
   const page = await browser.newPage();
-  await page.goto(`${allowedOrigin}/?vendor=${vendorUrl}`);
+  await page.goto(`${allowedOrigin}/examples/web/?vendor=${vendorUrl}`);
   const grantedPreflights = () =>
     vendorLog.split("\n").filter((l) => l.includes("method=OPTIONS") && l.includes("status=204")).length;
   const preflightsBefore = grantedPreflights();
@@ -118,12 +131,13 @@ test("a fetch that needs a preflight (Authorization header) also gets a token", 
 
 test("a page from a refused origin is blocked by the browser and the vendor logs a 403", async () => {
   const page = await browser.newPage();
-  await page.goto(`${refusedOrigin}/?vendor=${vendorUrl}`);
+  await page.goto(`${refusedOrigin}/examples/web/?vendor=${vendorUrl}`);
 
   const result = await clickAndWait(page, "#get-token");
 
   assert.equal(result.status, "error");
-  assert.match(result.error, /TypeError: Failed to fetch/);
+  // The client's error: status 0, as the browser hides the 403 from the page.
+  assert.match(result.error, /^TokenVendorError 0 network_error: /);
   assert.equal(result.token, "–");
   const refused = vendorLog
     .split("\n")
@@ -134,7 +148,7 @@ test("a page from a refused origin is blocked by the browser and the vendor logs
 
 test("two tabs meet in one room: create in one, join in the other, same token", async () => {
   const first = await browser.newPage();
-  await first.goto(`${allowedOrigin}/?vendor=${vendorUrl}`);
+  await first.goto(`${allowedOrigin}/examples/web/?vendor=${vendorUrl}`);
   await first.click("#create-room");
   await first.waitForFunction(() => !["idle", "loading"].includes(document.getElementById("room-status").textContent));
   const created = {
@@ -144,7 +158,7 @@ test("two tabs meet in one room: create in one, join in the other, same token", 
   };
 
   const second = await browser.newPage();
-  await second.goto(`${allowedOrigin}/?vendor=${vendorUrl}&room=${encodeURIComponent(created.room)}`);
+  await second.goto(`${allowedOrigin}/examples/web/?vendor=${vendorUrl}&room=${encodeURIComponent(created.room)}`);
   await second.click("#join-room");
   await second.waitForFunction(() => !["idle", "loading"].includes(document.getElementById("room-status").textContent));
 
@@ -155,4 +169,47 @@ test("two tabs meet in one room: create in one, join in the other, same token", 
   assert.ok(!vendorLog.includes(created.room), "the room name is never logged");
   await first.close();
   await second.close();
+});
+
+test("a token is served from the cache until shortly before it expires, then refreshed", async () => {
+  // The demo's tokens live 3600 s; a margin of 3597 s makes "shortly before
+  // expiry" come 3 s after the token was made.
+  const page = await browser.newPage();
+  await page.goto(`${allowedOrigin}/examples/web/?vendor=${vendorUrl}&margin=3597`);
+  const tokenRequests = () =>
+    vendorLog.split("\n").filter((l) => l.includes("method=GET") && l.includes("path=/token") && l.includes("status=200")).length;
+  const before = tokenRequests();
+
+  const first = await clickAndWait(page, "#get-token");
+  await page.evaluate(() => { document.getElementById("status").textContent = "idle"; });
+  const cached = await clickAndWait(page, "#get-token");
+  const afterCached = tokenRequests();
+  await new Promise((r) => setTimeout(r, 3500));
+  await page.evaluate(() => { document.getElementById("status").textContent = "idle"; });
+  const refreshed = await clickAndWait(page, "#get-token");
+
+  assert.equal(first.status, "ok", first.error);
+  assert.equal(cached.token, first.token, "the second click is answered from the cache");
+  assert.equal(afterCached, before + 1, `one request for two clicks:\n${vendorLog}`);
+  assert.equal(refreshed.status, "ok", refreshed.error);
+  assert.notEqual(refreshed.token, first.token, "a new token near expiry");
+  assert.equal(tokenRequests(), before + 2, vendorLog);
+  await page.close();
+});
+
+test("a long token wraps inside its box instead of running off the page", async () => {
+  const page = await browser.newPage();
+  await page.setViewportSize({ width: 480, height: 800 });
+  await page.goto(`${allowedOrigin}/examples/web/?vendor=${vendorUrl}`);
+  const result = await clickAndWait(page, "#get-token");
+  const overflow = await page.evaluate(() => {
+    const box = document.getElementById("token");
+    return { scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
+             boxRight: box.getBoundingClientRect().right };
+  });
+
+  assert.equal(result.status, "ok", result.error);
+  assert.ok(overflow.scroll <= overflow.client, `the page scrolls sideways: ${JSON.stringify(overflow)}`);
+  assert.ok(overflow.boxRight <= overflow.client, JSON.stringify(overflow));
+  await page.close();
 });
