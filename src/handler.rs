@@ -286,13 +286,13 @@ impl Vendor {
                     Route::Room(name) if method == Method::GET => {
                         let room = rooms.get(name, deadline).await?;
                         notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
-                        Ok(room_response(&room, false))
+                        Ok(room_response(&room, None))
                     }
                     Route::Room(name) => {
                         self.admit(request, notes, deadline).await?;
                         let room = rooms.put(name, tokens, upstream, deadline).await?;
                         notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
-                        Ok(room_response(&room, false))
+                        Ok(room_response(&room, None))
                     }
                     _ => {
                         check_json_body(request.body())?;
@@ -300,7 +300,10 @@ impl Vendor {
                         let name = rooms::new_room_name().map_err(|e| ApiError::Internal(Box::new(e)))?;
                         let room = rooms.put(&name, tokens, upstream, deadline).await?;
                         notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
-                        Ok(room_response(&room, true))
+                        // `Location` as the caller addressed the API: with the
+                        // stage (`/Prod`) that a REST API puts before the route.
+                        let stage = request.uri().path().strip_suffix(path).unwrap_or_default();
+                        Ok(room_response(&room, Some(stage)))
                     }
                 }
             }
@@ -385,9 +388,10 @@ fn token_response(minted: &Minted) -> Response<Body> {
     json_response(StatusCode::OK, &body)
 }
 
-/// A room's token: `201` (with `Location` when the name was generated) when
-/// this call minted it, `200` when it joined.
-fn room_response(room: &RoomToken, created: bool) -> Response<Body> {
+/// A room's token: `201` (with `Location` under `created`'s path prefix
+/// when the name was generated) when this call minted it, `200` when it
+/// joined.
+fn room_response(room: &RoomToken, created: Option<&str>) -> Response<Body> {
     let mut body = json!({ "room": room.room, "token": room.token.token() });
     if let Some(expires_at) = room.token.expires_at() {
         body["expiresAt"] = json!(expires_at.to_string());
@@ -398,7 +402,9 @@ fn room_response(room: &RoomToken, created: bool) -> Response<Body> {
         StatusCode::OK
     };
     let mut response = json_response(status, &body);
-    if created && let Ok(location) = HeaderValue::from_str(&format!("/rooms/{}", room.room)) {
+    if let Some(prefix) = created
+        && let Ok(location) = HeaderValue::from_str(&format!("{prefix}/rooms/{}", room.room))
+    {
         response.headers_mut().insert(LOCATION, location);
     }
     response

@@ -165,3 +165,51 @@ async fn the_stream_token_event_reaches_aipix_with_its_query() {
     assert_eq!(json(&response)["token"], "tok-stream");
     assert_eq!(json(&response)["stream"], "cam-1");
 }
+
+#[tokio::test]
+async fn a_created_rooms_location_keeps_the_stage_the_caller_used() {
+    use token_vendor::rooms::{RoomStore, Rooms};
+    // Arrange: the REST API event turned into POST /rooms under stage Prod,
+    // and an HTTP API one on the $default stage.
+    let mut rest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/events/rest-api-get-token.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    rest["resource"] = "/rooms".into();
+    rest["path"] = "/rooms".into();
+    rest["httpMethod"] = "POST".into();
+    rest["requestContext"]["httpMethod"] = "POST".into();
+    rest["requestContext"]["path"] = "/Prod/rooms".into();
+    rest["requestContext"]["resourcePath"] = "/rooms".into();
+    let http_api = http_api_event("POST", "/rooms", "", &[("origin", ALLOWED)], "");
+    let minting = Minting::default();
+    let cas = minting_cas(&minting).await;
+    let rooms = Rooms::new(
+        RoomStore::memory(),
+        Duration::from_secs(60),
+        Duration::from_secs(3600),
+    );
+    let vendor = cas_vendor(&cas.uri(), fixed_store(), Duration::from_secs(2)).with_rooms(rooms);
+
+    // Act
+    let under_stage = vendor
+        .handle(lambda_http::request::from_str(&rest.to_string()).unwrap())
+        .await;
+    let on_default = vendor
+        .handle(lambda_http::request::from_str(&http_api).unwrap())
+        .await;
+
+    // Assert
+    for (response, prefix) in [(&under_stage, "/Prod/rooms/"), (&on_default, "/rooms/")] {
+        assert_eq!(response.status(), 201);
+        let room = json(response)["room"].as_str().unwrap().to_owned();
+        assert_eq!(
+            header(response, "location"),
+            Some(format!("{prefix}{room}").as_str())
+        );
+    }
+}
