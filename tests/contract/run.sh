@@ -4,11 +4,14 @@
 # mode, with local CAS and AIPIX stand-ins (tests/contract/standins.py) and
 # rooms in memory: nothing is the demo upstream.
 #
-#   tests/contract/run.sh            # needs target/debug/token-vendor and `st`
+#   cargo build && tests/contract/run.sh   # needs `st` (pip install schemathesis)
 #   ST=/path/to/st VENDOR_BIN=... tests/contract/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# schemathesis: $ST, else the tools venv .ci/run makes, else `st` on PATH.
 st=${ST:-.venv-tools/bin/st}
+[ -x "$st" ] || st=st
+command -v "$st" >/dev/null || { echo "schemathesis (st) not found: pip install schemathesis" >&2; exit 1; }
 vendor_bin=${VENDOR_BIN:-target/debug/token-vendor}
 work=$(mktemp -d)
 pids=()
