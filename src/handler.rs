@@ -236,7 +236,10 @@ impl Vendor {
         let Some(quota) = &self.quota else {
             return Ok(());
         };
-        notes.admission = quota.admit(&caller(request), deadline).await?;
+        // The request's own id (Lambda's, or a fresh one locally) marks the count.
+        notes.admission = quota
+            .admit(&caller(request), &request_id(request), deadline)
+            .await?;
         match notes.admission {
             Some(admission) if !admission.allowed => Err(ApiError::QuotaExceeded {
                 retry_after: admission.reset,

@@ -308,14 +308,21 @@ impl Quota {
     /// Counts one token for `caller` now. `Ok(None)` when the store failed
     /// and the quota fails open (logged as an error); a refusal is
     /// `Ok(Some(admission))` with `allowed: false`.
-    pub async fn admit(&self, caller: &Caller, deadline: Deadline) -> Result<Option<Admission>, ApiError> {
+    /// `request_id` (unique per request) tells this count from others.
+    pub async fn admit(
+        &self,
+        caller: &Caller,
+        request_id: &str,
+        deadline: Deadline,
+    ) -> Result<Option<Admission>, ApiError> {
         let now = jiff::Timestamp::now().as_second().max(0) as u64;
-        self.admit_at(caller, now, deadline).await
+        self.admit_at(caller, request_id, now, deadline).await
     }
 
     async fn admit_at(
         &self,
         caller: &Caller,
+        id: &str,
         now: u64,
         deadline: Deadline,
     ) -> Result<Option<Admission>, ApiError> {
@@ -324,11 +331,10 @@ impl Quota {
         let window_end = window_start + window;
         let reset = (window_end - now).max(1);
         let limit = self.spec.limit;
-        let id = request_id();
         let counted = deadline
             .within(
                 self.store
-                    .take(caller.as_str(), &id, window_start, window_end, limit),
+                    .take(caller.as_str(), id, window_start, window_end, limit),
             )
             .await
             .unwrap_or(Err(QuotaStoreError::OutOfTime));
@@ -354,14 +360,6 @@ impl Quota {
             },
         }
     }
-}
-
-/// 16 random hex digits: tells one request's count from another's.
-fn request_id() -> String {
-    let mut bytes = [0u8; 8];
-    // Without randomness, a fixed id only loses the lost-reply check.
-    let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -425,7 +423,12 @@ mod tests {
 
     async fn at(quota: &Quota, caller: &Caller, now: u64) -> Admission {
         quota
-            .admit_at(caller, now, Deadline::after(Duration::from_secs(1)))
+            .admit_at(
+                caller,
+                &now.to_string(),
+                now,
+                Deadline::after(Duration::from_secs(1)),
+            )
             .await
             .unwrap()
             .unwrap()
