@@ -12,6 +12,7 @@ use crate::cas::CasClient;
 use crate::config::{Config, CredentialSource, Mode};
 use crate::demo::DemoUpstream;
 use crate::handler::{TokenProvider, Vendor};
+use crate::metrics::Metrics;
 use crate::provider::http_client;
 use crate::quota::{Quota, QuotaStore};
 use crate::rooms::{RoomStore, Rooms};
@@ -42,7 +43,9 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         );
         let demo = TokenProvider::Demo(DemoUpstream::new().map_err(StartError::Random)?);
         let rooms = Rooms::new(RoomStore::memory(), config.room_refresh_margin, config.room_ttl);
-        let mut vendor = Vendor::new(config.allowed_origins, Some(demo), None).with_rooms(rooms);
+        let mut vendor = Vendor::new(config.allowed_origins, Some(demo), None)
+            .with_rooms(rooms)
+            .with_metrics(Metrics::new(&config.metrics), None);
         if let Some(spec) = config.quota {
             let store = match config.quota_table {
                 Some(table) => QuotaStore::dynamo(dynamodb_client(&Box::pin(load_sdk(lambda)).await?), table),
@@ -81,6 +84,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     // table), then the secret's first read.
     let aws = async {
         let mut sdk = None;
+        let from_secret = matches!(credentials, CredentialSource::SecretsManager { .. });
         let store = match credentials {
             CredentialSource::Environment(credentials) => CredentialStore::fixed(credentials),
             CredentialSource::SecretsManager { secret_id } => {
@@ -101,14 +105,16 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
             }
         };
         let read = async {
+            let reading = Instant::now();
             store.load().await;
             tracing::debug!(at_ms = millis(started), "secret read");
+            from_secret.then(|| reading.elapsed())
         };
-        let ((), dynamo) = tokio::join!(read, dynamo);
-        Ok::<_, StartError>((store, dynamo?))
+        let (secret_read, dynamo) = tokio::join!(read, dynamo);
+        Ok::<_, StartError>((store, dynamo?, secret_read))
     };
     let ((), aws) = tokio::join!(warm, aws);
-    let (store, dynamo) = aws?;
+    let (store, dynamo, secret_read) = aws?;
     let store = Arc::new(store);
     if let Some(held) = store.held() {
         if let (Some(_), Err(error)) = (&config.cas, held.cas()) {
@@ -133,7 +139,8 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         _ if !lambda => Some(RoomStore::memory()),
         _ => None,
     };
-    let mut vendor = Vendor::new(config.allowed_origins, tokens, streams);
+    let mut vendor = Vendor::new(config.allowed_origins, tokens, streams)
+        .with_metrics(Metrics::new(&config.metrics), secret_read);
     if let Some(room_store) = room_store {
         vendor = vendor.with_rooms(Rooms::new(
             room_store,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cors::AllowedOrigins;
+use crate::metrics::MetricsSetting;
 use crate::quota::{FailMode, QuotaSpec};
 use crate::secrets::{AIPIX_API_TOKEN, API_KEY, API_SECRET, Credentials};
 use crate::tls::ExtraRoots;
@@ -108,6 +109,8 @@ pub struct Config {
     /// `QUOTA_FAIL`: serve (`open`, the default) or answer 503 (`closed`)
     /// when the quota table cannot be used.
     pub quota_fail: FailMode,
+    /// `METRICS` and `METRICS_NAMESPACE`: the EMF records, on or off.
+    pub metrics: MetricsSetting,
 }
 
 impl Config {
@@ -281,6 +284,13 @@ impl Config {
             Some(_) => return Err(invalid("QUOTA_FAIL", "expected open or closed")),
         };
 
+        let metrics = MetricsSetting::parse(
+            get("METRICS").as_deref(),
+            get("METRICS_NAMESPACE").as_deref(),
+            lambda,
+        )
+        .map_err(|(variable, reason)| invalid(variable, reason))?;
+
         let extra_roots = match get("EXTRA_CA_CERTS") {
             None => ExtraRoots::default(),
             Some(path) => {
@@ -302,6 +312,7 @@ impl Config {
             quota,
             quota_table,
             quota_fail,
+            metrics,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! per request. Providers plug in behind [`TokenProvider`]; nothing here
 //! knows how a token is made. Each request gets its [`Deadline`] here.
 
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -21,6 +21,7 @@ use crate::cors::{self, AllowedOrigins, OriginCheck};
 use crate::deadline::Deadline;
 use crate::demo::DemoUpstream;
 use crate::error::{ApiError, chain};
+use crate::metrics::{Metrics, RequestRecord, RouteKind};
 use crate::provider::{Minted, TokenSource, UpstreamError, UpstreamTrace};
 use crate::quota::{self, Admission, Caller, Quota};
 use crate::rooms::{self, RoomToken, Rooms};
@@ -147,6 +148,9 @@ pub struct Vendor {
     streams: Option<AipixClient>,
     rooms: Option<Rooms>,
     quota: Option<Quota>,
+    metrics: Metrics,
+    /// How long the cold start's secret read took (for its record).
+    secret_read: Option<Duration>,
 }
 
 impl Vendor {
@@ -159,7 +163,23 @@ impl Vendor {
             streams,
             rooms: None,
             quota: None,
+            metrics: Metrics::off(),
+            secret_read: None,
         }
+    }
+
+    /// Writes a metrics record per request (and one for the cold start)
+    /// to `metrics`; `secret_read` is the cold start's secret read.
+    pub fn with_metrics(mut self, metrics: Metrics, secret_read: Option<Duration>) -> Self {
+        self.metrics = metrics;
+        self.secret_read = secret_read;
+        self
+    }
+
+    /// Writes the cold start's record: `init` is how long the process took
+    /// from its start to being ready for its first request.
+    pub fn cold_started(&self, init: Duration) {
+        self.metrics.cold_start(init, self.secret_read);
     }
 
     /// Counts every token request per caller against `quota`.
@@ -191,8 +211,10 @@ impl Vendor {
             .respond(&request, &path, &origin, &mut notes, &mut upstream, deadline)
             .instrument(span.clone())
             .await;
+        let mut error_code = None;
         let mut response = result.unwrap_or_else(|error| {
             let _entered = span.enter();
+            error_code = Some(error.code());
             if error.is_server_side() {
                 tracing::error!(code = error.code(), error = %chain(&error), "request failed");
             } else {
@@ -205,6 +227,8 @@ impl Vendor {
             quota_headers(response.headers_mut(), admission, &origin);
         }
 
+        let latency = started.elapsed();
+        let trace_id = trace_id(&request);
         let _entered = span.enter();
         let logged_path = Route::from_path(&path).map_or_else(|| path.clone(), |route| route.logged(&path));
         if let Some((provider, session)) = &notes.issued {
@@ -221,12 +245,34 @@ impl Vendor {
             path = %logged_path,
             origin = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("-"),
             status = response.status().as_u16(),
-            latency_ms = millis(started.elapsed()),
+            latency_ms = millis(latency),
             upstream_status = upstream.status,
             upstream_latency_ms = (upstream.calls > 0).then(|| millis(upstream.latency)),
             upstream_calls = upstream.calls,
+            trace_id = trace_id.as_deref(),
             "request"
         );
+        if self.metrics.enabled() {
+            let status = response.status();
+            self.metrics.request(RequestRecord {
+                timestamp: SystemTime::now(),
+                route: RouteKind::of(&path).name(),
+                requests: 1,
+                tokens_issued: u64::from(notes.issued.is_some()),
+                client_errors: u64::from(status.is_client_error()),
+                server_errors: u64::from(status.is_server_error()),
+                credentials_unavailable: u64::from(matches!(
+                    error_code,
+                    Some("credentials_unavailable" | "upstream_auth_failed")
+                )),
+                latency,
+                upstream_latency: (upstream.calls > 0).then_some(upstream.latency),
+                status_code: u64::from(status.as_u16()),
+                error_code,
+                request_id,
+                trace_id,
+            });
+        }
         response
     }
 
@@ -509,6 +555,14 @@ fn deadline_of(request: &Request) -> Deadline {
         Some(context) => Deadline::from_epoch_millis(context.deadline),
         None => Deadline::local(),
     }
+}
+
+/// The X-Ray trace id Lambda hands over with the invocation (under
+/// `PassThrough` too, unsampled); none locally.
+fn trace_id(request: &Request) -> Option<String> {
+    request
+        .lambda_context_ref()
+        .and_then(|context| context.xray_trace_id.clone())
 }
 
 /// The Lambda request id, or a random one in local mode.

@@ -19,6 +19,7 @@ pub mod jwt;
 pub mod lambda_event;
 pub mod local;
 pub mod logging;
+pub mod metrics;
 pub mod provider;
 pub mod quota;
 pub mod rooms;

@@ -31,7 +31,9 @@ pub fn init() {
         env::var("RUST_LOG").ok().as_deref(),
     );
     let json = env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    let lines = fmt::layer().with_target(false).without_time();
+    // No colour codes: metrique turns on tracing-subscriber's `ansi`
+    // feature, which would otherwise put escapes into CloudWatch's lines.
+    let lines = fmt::layer().with_target(false).without_time().with_ansi(false);
     let registry = tracing_subscriber::registry().with(caps()).with(filter);
     if json {
         registry.with(lines.json()).init();

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 use lambda_http::service_fn;
 use token_vendor::config::Mode;
@@ -12,8 +13,9 @@ use token_vendor::{Config, cold_start, lambda_event, local, logging};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let started = Instant::now();
     logging::init();
-    match run().await {
+    match run(started).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %chain(&*error), "token-vendor cannot start");
@@ -22,10 +24,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), lambda_http::Error> {
+async fn run(started: Instant) -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
     let mode = config.mode.clone();
     let vendor = cold_start(config).await?;
+    vendor.cold_started(started.elapsed());
     match mode {
         Mode::Lambda => {
             let vendor = &vendor;

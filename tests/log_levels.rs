@@ -2,8 +2,9 @@
 //! `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`, in text and JSON, in local and Lambda
 //! mode — through every route (CAS with a key rotation, AIPIX, rooms created,
 //! raced for, joined and read), against moto (Secrets Manager, DynamoDB) and
-//! local upstreams. Its whole output is then scanned for every key, secret,
-//! AIPIX token, issued token, room name and the caller's bearer token.
+//! local upstreams. Its whole output (the metrics records included) is then
+//! scanned for every key, secret, AIPIX token, issued token, room name and
+//! the caller's bearer token.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -103,6 +104,8 @@ impl Run {
             }
             Mode::Local => {
                 vars.push(("LISTEN_ADDR", "127.0.0.1:0".to_owned()));
+                // Metrics records too (on by default under Lambda only).
+                vars.push(("METRICS", "emf".to_owned()));
                 None
             }
         };
@@ -222,6 +225,12 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
     let trace_line = if json { "\"level\":\"TRACE\"" } else { "TRACE" };
     assert!(output.contains(trace_line), "no TRACE line:\n{output}");
     assert!(output.contains("re-read"), "the rotation ran:\n{output}");
+    assert!(
+        output.matches("\"_aws\"").count() >= 8,
+        "the metrics records are in the scan:\n{output}"
+    );
+    // Plain lines for CloudWatch: no terminal colour codes.
+    assert!(!output.contains('\u{1b}'), "an ANSI escape in the log:\n{output}");
     // ...and nothing secret in any line.
     let issued = run.minting.issued();
     assert_eq!(issued.len(), 3, "/token, POST /rooms, PUT /rooms/{{name}}");

@@ -54,7 +54,7 @@ check(function["Timeout"] == 15, "function timeout 15 s (README, src/deadline.rs
 check(set(env) == {"CAS_URL", "SECRET_ID", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
                    "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED",
                    "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S", "EXTRA_CA_CERTS",
-                   "QUOTA", "QUOTA_TABLE", "QUOTA_FAIL"},
+                   "QUOTA", "QUOTA_TABLE", "QUOTA_FAIL", "METRICS_NAMESPACE"},
       "environment carries configuration only, no credentials")
 
 role = resources["TokenVendorFunctionRole"]["Properties"]
@@ -101,8 +101,11 @@ check(table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled"
 check(table["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}], "rooms table partition key room")
 kms = [s for s in statements if isinstance(s, dict) and "Fn::If" in s and s["Fn::If"][0] != "HasQuota"]
 check(len(kms) == 1 and kms[0]["Fn::If"][0] == "HasKmsKey", "IAM: kms:Decrypt only when a key is given")
-check(role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
-      "IAM: basic execution role, nothing broader")
+# SAM adds X-Ray's write-only policy whenever Tracing is a parameter (it
+# cannot know the value); it lets the function send trace segments, nothing else.
+check(role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                                    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"],
+      "IAM: basic execution role and X-Ray write-only (for TracingMode), nothing broader")
 
 api = resources["TokenApi"]["Properties"]["Body"]
 cors = api["x-amazon-apigateway-cors"]
@@ -144,6 +147,102 @@ check(stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "Throttlin
 check(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "route throttling burst")
 check(resources["FunctionLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, "log retention")
 check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "RoomsUrl", "RoomsTableName", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
+
+# Observability: tracing, the metrics' namespace, alarms, topic, dashboard.
+params = source["Parameters"]
+check(function.get("TracingConfig") == {"Mode": {"Ref": "TracingMode"}}
+      and params["TracingMode"]["Default"] == "PassThrough"
+      and params["TracingMode"]["AllowedValues"] == ["PassThrough", "Active"],
+      "X-Ray tracing from TracingMode: PassThrough (default) or Active")
+check(env["METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"} and params["MetricsNamespace"]["Default"] == "TokenVendor",
+      "METRICS_NAMESPACE from MetricsNamespace (default TokenVendor); METRICS keeps its Lambda default, emf")
+ns_pattern = re.compile(params["MetricsNamespace"]["AllowedPattern"])
+check(all(ns_pattern.match(v) for v in ["TokenVendor", "Media/Tokens prod", "a.b-c_d#e:f"])
+      and not any(ns_pattern.match(v) for v in ["", "AWS/Lambda", "tokens\"", "n" * 256]),
+      "MetricsNamespace's pattern takes what METRICS_NAMESPACE takes")
+topic = resources["AlarmTopic"]
+check(topic["Type"] == "AWS::SNS::Topic" and "Condition" not in topic, "the alarm topic always exists")
+subscription = resources["AlarmEmailSubscription"]
+check(subscription["Type"] == "AWS::SNS::Subscription" and subscription.get("Condition") == "HasAlarmEmail"
+      and subscription["Properties"] == {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email",
+                                         "Endpoint": {"Ref": "AlarmEmail"}}
+      and source["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+      and params["AlarmEmail"]["Default"] == "",
+      "an e-mail subscription only when AlarmEmail is set")
+alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+check(set(alarms) == {"ServerErrorsAlarm", "CredentialsUnavailableAlarm", "FunctionErrorsAlarm",
+                      "FunctionThrottlesAlarm", "Api5xxAlarm"}, "five alarms: %s" % sorted(alarms))
+for name, alarm in alarms.items():
+    check(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["OKActions"] == [{"Ref": "AlarmTopic"}],
+          "%s notifies the topic (alarm and OK)" % name)
+    check(alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and alarm["Statistic"] == "Sum"
+          and alarm["EvaluationPeriods"] == 1 and alarm["TreatMissingData"] == "notBreaching",
+          "%s: a sum at or over its threshold; no data is not an alarm" % name)
+# The vendor's records carry the sets [["Route"], []] (src/metrics.rs): an
+# alarm on its own metrics must use the dimension-less set, or it never fires.
+server = alarms["ServerErrorsAlarm"]
+check(server["Namespace"] == {"Ref": "MetricsNamespace"} and server["MetricName"] == "ServerErrors"
+      and "Dimensions" not in server and server["Period"] == 300
+      and server["Threshold"] == {"Ref": "ServerErrorsThreshold"},
+      "ServerErrors: all routes (no dimension), sum over 5 min >= ServerErrorsThreshold")
+credentials = alarms["CredentialsUnavailableAlarm"]
+check(credentials["Namespace"] == {"Ref": "MetricsNamespace"} and credentials["MetricName"] == "CredentialsUnavailable"
+      and "Dimensions" not in credentials and credentials["Threshold"] == 1,
+      "CredentialsUnavailable: all routes, >= 1")
+function_dims = [{"Name": "FunctionName", "Value": {"Ref": "TokenVendorFunction"}}]
+for name, metric in [("FunctionErrorsAlarm", "Errors"), ("FunctionThrottlesAlarm", "Throttles")]:
+    check(alarms[name]["Namespace"] == "AWS/Lambda" and alarms[name]["MetricName"] == metric
+          and alarms[name]["Dimensions"] == function_dims and alarms[name]["Threshold"] == 1,
+          "%s: AWS/Lambda %s of this function, >= 1" % (name, metric))
+api5xx = alarms["Api5xxAlarm"]
+check(api5xx["Namespace"] == "AWS/ApiGateway" and api5xx["MetricName"] == "5xx"
+      and api5xx["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "TokenApi"}}, {"Name": "Stage", "Value": "$default"}]
+      and "TokenApiApiGatewayDefaultStage" in resources,
+      "Api5xx: the HTTP API's 5xx on its $default stage (the stage SAM creates)")
+dashboard = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+body = dashboard[0]
+for placeholder, value in [("Ns", "TokenVendor"), ("AWS::Region", "us-east-1"), ("TokenApi", "api123"),
+                           ("TokenVendorFunction", "fn")]:
+    body = body.replace("${%s}" % placeholder, value)
+body = re.sub(r"\$\{(\w+)\.Arn\}", r"arn:aws:cloudwatch:us-east-1:1:alarm:\1", body)
+check("${" not in body, "the dashboard's placeholders are all known")
+widgets = json.loads(body)["widgets"]
+check(dashboard[1] == {"Ns": {"Ref": "MetricsNamespace"}}, "the dashboard reads MetricsNamespace")
+
+
+def metric_rows(title):
+    found = [w["properties"]["metrics"] for w in widgets if w["properties"].get("title") == title]
+    check(len(found) == 1, "dashboard widget %r" % title)
+    rows, last = [], None
+    for row in found[0] if found else []:
+        row = [x for x in row if not isinstance(x, dict)]
+        if row[0] == "...":
+            row = last[:len(last) - len(row) + 1] + row[1:]
+        rows.append(row)
+        last = row
+    return rows
+
+
+check(metric_rows("Requests per route") == [["TokenVendor", "Requests", "Route", r] for r in
+                                             ["token", "stream", "room", "other"]],
+      "dashboard: requests per route")
+check(metric_rows("Tokens issued per route") == [["TokenVendor", "TokensIssued", "Route", r] for r in
+                                                  ["token", "stream", "room"]],
+      "dashboard: tokens issued per route")
+check({tuple(r[:2]) for r in metric_rows("4xx and 5xx answers")} >= {("TokenVendor", "ClientErrors"),
+                                                                     ("TokenVendor", "ServerErrors"),
+                                                                     ("AWS/ApiGateway", "4xx"), ("AWS/ApiGateway", "5xx")},
+      "dashboard: 4xx and 5xx")
+latency = [w for w in widgets if w["properties"].get("title") == "Latency and upstream latency (ms)"]
+stats = {(m[1], m[2]["stat"]) for m in latency[0]["properties"]["metrics"]} if latency else set()
+check(stats == {("Latency", "p50"), ("Latency", "p99"), ("UpstreamLatency", "p50"), ("UpstreamLatency", "p99")},
+      "dashboard: latency and upstream latency p50/p99")
+check({tuple(r[:2]) for r in metric_rows("Cold starts and init duration (ms)")} >= {("TokenVendor", "ColdStart"),
+                                                                                    ("TokenVendor", "InitDuration")},
+      "dashboard: cold starts and init duration")
+check(all(w["properties"].get("region") == "us-east-1" for w in widgets if w["type"] == "metric"),
+      "dashboard widgets are in the stack's region")
+check(set(out["Outputs"]) >= {"AlarmTopic", "DashboardName"}, "outputs: the alarm topic and the dashboard")
 
 if failures:
     sys.exit("template checks failed: %s" % failures)

@@ -1,0 +1,283 @@
+//! CloudWatch metrics in the Embedded Metric Format: one JSON line on stdout
+//! per request and one per cold start, which CloudWatch Logs turns into
+//! metrics with no API call and no agent. Written by awslabs' `metrique`
+//! (its EMF format and its synchronous `FlushImmediately` sink: a Lambda
+//! instance is frozen between invocations, so nothing may wait in a queue
+//! for a background thread). BENCHMARKS.md has the figures behind the choice.
+//!
+//! What a record may carry is fixed here: the route's kind (never the path:
+//! a room name is a capability), counts, durations, the error code, the
+//! request id and the X-Ray trace id. No key, secret, token or room name.
+
+use std::io;
+use std::time::{Duration, SystemTime};
+
+use metrique::emf::Emf;
+use metrique::emf::flags::NoMetric;
+use metrique::unit::{Count, Millisecond};
+use metrique::unit_of_work::metrics;
+use metrique::writer::sink::FlushImmediately;
+use metrique::writer::{BoxEntrySink, EntrySink as _, FormatExt as _};
+use metrique::{CloseValue as _, RootMetric};
+
+/// `METRICS_NAMESPACE` when unset.
+pub const DEFAULT_NAMESPACE: &str = "TokenVendor";
+
+/// `METRICS` and `METRICS_NAMESPACE`: whether records are written, and
+/// under which CloudWatch namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricsSetting {
+    Off,
+    Emf { namespace: String },
+}
+
+impl MetricsSetting {
+    /// `METRICS` is `emf` or `off` (default: `emf` under Lambda, `off`
+    /// locally); `METRICS_NAMESPACE` must be a CloudWatch namespace.
+    pub fn parse(
+        switch: Option<&str>,
+        namespace: Option<&str>,
+        lambda: bool,
+    ) -> Result<Self, (&'static str, String)> {
+        let on = match switch {
+            None => lambda,
+            Some(s) if s.eq_ignore_ascii_case("emf") => true,
+            Some(s) if s.eq_ignore_ascii_case("off") => false,
+            Some(_) => return Err(("METRICS", "expected emf or off".to_owned())),
+        };
+        let namespace = namespace.unwrap_or(DEFAULT_NAMESPACE);
+        check_namespace(namespace).map_err(|reason| ("METRICS_NAMESPACE", reason.to_owned()))?;
+        Ok(if on {
+            Self::Emf {
+                namespace: namespace.to_owned(),
+            }
+        } else {
+            Self::Off
+        })
+    }
+}
+
+/// CloudWatch's rules for a namespace: 1–255 of A–Z a–z 0–9 `. - _ / # :`
+/// and space, not only spaces, and not `AWS/` (reserved for AWS services).
+fn check_namespace(namespace: &str) -> Result<(), &'static str> {
+    if namespace.is_empty() || namespace.len() > 255 {
+        return Err("must be 1-255 characters");
+    }
+    if !namespace
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".-_/#: ".contains(&b))
+    {
+        return Err("may hold only A-Z a-z 0-9 . - _ / # : and spaces");
+    }
+    if namespace.bytes().all(|b| b == b' ') {
+        return Err("must not be only spaces");
+    }
+    if namespace.starts_with("AWS/") {
+        return Err("AWS/ is reserved for AWS services");
+    }
+    Ok(())
+}
+
+/// Which kind of route a request asked for, decided by its path alone (so a
+/// refused origin or a preflight counts where its path points).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    Token,
+    Stream,
+    Room,
+    Other,
+}
+
+impl RouteKind {
+    /// `/token`, `/streams/...`, `/rooms` and `/rooms/...`, else other.
+    pub fn of(path: &str) -> Self {
+        if path == "/token" {
+            Self::Token
+        } else if path.starts_with("/streams/") {
+            Self::Stream
+        } else if path == "/rooms" || path.starts_with("/rooms/") {
+            Self::Room
+        } else {
+            Self::Other
+        }
+    }
+
+    /// The `Route` dimension's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Stream => "stream",
+            Self::Room => "room",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// One request's record: per route and, with no dimension, over all routes
+/// (what the alarms read).
+#[metrics(emf::dimension_sets = [["Route"], []], rename_all = "PascalCase")]
+#[derive(Debug)]
+pub struct RequestRecord {
+    #[metrics(timestamp)]
+    pub timestamp: SystemTime,
+    pub route: &'static str,
+    #[metrics(unit = Count)]
+    pub requests: u64,
+    #[metrics(unit = Count)]
+    pub tokens_issued: u64,
+    #[metrics(unit = Count)]
+    pub client_errors: u64,
+    #[metrics(unit = Count)]
+    pub server_errors: u64,
+    #[metrics(unit = Count)]
+    pub credentials_unavailable: u64,
+    #[metrics(unit = Millisecond)]
+    pub latency: Duration,
+    /// Only when a provider was called.
+    #[metrics(unit = Millisecond)]
+    pub upstream_latency: Option<Duration>,
+    /// Properties, not metrics: for Logs Insights, not for graphs.
+    #[metrics(flags(NoMetric))]
+    pub status_code: u64,
+    pub error_code: Option<&'static str>,
+    pub request_id: String,
+    pub trace_id: Option<String>,
+}
+
+/// The cold start's record, with no dimension.
+#[metrics(rename_all = "PascalCase")]
+#[derive(Debug)]
+pub struct ColdStartRecord {
+    #[metrics(timestamp)]
+    pub timestamp: SystemTime,
+    #[metrics(unit = Count)]
+    pub cold_start: u64,
+    #[metrics(unit = Millisecond)]
+    pub init_duration: Duration,
+    /// Only when the credentials came from Secrets Manager.
+    #[metrics(unit = Millisecond)]
+    pub secret_read_latency: Option<Duration>,
+}
+
+/// Where records go: stdout in EMF, or nowhere.
+pub struct Metrics {
+    sink: Option<BoxEntrySink>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("emf", &self.sink.is_some())
+            .finish()
+    }
+}
+
+impl Metrics {
+    pub fn new(setting: &MetricsSetting) -> Self {
+        let sink = match setting {
+            MetricsSetting::Off => None,
+            // Validations run in debug builds (the tests), not in release.
+            MetricsSetting::Emf { namespace } => Some(FlushImmediately::new_boxed(
+                Emf::builder(namespace.clone(), vec![vec![]])
+                    .build()
+                    .output_to_makewriter(|| io::stdout().lock()),
+            )),
+        };
+        Self { sink }
+    }
+
+    pub fn off() -> Self {
+        Self { sink: None }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    pub fn request(&self, record: RequestRecord) {
+        if let Some(sink) = &self.sink {
+            sink.append(RootMetric::<RequestRecord>::new(record.close()));
+        }
+    }
+
+    pub fn cold_start(&self, init_duration: Duration, secret_read_latency: Option<Duration>) {
+        if let Some(sink) = &self.sink {
+            let record = ColdStartRecord {
+                timestamp: SystemTime::now(),
+                cold_start: 1,
+                init_duration,
+                secret_read_latency,
+            };
+            sink.append(RootMetric::<ColdStartRecord>::new(record.close()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_kinds_of_path_never_the_path() {
+        for (path, kind) in [
+            ("/token", "token"),
+            ("/streams/cam-1/token", "stream"),
+            ("/streams/", "stream"),
+            ("/rooms", "room"),
+            ("/rooms/party-42", "room"),
+            ("/roomsx", "other"),
+            ("/token/", "other"),
+            ("/", "other"),
+            ("", "other"),
+        ] {
+            assert_eq!(RouteKind::of(path).name(), kind, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_switch_defaults_by_mode_and_refuses_nonsense() {
+        let ns = || DEFAULT_NAMESPACE.to_owned();
+        assert_eq!(
+            MetricsSetting::parse(None, None, true),
+            Ok(MetricsSetting::Emf { namespace: ns() })
+        );
+        assert_eq!(MetricsSetting::parse(None, None, false), Ok(MetricsSetting::Off));
+        assert_eq!(
+            MetricsSetting::parse(Some("emf"), None, false),
+            Ok(MetricsSetting::Emf { namespace: ns() })
+        );
+        assert_eq!(
+            MetricsSetting::parse(Some("OFF"), None, true),
+            Ok(MetricsSetting::Off)
+        );
+        assert_eq!(
+            MetricsSetting::parse(Some("on"), None, true).map_err(|e| e.0),
+            Err("METRICS")
+        );
+        assert_eq!(
+            MetricsSetting::parse(None, Some("Media/Tokens prod"), true),
+            Ok(MetricsSetting::Emf {
+                namespace: "Media/Tokens prod".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn a_namespace_follows_cloudwatchs_rules_even_when_off() {
+        for bad in [
+            "AWS/Lambda",
+            "   ",
+            "tokens\"x",
+            "t\u{e9}",
+            "a\nb",
+            &"n".repeat(256),
+        ] {
+            assert_eq!(
+                MetricsSetting::parse(Some("off"), Some(bad), true).map_err(|e| e.0),
+                Err("METRICS_NAMESPACE"),
+                "{bad:?}"
+            );
+        }
+        assert!(MetricsSetting::parse(None, Some(&"n".repeat(255)), true).is_ok());
+    }
+}
