@@ -557,12 +557,11 @@ fn deadline_of(request: &Request) -> Deadline {
     }
 }
 
-/// The X-Ray trace id Lambda hands over with the invocation (under
-/// `PassThrough` too, unsampled); none locally.
+/// The X-Ray trace id of the invocation (the `Root` of the trace header
+/// Lambda hands over, under `PassThrough` too); none locally.
 fn trace_id(request: &Request) -> Option<String> {
-    request
-        .lambda_context_ref()
-        .and_then(|context| context.xray_trace_id.clone())
+    let header = request.lambda_context_ref()?.xray_trace_id.as_deref()?;
+    crate::metrics::xray_trace_id(header).map(str::to_owned)
 }
 
 /// The Lambda request id, or a random one in local mode.

@@ -113,6 +113,20 @@ impl RouteKind {
     }
 }
 
+/// The X-Ray trace id in a trace header (`Root=1-5759e988-bd862e3fe1be46a994272793;Parent=…;Sampled=0`):
+/// `1-` + 8 hex digits (the epoch seconds) + `-` + 24 hex digits, or none.
+/// Anything else in the header stays out of the logs and the records.
+pub fn xray_trace_id(header: &str) -> Option<&str> {
+    let root = header
+        .split(';')
+        .find_map(|field| field.trim().strip_prefix("Root="))?;
+    let hex = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_hexdigit());
+    match root.split('-').collect::<Vec<_>>()[..] {
+        ["1", time, id] if hex(time, 8) && hex(id, 24) => Some(root),
+        _ => None,
+    }
+}
+
 /// One request's record: per route and, with no dimension, over all routes
 /// (what the alarms read).
 #[metrics(emf::dimension_sets = [["Route"], []], rename_all = "PascalCase")]
@@ -231,6 +245,30 @@ mod tests {
             ("", "other"),
         ] {
             assert_eq!(RouteKind::of(path).name(), kind, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_trace_id_is_the_headers_root_and_nothing_else() {
+        let root = "1-5759e988-bd862e3fe1be46a994272793";
+        for header in [
+            format!("Root={root};Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a87bd80c:0"),
+            format!("Parent=53995c3f42cd8ad8; Root={root}"),
+            format!("Root={root}"),
+        ] {
+            assert_eq!(xray_trace_id(&header), Some(root), "{header}");
+        }
+        for header in [
+            "",
+            "Sampled=1",
+            "Root=1-5759e988-bd862e3fe1be46a99427279",
+            "Root=2-5759e988-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-bd862e3fe1be46a994272793-x",
+            "Root=1-5759e98g-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-bd862e3fe1be46a99427279\u{e9}",
+            "Root=eyJhbGciOiJIUzI1NiJ9.e30.x",
+        ] {
+            assert_eq!(xray_trace_id(header), None, "{header}");
         }
     }
 

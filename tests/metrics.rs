@@ -13,8 +13,9 @@ use bench::runtime_api::{Kind, RuntimeApi};
 use common::*;
 use serde_json::Value;
 
-/// The trace id the Runtime API stand-in hands over with every invocation.
-const TRACE_ID: &str = "Root=1-5759e988-bd862e3fe1be46a994272793";
+/// The X-Ray trace id in the header the Runtime API stand-in hands over with
+/// every invocation (`Root=<this>;Parent=…;Sampled=0;Lineage=…`).
+const TRACE_ID: &str = "1-5759e988-bd862e3fe1be46a994272793";
 const KEY: &str = "metrics-key-5b1e0c";
 const SECRET: &str = "metrics-secret-d83f27";
 const ROOM: &str = "party-metrics-41c9e2";
@@ -337,6 +338,7 @@ async fn under_lambda_each_request_and_the_cold_start_write_one_emf_record() {
     for token in minting.issued() {
         needles.extend(token.split('.').map(str::to_owned));
     }
+    assert!(!emf.contains("Parent="), "only the trace header's Root:\n{emf}");
     for needle in needles.iter().filter(|n| n.len() > 8) {
         assert!(!emf.contains(needle.as_str()), "{needle} in a record:\n{emf}");
     }
@@ -503,6 +505,42 @@ async fn a_bad_metrics_setting_stops_the_start_naming_the_variable() {
         ]);
         let (status, output) = vendor.exit().await;
         assert!(!status.success(), "{output}");
-        assert!(output.contains(name), "{output}");
+        assert!(output.contains(&format!("{name}: ")), "{output}");
     }
+}
+
+#[tokio::test]
+async fn the_records_go_to_stdout() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    // Arrange: stdout and stderr apart (Process merges them).
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_token-vendor"))
+        .env_clear()
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("METRICS", "emf")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr = child.stderr.take().unwrap();
+
+    // Act: the cold start's record is written before the server listens.
+    let cold = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if line.contains("\"ColdStart\"") {
+                return line;
+            }
+        }
+        panic!("stdout ended without the cold start's record");
+    })
+    .await
+    .expect("a cold-start record on stdout");
+    child.kill().await.unwrap();
+    let mut errors = String::new();
+    stderr.read_to_string(&mut errors).await.unwrap();
+
+    // Assert
+    assert_eq!(emf_records(&cold).len(), 1, "{cold}");
+    assert!(!errors.contains("_aws"), "a record on stderr: {errors}");
 }

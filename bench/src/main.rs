@@ -364,6 +364,12 @@ async fn main() -> Result<(), Error> {
             // built at cold start; no room is asked for here).
             ("ROOMS_TABLE", "bench-rooms".to_owned()),
             ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
+            // As deployed: EMF records on (Lambda's default). `METRICS=off
+            // bench/run.sh` measures the same binary without them.
+            (
+                "METRICS",
+                std::env::var("METRICS").unwrap_or_else(|_| "emf".to_owned()),
+            ),
         ],
     };
     let mut https_env: Vec<_> = vendor

@@ -163,7 +163,7 @@ async fn route(
                 ),
                 (
                     "lambda-runtime-trace-id",
-                    "Root=1-5759e988-bd862e3fe1be46a994272793".to_owned(),
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a87bd80c:0".to_owned(),
                 ),
             ];
             reply(200, headers, Bytes::from(event))

@@ -157,8 +157,8 @@ check(function.get("TracingConfig") == {"Mode": {"Ref": "TracingMode"}}
 check(env["METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"} and params["MetricsNamespace"]["Default"] == "TokenVendor",
       "METRICS_NAMESPACE from MetricsNamespace (default TokenVendor); METRICS keeps its Lambda default, emf")
 ns_pattern = re.compile(params["MetricsNamespace"]["AllowedPattern"])
-check(all(ns_pattern.match(v) for v in ["TokenVendor", "Media/Tokens prod", "a.b-c_d#e:f"])
-      and not any(ns_pattern.match(v) for v in ["", "AWS/Lambda", "tokens\"", "n" * 256]),
+check(all(ns_pattern.match(v) for v in ["TokenVendor", "Media/Tokens prod", "a.b-c_d#e:f", " x", "n" * 255])
+      and not any(ns_pattern.match(v) for v in ["", "   ", "AWS/Lambda", "tokens\"", "t\u00e9", "n" * 256]),
       "MetricsNamespace's pattern takes what METRICS_NAMESPACE takes")
 topic = resources["AlarmTopic"]
 check(topic["Type"] == "AWS::SNS::Topic" and "Condition" not in topic, "the alarm topic always exists")
@@ -187,8 +187,8 @@ check(server["Namespace"] == {"Ref": "MetricsNamespace"} and server["MetricName"
       "ServerErrors: all routes (no dimension), sum over 5 min >= ServerErrorsThreshold")
 credentials = alarms["CredentialsUnavailableAlarm"]
 check(credentials["Namespace"] == {"Ref": "MetricsNamespace"} and credentials["MetricName"] == "CredentialsUnavailable"
-      and "Dimensions" not in credentials and credentials["Threshold"] == 1,
-      "CredentialsUnavailable: all routes, >= 1")
+      and "Dimensions" not in credentials and credentials["Threshold"] == 1 and credentials["Period"] == 60,
+      "CredentialsUnavailable: all routes, >= 1 in a minute")
 function_dims = [{"Name": "FunctionName", "Value": {"Ref": "TokenVendorFunction"}}]
 for name, metric in [("FunctionErrorsAlarm", "Errors"), ("FunctionThrottlesAlarm", "Throttles")]:
     check(alarms[name]["Namespace"] == "AWS/Lambda" and alarms[name]["MetricName"] == metric
@@ -197,6 +197,7 @@ for name, metric in [("FunctionErrorsAlarm", "Errors"), ("FunctionThrottlesAlarm
 api5xx = alarms["Api5xxAlarm"]
 check(api5xx["Namespace"] == "AWS/ApiGateway" and api5xx["MetricName"] == "5xx"
       and api5xx["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "TokenApi"}}, {"Name": "Stage", "Value": "$default"}]
+      and api5xx["Threshold"] == {"Ref": "ServerErrorsThreshold"} and api5xx["Period"] == 300
       and "TokenApiApiGatewayDefaultStage" in resources,
       "Api5xx: the HTTP API's 5xx on its $default stage (the stage SAM creates)")
 dashboard = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
@@ -229,10 +230,12 @@ check(metric_rows("Requests per route") == [["TokenVendor", "Requests", "Route",
 check(metric_rows("Tokens issued per route") == [["TokenVendor", "TokensIssued", "Route", r] for r in
                                                   ["token", "stream", "room"]],
       "dashboard: tokens issued per route")
-check({tuple(r[:2]) for r in metric_rows("4xx and 5xx answers")} >= {("TokenVendor", "ClientErrors"),
-                                                                     ("TokenVendor", "ServerErrors"),
-                                                                     ("AWS/ApiGateway", "4xx"), ("AWS/ApiGateway", "5xx")},
-      "dashboard: 4xx and 5xx")
+api_dims = ["ApiId", "api123", "Stage", "$default"]
+check({tuple(r) for r in metric_rows("4xx and 5xx answers")} >= {("TokenVendor", "ClientErrors"),
+                                                                 ("TokenVendor", "ServerErrors"),
+                                                                 tuple(["AWS/ApiGateway", "4xx"] + api_dims),
+                                                                 tuple(["AWS/ApiGateway", "5xx"] + api_dims)},
+      "dashboard: 4xx and 5xx, the function's over all routes and the API's on its stage")
 latency = [w for w in widgets if w["properties"].get("title") == "Latency and upstream latency (ms)"]
 stats = {(m[1], m[2]["stat"]) for m in latency[0]["properties"]["metrics"]} if latency else set()
 check(stats == {("Latency", "p50"), ("Latency", "p99"), ("UpstreamLatency", "p50"), ("UpstreamLatency", "p99")},
