@@ -1,23 +1,28 @@
 //! CloudWatch metrics in the Embedded Metric Format: one JSON line on stdout
 //! per request and one per cold start, which CloudWatch Logs turns into
-//! metrics with no API call and no agent. Written by awslabs' `metrique`
-//! (its EMF format and its synchronous `FlushImmediately` sink: a Lambda
-//! instance is frozen between invocations, so nothing may wait in a queue
-//! for a background thread). BENCHMARKS.md has the figures behind the choice.
+//! metrics with no API call and no agent. Formatted by awslabs' `metrique`
+//! (its `#[metrics]` records and its EMF format), written here: each record
+//! goes to stdout at once, under the caller's own thread, because a Lambda
+//! instance is frozen between invocations and nothing may wait in a queue
+//! for a background thread. metrique's own synchronous sink
+//! (`FlushImmediately`) does the same but links its metrics-rs and tracing
+//! observers: +61 KB of binary for a mutex and a write (BENCHMARKS.md has
+//! the figures behind both choices).
 //!
 //! What a record may carry is fixed here: the route's kind (never the path:
 //! a room name is a capability), counts, durations, the error code, the
 //! request id and the X-Ray trace id. No key, secret, token or room name.
 
-use std::io;
+use std::io::{self, Write as _};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use metrique::emf::Emf;
 use metrique::emf::flags::NoMetric;
 use metrique::unit::{Count, Millisecond};
 use metrique::unit_of_work::metrics;
-use metrique::writer::sink::FlushImmediately;
-use metrique::writer::{BoxEntrySink, EntrySink as _, FormatExt as _};
+use metrique::writer::Entry;
+use metrique::writer::format::Format as _;
 use metrique::{CloseValue as _, RootMetric};
 
 /// `METRICS_NAMESPACE` when unset.
@@ -175,54 +180,70 @@ pub struct ColdStartRecord {
 
 /// Where records go: stdout in EMF, or nowhere.
 pub struct Metrics {
-    sink: Option<BoxEntrySink>,
+    /// The format and a line buffer kept between records.
+    emf: Option<Mutex<(Emf, Vec<u8>)>>,
 }
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics")
-            .field("emf", &self.sink.is_some())
+            .field("emf", &self.emf.is_some())
             .finish()
     }
 }
 
 impl Metrics {
     pub fn new(setting: &MetricsSetting) -> Self {
-        let sink = match setting {
+        let emf = match setting {
             MetricsSetting::Off => None,
             // Validations run in debug builds (the tests), not in release.
-            MetricsSetting::Emf { namespace } => Some(FlushImmediately::new_boxed(
-                Emf::builder(namespace.clone(), vec![vec![]])
-                    .build()
-                    .output_to_makewriter(|| io::stdout().lock()),
-            )),
+            MetricsSetting::Emf { namespace } => Some(Mutex::new((
+                Emf::builder(namespace.clone(), vec![vec![]]).build(),
+                Vec::with_capacity(1024),
+            ))),
         };
-        Self { sink }
+        Self { emf }
     }
 
     pub fn off() -> Self {
-        Self { sink: None }
+        Self { emf: None }
     }
 
     pub fn enabled(&self) -> bool {
-        self.sink.is_some()
+        self.emf.is_some()
     }
 
     pub fn request(&self, record: RequestRecord) {
-        if let Some(sink) = &self.sink {
-            sink.append(RootMetric::<RequestRecord>::new(record.close()));
-        }
+        self.write(&RootMetric::<RequestRecord>::new(record.close()));
     }
 
     pub fn cold_start(&self, init_duration: Duration, secret_read_latency: Option<Duration>) {
-        if let Some(sink) = &self.sink {
-            let record = ColdStartRecord {
-                timestamp: SystemTime::now(),
-                cold_start: 1,
-                init_duration,
-                secret_read_latency,
-            };
-            sink.append(RootMetric::<ColdStartRecord>::new(record.close()));
+        let record = ColdStartRecord {
+            timestamp: SystemTime::now(),
+            cold_start: 1,
+            init_duration,
+            secret_read_latency,
+        };
+        self.write(&RootMetric::<ColdStartRecord>::new(record.close()));
+    }
+
+    /// One record, one line, one write to stdout. A record that cannot be
+    /// formatted or written is dropped with a warning; the request goes on.
+    fn write(&self, entry: &impl Entry) {
+        let Some(emf) = &self.emf else {
+            return;
+        };
+        let Ok(mut guard) = emf.lock() else {
+            return;
+        };
+        let (format, line) = &mut *guard;
+        line.clear();
+        let written = format
+            .format(entry, line)
+            .map_err(|e| e.to_string())
+            .and_then(|()| io::stdout().lock().write_all(line).map_err(|e| e.to_string()));
+        if let Err(error) = written {
+            tracing::warn!(%error, "metrics record not written");
         }
     }
 }
