@@ -6,8 +6,8 @@
 //! instance is frozen between invocations and nothing may wait in a queue
 //! for a background thread. metrique's own synchronous sink
 //! (`FlushImmediately`) does the same but links its metrics-rs and tracing
-//! observers: +61 KB of binary for a mutex and a write (BENCHMARKS.md has
-//! the figures behind both choices).
+//! observers: +42 KB of binary for a mutex and a write (BENCHMARKS.md,
+//! "Metrics", has the figures behind both choices).
 //!
 //! What a record may carry is fixed here: the route's kind (never the path:
 //! a room name is a capability), counts, durations, the error code, the
