@@ -22,7 +22,6 @@ use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt;
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Installs the global subscriber, writing to stdout.
 pub fn init() {
@@ -35,11 +34,17 @@ pub fn init() {
     // feature, which would otherwise put escapes into CloudWatch's lines.
     let lines = fmt::layer().with_target(false).without_time().with_ansi(false);
     let registry = tracing_subscriber::registry().with(caps()).with(filter);
-    if json {
-        registry.with(lines.json()).init();
+    // `set_global_default`, not `init()`: with the `tracing-log` feature
+    // (which metrique turns on) `init()` also installs a `log` bridge, and
+    // with it every `log` call site of every dependency stays in the binary
+    // (+305 KB of code; BENCHMARKS.md, "Metrics").
+    let installed = if json {
+        tracing::subscriber::set_global_default(registry.with(lines.json()))
     } else {
-        registry.with(lines).init();
-    }
+        tracing::subscriber::set_global_default(registry.with(lines))
+    };
+    // Only a second call fails; the first subscriber stays.
+    drop(installed);
 }
 
 /// The filter: `RUST_LOG`'s per-target directives (ignored whole if they do
