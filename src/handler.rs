@@ -117,6 +117,16 @@ impl<'a> Route<'a> {
     }
 }
 
+/// A path no route answers, as logged: only its fingerprint. A mistyped
+/// room path (`/room/<name>`, `/<name>`) carries a room name, and a room name
+/// is a capability; compare the fingerprint of the path you suspect.
+fn unrouted_logged(path: &str) -> String {
+    if path == "/" {
+        return path.to_owned();
+    }
+    format!("unrouted{}", rooms::fingerprint(path))
+}
+
 /// Marks a request whose body local mode did not read because it was over
 /// its limit: answered `413 payload_too_large` like every other error (JSON,
 /// CORS headers, request id, the request log line).
@@ -230,7 +240,8 @@ impl Vendor {
         let latency = started.elapsed();
         let trace_id = trace_id(&request);
         let _entered = span.enter();
-        let logged_path = Route::from_path(&path).map_or_else(|| path.clone(), |route| route.logged(&path));
+        let logged_path =
+            Route::from_path(&path).map_or_else(|| unrouted_logged(&path), |route| route.logged(&path));
         if let Some((provider, session)) = &notes.issued {
             tracing::info!(
                 caller = %caller(&request),

@@ -210,6 +210,8 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
     puts.sort_unstable();
     let read = run.call("GET", &format!("/rooms/{ROOM}")).await;
     let read_generated = run.call("GET", &format!("/rooms/{generated}")).await;
+    // A mistyped room path: no route, but a room name all the same.
+    let mistyped = run.call("GET", &format!("/room/{ROOM}")).await;
     let output = run.vendor.stop().await;
 
     // Assert: every route served...
@@ -221,6 +223,7 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
     assert_eq!(puts, [200, 200, 201], "{output}");
     assert_eq!(read.status, 200);
     assert_eq!(read_generated.status, 200);
+    assert_eq!(mistyped.status, 404);
     // ...at TRACE indeed...
     let trace_line = if json { "\"level\":\"TRACE\"" } else { "TRACE" };
     assert!(output.contains(trace_line), "no TRACE line:\n{output}");
