@@ -36,6 +36,7 @@ pub enum StartError {
 pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     let started = Instant::now();
     let lambda = config.mode == Mode::Lambda;
+    let metrics = Metrics::new(&config.metrics);
     let Some(credentials) = config.credentials else {
         tracing::warn!(
             "DEMO UPSTREAM: CAS_URL is not set, so /token returns demo JWTs signed with a throw-away key. \
@@ -45,7 +46,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         let rooms = Rooms::new(RoomStore::memory(), config.room_refresh_margin, config.room_ttl);
         let mut vendor = Vendor::new(config.allowed_origins, Some(demo), None)
             .with_rooms(rooms)
-            .with_metrics(Metrics::new(&config.metrics), None);
+            .with_metrics(metrics, None);
         if let Some(spec) = config.quota {
             let store = match config.quota_table {
                 Some(table) => QuotaStore::dynamo(dynamodb_client(&Box::pin(load_sdk(lambda)).await?), table),
@@ -139,8 +140,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         _ if !lambda => Some(RoomStore::memory()),
         _ => None,
     };
-    let mut vendor = Vendor::new(config.allowed_origins, tokens, streams)
-        .with_metrics(Metrics::new(&config.metrics), secret_read);
+    let mut vendor = Vendor::new(config.allowed_origins, tokens, streams).with_metrics(metrics, secret_read);
     if let Some(room_store) = room_store {
         vendor = vendor.with_rooms(Rooms::new(
             room_store,

@@ -146,6 +146,16 @@ impl ApiError {
     pub fn is_server_side(&self) -> bool {
         self.status().is_server_error()
     }
+
+    /// Whether the provider's credentials are unusable: the secret cannot
+    /// be read or lacks a field, or the provider refused the keys even after
+    /// a re-read (what a broken rotation looks like; the metric alarms on it).
+    pub fn credentials_unusable(&self) -> bool {
+        matches!(
+            self,
+            Self::Upstream(UpstreamError::Credentials(_) | UpstreamError::AuthRejected(_))
+        )
+    }
 }
 
 /// The error and its whole `source()` chain on one line, for the log.

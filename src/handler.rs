@@ -221,10 +221,11 @@ impl Vendor {
             .respond(&request, &path, &origin, &mut notes, &mut upstream, deadline)
             .instrument(span.clone())
             .await;
-        let mut error_code = None;
+        let (mut error_code, mut credentials_unusable) = (None, false);
         let mut response = result.unwrap_or_else(|error| {
             let _entered = span.enter();
             error_code = Some(error.code());
+            credentials_unusable = error.credentials_unusable();
             if error.is_server_side() {
                 tracing::error!(code = error.code(), error = %chain(&error), "request failed");
             } else {
@@ -272,10 +273,7 @@ impl Vendor {
                 tokens_issued: u64::from(notes.issued.is_some()),
                 client_errors: u64::from(status.is_client_error()),
                 server_errors: u64::from(status.is_server_error()),
-                credentials_unavailable: u64::from(matches!(
-                    error_code,
-                    Some("credentials_unavailable" | "upstream_auth_failed")
-                )),
+                credentials_unavailable: u64::from(credentials_unusable),
                 latency,
                 upstream_latency: (upstream.calls > 0).then_some(upstream.latency),
                 status_code: u64::from(status.as_u16()),
