@@ -7,13 +7,13 @@ use aws_config::BehaviorVersion;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use url::Url;
 
-use crate::aipix::AipixClient;
-use crate::cas::CasClient;
+use crate::api::{TokenProvider, Vendor};
 use crate::config::{Config, CredentialSource, Mode};
-use crate::demo::DemoUpstream;
-use crate::handler::{TokenProvider, Vendor};
 use crate::metrics::Metrics;
-use crate::provider::http_client;
+use crate::providers::aipix::AipixClient;
+use crate::providers::cas::CasClient;
+use crate::providers::demo::DemoUpstream;
+use crate::providers::http_client;
 use crate::quota::{Quota, QuotaStore};
 use crate::rooms::{RoomStore, Rooms};
 use crate::secrets::{AWS_CONNECT_TIMEOUT, CredentialStore, aws_timeouts, secrets_manager_client};
@@ -159,7 +159,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
 /// and under Lambda the environment's credentials only.
 async fn load_sdk(lambda: bool) -> Result<aws_config::SdkConfig, StartError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::aws_http::sdk_http_client(AWS_CONNECT_TIMEOUT).map_err(StartError::HttpClient)?)
+        .http_client(crate::aws::http::sdk_http_client(AWS_CONNECT_TIMEOUT).map_err(StartError::HttpClient)?)
         .timeout_config(aws_timeouts());
     if lambda {
         // Lambda always hands the role's credentials over in environment

@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 
 use http::StatusCode;
 
-use crate::provider::UpstreamError;
+use crate::providers::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::cors::AllowedOrigins;
+use crate::api::cors::AllowedOrigins;
 use crate::metrics::MetricsSetting;
 use crate::quota::{FailMode, QuotaSpec};
 use crate::secrets::{AIPIX_API_TOKEN, API_KEY, API_SECRET, Credentials};

@@ -2,6 +2,10 @@
 //! call fails, a bounded body reader, and the HTTP client built once at cold
 //! start. Each provider lives in its own module; this one names none of them.
 
+pub mod aipix;
+pub mod cas;
+pub mod demo;
+
 use std::fmt;
 use std::time::Duration;
 

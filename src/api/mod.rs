@@ -2,6 +2,8 @@
 //! per request. Providers plug in behind [`TokenProvider`]; nothing here
 //! knows how a token is made. Each request gets its [`Deadline`] here.
 
+pub mod cors;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{
@@ -15,14 +17,14 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use tracing::Instrument as _;
 
-use crate::aipix::{self, AipixClient, Asked, StreamRequest};
-use crate::cas::CasClient;
-use crate::cors::{self, AllowedOrigins, OriginCheck};
+use crate::api::cors::{AllowedOrigins, OriginCheck};
 use crate::deadline::Deadline;
-use crate::demo::DemoUpstream;
 use crate::error::{ApiError, chain};
 use crate::metrics::{Metrics, RequestRecord, RouteKind};
-use crate::provider::{Minted, TokenSource, UpstreamError, UpstreamTrace};
+use crate::providers::aipix::{self, AipixClient, Asked, StreamRequest};
+use crate::providers::cas::CasClient;
+use crate::providers::demo::DemoUpstream;
+use crate::providers::{Minted, TokenSource, UpstreamError, UpstreamTrace};
 use crate::quota::{self, Admission, Caller, Quota};
 use crate::rooms::{self, RoomToken, Rooms};
 

@@ -99,7 +99,7 @@ impl fmt::Display for Caller {
     }
 }
 
-/// The peer's address in local mode (set by [`crate::local`]).
+/// The peer's address in local mode (set by [`crate::runtime::local`]).
 #[derive(Debug, Clone, Copy)]
 pub struct PeerIp(pub IpAddr);
 

@@ -13,7 +13,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::handler::{BodyTooLarge, Vendor};
+use crate::api::{BodyTooLarge, Vendor};
 use crate::quota::PeerIp;
 
 /// The largest request body accepted locally (API Gateway has its own limit).

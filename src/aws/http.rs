@@ -23,7 +23,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
-use crate::provider::read_at_most;
+use crate::providers::read_at_most;
 
 /// The largest AWS response body read: a secret value is at most 64 KiB and a
 /// DynamoDB item 400 KB; anything larger is refused, not buffered.

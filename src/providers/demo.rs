@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::provider::{Minted, UpstreamError};
+use crate::providers::{Minted, UpstreamError};
 
 /// Lifetime of a demo token.
 pub const DEMO_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);

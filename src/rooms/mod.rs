@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::deadline::Deadline;
 use crate::error::{ApiError, chain};
-use crate::provider::{Minted, TokenSource, UpstreamError, UpstreamTrace};
+use crate::providers::{Minted, TokenSource, UpstreamError, UpstreamTrace};
 
 /// How often a waiting `PUT` re-reads the room: from the first interval,
 /// growing by half each time up to the last, with jitter, so that many

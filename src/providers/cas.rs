@@ -8,7 +8,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use crate::deadline::Deadline;
-use crate::provider::{
+use crate::providers::{
     Attempt, Minted, ProviderCall, TokenSource, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
     with_rotation,
 };

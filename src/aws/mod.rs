@@ -1,0 +1,3 @@
+//! AWS: the SDK's HTTP client.
+
+pub mod http;
