@@ -198,7 +198,7 @@ async fn warm_up(http: &reqwest::Client, base_url: &Url, budget: Duration) {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "upstream connection warmed"
         ),
-        Ok(Err(error)) => tracing::warn!(error = %crate::error::chain(&error), "upstream warm-up failed"),
+        Ok(Err(error)) => tracing::warn!(error = %crate::logging::chain(&error), "upstream warm-up failed"),
         Err(_) => tracing::warn!(
             budget_ms = budget.as_millis() as u64,
             "upstream warm-up timed out"

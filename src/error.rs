@@ -158,21 +158,10 @@ impl ApiError {
     }
 }
 
-/// The error and its whole `source()` chain on one line, for the log.
-pub fn chain(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logging::chain;
     use crate::secrets::{SecretError, SecretFormatError};
 
     #[test]

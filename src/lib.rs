@@ -11,6 +11,7 @@ pub mod cold_start;
 pub mod config;
 pub mod deadline;
 pub mod error;
+pub mod json;
 pub mod jwt;
 pub mod logging;
 pub mod metrics;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use lambda_http::service_fn;
 use token_vendor::config::Mode;
-use token_vendor::error::chain;
+use token_vendor::logging::chain;
 use token_vendor::{Config, cold_start, lambda_event, local, logging};
 
 #[tokio::main(flavor = "current_thread")]

@@ -83,55 +83,6 @@ fn check_namespace(namespace: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Which kind of route a request asked for, decided by its path alone (so a
-/// refused origin or a preflight counts where its path points).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteKind {
-    Token,
-    Stream,
-    Room,
-    Other,
-}
-
-impl RouteKind {
-    /// `/token`, `/streams/...`, `/rooms` and `/rooms/...`, else other.
-    pub fn of(path: &str) -> Self {
-        if path == "/token" {
-            Self::Token
-        } else if path.starts_with("/streams/") {
-            Self::Stream
-        } else if path == "/rooms" || path.starts_with("/rooms/") {
-            Self::Room
-        } else {
-            Self::Other
-        }
-    }
-
-    /// The `Route` dimension's value.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Token => "token",
-            Self::Stream => "stream",
-            Self::Room => "room",
-            Self::Other => "other",
-        }
-    }
-}
-
-/// The X-Ray trace id in a trace header (`Root=1-5759e988-bd862e3fe1be46a994272793;Parent=…;Sampled=0`):
-/// `1-` + 8 hex digits (the epoch seconds) + `-` + 24 hex digits, or none.
-/// Anything else in the header stays out of the logs and the records.
-pub fn xray_trace_id(header: &str) -> Option<&str> {
-    let root = header
-        .split(';')
-        .find_map(|field| field.trim().strip_prefix("Root="))?;
-    let hex = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_hexdigit());
-    match root.split('-').collect::<Vec<_>>()[..] {
-        ["1", time, id] if hex(time, 8) && hex(id, 24) => Some(root),
-        _ => None,
-    }
-}
-
 /// One request's record: per route and, with no dimension, over all routes
 /// (what the alarms read).
 #[metrics(emf::dimension_sets = [["Route"], []], rename_all = "PascalCase")]
@@ -251,47 +202,6 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_are_kinds_of_path_never_the_path() {
-        for (path, kind) in [
-            ("/token", "token"),
-            ("/streams/cam-1/token", "stream"),
-            ("/streams/", "stream"),
-            ("/rooms", "room"),
-            ("/rooms/party-42", "room"),
-            ("/roomsx", "other"),
-            ("/token/", "other"),
-            ("/", "other"),
-            ("", "other"),
-        ] {
-            assert_eq!(RouteKind::of(path).name(), kind, "{path}");
-        }
-    }
-
-    #[test]
-    fn the_trace_id_is_the_headers_root_and_nothing_else() {
-        let root = "1-5759e988-bd862e3fe1be46a994272793";
-        for header in [
-            format!("Root={root};Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a87bd80c:0"),
-            format!("Parent=53995c3f42cd8ad8; Root={root}"),
-            format!("Root={root}"),
-        ] {
-            assert_eq!(xray_trace_id(&header), Some(root), "{header}");
-        }
-        for header in [
-            "",
-            "Sampled=1",
-            "Root=1-5759e988-bd862e3fe1be46a99427279",
-            "Root=2-5759e988-bd862e3fe1be46a994272793",
-            "Root=1-5759e988-bd862e3fe1be46a994272793-x",
-            "Root=1-5759e98g-bd862e3fe1be46a994272793",
-            "Root=1-5759e988-bd862e3fe1be46a99427279\u{e9}",
-            "Root=eyJhbGciOiJIUzI1NiJ9.e30.x",
-        ] {
-            assert_eq!(xray_trace_id(header), None, "{header}");
-        }
-    }
 
     #[test]
     fn the_switch_defaults_by_mode_and_refuses_nonsense() {

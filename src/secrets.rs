@@ -375,7 +375,7 @@ impl CredentialStore {
             }
             Err(error) => {
                 tracing::error!(
-                    error = %crate::error::chain(&error),
+                    error = %crate::logging::chain(&error),
                     held = cached.credentials.is_some(),
                     "secret read failed: the credentials held (if any) stay in use; requests that need others answer 503"
                 );

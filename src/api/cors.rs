@@ -10,8 +10,6 @@
 
 use http::header::{HeaderMap, HeaderValue, ORIGIN};
 
-/// `Access-Control-Allow-Methods` for the token routes.
-pub const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
 /// `Access-Control-Allow-Headers`: what a web app typically sends.
 pub const ALLOW_HEADERS: &str = "content-type, authorization";
 /// `Access-Control-Max-Age` in seconds (Chromium caps it at 7200).

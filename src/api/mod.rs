@@ -1,155 +1,51 @@
-//! The HTTP layer: routing, the origin policy, responses and the one log line
-//! per request. Providers plug in behind [`TokenProvider`]; nothing here
-//! knows how a token is made. Each request gets its [`Deadline`] here.
-
-pub mod cors;
+//! The HTTP layer: one entry point, [`Vendor::handle`], that gives each
+//! request its deadline, id and span, decides it (origin, route, method)
+//! and hands it to its route family's file ([`token`], [`streams`],
+//! [`rooms`]), then writes the one request log line, the audit line and the
+//! metrics record. Providers plug in behind [`TokenProvider`]; nothing here
+//! knows how a token is made.
 
 use std::time::{Duration, Instant, SystemTime};
 
-use http::header::{
-    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderMap,
-    HeaderName, HeaderValue, LOCATION, ORIGIN, PRAGMA, RETRY_AFTER, VARY,
-};
-use http::{Method, StatusCode};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::json;
+use http::Method;
+use http::header::ORIGIN;
+use lambda_http::{Body, Request, Response};
 use tracing::Instrument as _;
 
 use crate::api::cors::{AllowedOrigins, OriginCheck};
+use crate::api::request::{caller, deadline_of, request_id, route_path, trace_id};
+use crate::api::response::{error_response, finish_headers, preflight, quota_headers};
+use crate::api::rooms::RoomRoute;
+use crate::api::route::Route;
 use crate::deadline::Deadline;
-use crate::error::{ApiError, chain};
-use crate::metrics::{Metrics, RequestRecord, RouteKind};
-use crate::providers::aipix::{self, AipixClient, Asked, StreamRequest};
-use crate::providers::cas::CasClient;
-use crate::providers::demo::DemoUpstream;
-use crate::providers::{Minted, TokenSource, UpstreamError, UpstreamTrace};
-use crate::quota::{self, Admission, Caller, Quota};
-use crate::rooms::{self, RoomToken, Rooms};
+use crate::error::ApiError;
+use crate::logging::chain;
+use crate::metrics::{Metrics, RequestRecord};
+use crate::providers::UpstreamTrace;
+use crate::providers::aipix::AipixClient;
+use crate::quota::{Admission, Quota};
+use crate::rooms::Rooms;
 
-/// The source of session tokens behind `/token` (and rooms).
-#[derive(Debug)]
-pub enum TokenProvider {
-    Cas(CasClient),
-    Demo(DemoUpstream),
-}
+pub mod cors;
+mod request;
+mod response;
+mod rooms;
+mod route;
+mod streams;
+mod token;
 
-impl TokenProvider {
-    /// The provider's name in the audit line.
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Cas(_) => "cas",
-            Self::Demo(_) => "demo",
-        }
-    }
-}
-
-impl TokenSource for TokenProvider {
-    async fn mint(&self, trace: &mut UpstreamTrace, deadline: Deadline) -> Result<Minted, UpstreamError> {
-        match self {
-            Self::Cas(cas) => cas.mint(trace, deadline).await,
-            Self::Demo(demo) => demo.mint(),
-        }
-    }
-}
-
-/// Every route the vendor answers, as openapi.yaml names its paths, with its
-/// methods as `Allow` spells them (a unit test holds these to [`Route`]).
-pub const ROUTES: [(&str, &str); 4] = [
-    ("/token", "GET, POST, OPTIONS"),
-    ("/streams/{stream}/token", "GET, POST, OPTIONS"),
-    ("/rooms", "POST, OPTIONS"),
-    ("/rooms/{name}", "GET, PUT, OPTIONS"),
-];
-
-/// The routes the vendor answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route<'a> {
-    /// `/token`: a session token (CAS, or the local demo).
-    Token,
-    /// `/streams/{stream}/token`: an AIPIX stream token; the id as in the
-    /// raw path (checked by the policy, so percent-encoding is refused).
-    StreamToken(&'a str),
-    /// `/rooms`: create a room with a generated name.
-    Rooms,
-    /// `/rooms/{name}`: a room by name, as in the raw path.
-    Room(&'a str),
-}
-
-impl<'a> Route<'a> {
-    fn from_path(path: &'a str) -> Option<Self> {
-        match path {
-            "/token" => return Some(Self::Token),
-            "/rooms" => return Some(Self::Rooms),
-            _ => {}
-        }
-        if let Some(name) = path.strip_prefix("/rooms/") {
-            return Some(Self::Room(name));
-        }
-        path.strip_prefix("/streams/")
-            .and_then(|rest| rest.strip_suffix("/token"))
-            .map(Self::StreamToken)
-    }
-
-    /// The methods the route answers (besides `OPTIONS`), as `Allow` and
-    /// `Access-Control-Allow-Methods` spell them.
-    fn methods(self) -> &'static str {
-        match self {
-            Self::Token | Self::StreamToken(_) => cors::ALLOW_METHODS,
-            Self::Rooms => "POST, OPTIONS",
-            Self::Room(_) => "GET, PUT, OPTIONS",
-        }
-    }
-
-    fn allows(self, method: &Method) -> bool {
-        match self {
-            Self::Token | Self::StreamToken(_) => method == Method::GET || method == Method::POST,
-            Self::Rooms => method == Method::POST,
-            Self::Room(_) => method == Method::GET || method == Method::PUT,
-        }
-    }
-
-    /// The path as logged: a room name is a capability, so only its hash.
-    fn logged(self, path: &str) -> String {
-        match self {
-            Self::Room(name) => format!("/rooms/{}", rooms::fingerprint(name)),
-            _ => path.to_owned(),
-        }
-    }
-}
-
-/// A path no route answers, as logged: only its fingerprint. A mistyped
-/// room path (`/room/<name>`, `/<name>`) carries a room name, and a room name
-/// is a capability; compare the fingerprint of the path you suspect.
-fn unrouted_logged(path: &str) -> String {
-    if path == "/" {
-        return path.to_owned();
-    }
-    format!("unrouted{}", rooms::fingerprint(path))
-}
-
-/// Marks a request whose body local mode did not read because it was over
-/// its limit: answered `413 payload_too_large` like every other error (JSON,
-/// CORS headers, request id, the request log line).
-#[derive(Debug, Clone, Copy)]
-pub struct BodyTooLarge;
+pub use request::BodyTooLarge;
+pub use route::ROUTES;
+pub use token::TokenProvider;
 
 /// What one request's answer adds to its log and headers: the quota's count
 /// and, when a token was handed out, the audit line's fields.
 #[derive(Debug, Default)]
-struct Notes {
+pub(crate) struct Notes {
     admission: Option<Admission>,
     /// The provider that made the token, and CAS's session id (`rid`).
     issued: Option<(&'static str, Option<String>)>,
 }
-
-/// The `RateLimit-*` headers (IETF draft), sent on every counted answer.
-const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
-const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
-const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
-/// What a page may read of a counted answer (CORS hides the rest).
-const EXPOSED_QUOTA_HEADERS: &str = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset";
 
 /// The shared state of the function: built once at cold start, borrowed by
 /// every request.
@@ -243,8 +139,7 @@ impl Vendor {
         let latency = started.elapsed();
         let trace_id = trace_id(&request);
         let _entered = span.enter();
-        let logged_path =
-            Route::from_path(&path).map_or_else(|| unrouted_logged(&path), |route| route.logged(&path));
+        let logged_path = route::logged(&path);
         if let Some((provider, session)) = &notes.issued {
             tracing::info!(
                 caller = %caller(&request),
@@ -270,7 +165,7 @@ impl Vendor {
             let status = response.status();
             self.metrics.request(RequestRecord {
                 timestamp: SystemTime::now(),
-                route: RouteKind::of(&path).name(),
+                route: route::dimension(&path),
                 requests: 1,
                 tokens_issued: u64::from(notes.issued.is_some()),
                 client_errors: u64::from(status.is_client_error()),
@@ -305,6 +200,8 @@ impl Vendor {
         }
     }
 
+    /// Decides the request: origin, body size, route, method, then the
+    /// route family's own file.
     async fn respond(
         &self,
         request: &Request,
@@ -335,297 +232,23 @@ impl Vendor {
             return Err(ApiError::MethodNotAllowed(route.methods()));
         }
         match route {
-            Route::Rooms | Route::Room(_) => {
-                let (Some(rooms), Some(tokens)) = (&self.rooms, &self.tokens) else {
-                    return Err(ApiError::RoomsNotEnabled);
-                };
-                match route {
-                    Route::Room(name) if !rooms::is_room_name(name) => Err(ApiError::BadRequest(
-                        "A room name is 1-128 characters of A-Z a-z 0-9 . _ ~ -",
-                    )),
-                    Route::Room(name) if method == Method::GET => {
-                        let room = rooms.get(name, deadline).await?;
-                        notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
-                        Ok(room_response(&room, None))
-                    }
-                    Route::Room(name) => {
-                        self.admit(request, notes, deadline).await?;
-                        let room = rooms.put(name, tokens, upstream, deadline).await?;
-                        notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
-                        Ok(room_response(&room, None))
-                    }
-                    _ => {
-                        check_json_body(request.body())?;
-                        self.admit(request, notes, deadline).await?;
-                        let name = rooms::new_room_name().map_err(|e| ApiError::Internal(Box::new(e)))?;
-                        let room = rooms.put(&name, tokens, upstream, deadline).await?;
-                        notes.issued = Some((tokens.name(), crate::jwt::session_id(room.token.token())));
-                        // `Location` as the caller addressed the API: with the
-                        // stage (`/Prod`) that a REST API puts before the route.
-                        let stage = request.uri().path().strip_suffix(path).unwrap_or_default();
-                        Ok(room_response(&room, Some(stage)))
-                    }
-                }
-            }
-            Route::Token => {
-                let tokens = self.tokens.as_ref().ok_or(ApiError::NotEnabled)?;
-                if method == Method::POST {
-                    check_json_body(request.body())?;
-                }
-                self.admit(request, notes, deadline).await?;
-                let minted = tokens.mint(upstream, deadline).await?;
-                notes.issued = Some((tokens.name(), crate::jwt::session_id(minted.token())));
-                Ok(token_response(&minted))
-            }
+            Route::Token => self.token(request, notes, upstream, deadline).await,
             Route::StreamToken(stream) => {
-                let streams = self.streams.as_ref().ok_or(ApiError::NotEnabled)?;
-                let asked = if method == Method::GET {
-                    Asked::from_query(request.uri().query().unwrap_or_default())?
-                } else if request.uri().query().is_some_and(|q| !q.is_empty()) {
-                    return Err(ApiError::BadRequest(
-                        "POST takes its parameters in the JSON body, not the query.",
-                    ));
-                } else {
-                    Asked::from_body(request.body().as_ref())?
-                };
-                let decided = streams.policy().decide(stream, &asked)?;
-                self.admit(request, notes, deadline).await?;
-                let minted = streams.mint(&decided, upstream, deadline).await?;
-                notes.issued = Some(("aipix", None));
-                Ok(stream_token_response(&minted, &decided))
+                self.stream_token(request, stream, notes, upstream, deadline)
+                    .await
+            }
+            Route::Rooms => {
+                self.room(request, RoomRoute::Create, path, notes, upstream, deadline)
+                    .await
+            }
+            Route::Room(name) => {
+                self.room(request, RoomRoute::Named(name), path, notes, upstream, deadline)
+                    .await
             }
         }
     }
 }
 
-/// Who is asking, for the quota and the audit line (worked out only when
-/// either needs it, not for every request).
-fn caller(request: &Request) -> Caller {
-    quota::caller_of(request).unwrap_or_else(Caller::unknown)
-}
-
-/// Whether a body is empty or JSON's whitespace only (space, tab, line
-/// feed, carriage return; not form feed, which `is_ascii_whitespace` takes).
-pub fn is_json_whitespace(body: &[u8]) -> bool {
-    body.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-}
-
-/// A POST body is optional; when present it must be a JSON object.
-fn check_json_body(body: &Body) -> Result<(), ApiError> {
-    let bytes: &[u8] = body.as_ref();
-    if is_json_whitespace(bytes) {
-        return Ok(());
-    }
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(ApiError::BadRequest(
-            "The request body must be empty or a JSON object.",
-        )),
-    }
-}
-
-fn preflight(methods: &'static str) -> Response<Body> {
-    let mut response = Response::new(Body::Empty);
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    let headers = response.headers_mut();
-    headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
-    headers.insert(
-        ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(cors::ALLOW_HEADERS),
-    );
-    headers.insert(
-        ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static(cors::MAX_AGE_SECONDS),
-    );
-    response
-}
-
-fn token_response(minted: &Minted) -> Response<Body> {
-    let mut body = json!({ "token": minted.token() });
-    if let Some(expires_at) = minted.expires_at() {
-        body["expiresAt"] = json!(expires_at.to_string());
-    }
-    json_response(StatusCode::OK, &body)
-}
-
-/// A room's token: `201` (with `Location` under `created`'s path prefix
-/// when the name was generated) when this call minted it, `200` when it
-/// joined.
-fn room_response(room: &RoomToken, created: Option<&str>) -> Response<Body> {
-    let mut body = json!({ "room": room.room, "token": room.token.token() });
-    if let Some(expires_at) = room.token.expires_at() {
-        body["expiresAt"] = json!(expires_at.to_string());
-    }
-    let status = if room.minted {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let mut response = json_response(status, &body);
-    if let Some(prefix) = created
-        && let Ok(location) = HeaderValue::from_str(&format!("{prefix}/rooms/{}", room.room))
-    {
-        response.headers_mut().insert(LOCATION, location);
-    }
-    response
-}
-
-fn stream_token_response(minted: &Minted, request: &StreamRequest) -> Response<Body> {
-    let mut body = json!({
-        "token": minted.token(),
-        "stream": request.stream,
-        "rights": {
-            "live": request.rights.live,
-            "dvr": request.rights.dvr,
-            "copy": request.rights.copy,
-        },
-    });
-    if let Some(expires_at) = aipix::expiry(request.ttl) {
-        body["expiresAt"] = json!(expires_at.to_string());
-    }
-    json_response(StatusCode::OK, &body)
-}
-
-fn error_response(error: &ApiError, request_id: &str) -> Response<Body> {
-    let body = json!({
-        "error": {
-            "code": error.code(),
-            "message": error.message(),
-            "requestId": request_id,
-        }
-    });
-    let mut response = json_response(error.status(), &body);
-    if let ApiError::MethodNotAllowed(methods) = error {
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static(methods));
-    }
-    if let ApiError::QuotaExceeded { retry_after } = error {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
-    }
-    response
-}
-
-/// The quota's figures on a counted answer, readable by an allowed page.
-fn quota_headers(headers: &mut HeaderMap, admission: Admission, origin: &OriginCheck) {
-    headers.insert(RATELIMIT_LIMIT, HeaderValue::from(admission.limit));
-    headers.insert(RATELIMIT_REMAINING, HeaderValue::from(admission.remaining));
-    headers.insert(RATELIMIT_RESET, HeaderValue::from(admission.reset));
-    if let OriginCheck::Allowed(_) = origin {
-        headers.insert(
-            ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSED_QUOTA_HEADERS),
-        );
-    }
-}
-
-fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
-    *response.status_mut() = status;
-    response
-}
-
-/// Headers every response carries: JSON, never cached, `Vary: Origin`, and
-/// the CORS grant for an allowed origin.
-fn finish_headers(headers: &mut HeaderMap, origin: &OriginCheck) {
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(VARY, HeaderValue::from_static("Origin"));
-    if let OriginCheck::Allowed(origin) = origin {
-        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-    }
-}
-
-/// The path to route on, without an API Gateway stage prefix: lambda_http
-/// puts a REST API stage (and a named HTTP API stage) into the URI unless
-/// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set; either way `/token` routes.
-fn route_path(request: &Request) -> &str {
-    let path = request.uri().path();
-    let stage = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => context.stage.as_deref(),
-        Some(RequestContext::ApiGatewayV2(context)) => context.stage.as_deref(),
-        _ => None,
-    };
-    match stage {
-        Some(stage) if stage != "$default" => path
-            .strip_prefix('/')
-            .and_then(|p| p.strip_prefix(stage))
-            .filter(|rest| rest.starts_with('/'))
-            .unwrap_or(path),
-        _ => path,
-    }
-}
-
-/// When the answer is due: the margin before the invocation's deadline
-/// under Lambda, or before the deployed function's timeout locally.
-fn deadline_of(request: &Request) -> Deadline {
-    match request.lambda_context_ref() {
-        Some(context) => Deadline::from_epoch_millis(context.deadline),
-        None => Deadline::local(),
-    }
-}
-
-/// The X-Ray trace id of the invocation (the `Root` of the trace header
-/// Lambda hands over, under `PassThrough` too); none locally.
-fn trace_id(request: &Request) -> Option<String> {
-    let header = request.lambda_context_ref()?.xray_trace_id.as_deref()?;
-    crate::metrics::xray_trace_id(header).map(str::to_owned)
-}
-
-/// The Lambda request id, or a random one in local mode.
-fn request_id(request: &Request) -> String {
-    if let Some(context) = request.lambda_context_ref() {
-        return context.request_id.clone();
-    }
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        return "local".to_owned();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn millis(duration: std::time::Duration) -> f64 {
+fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1e5).round() / 100.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_optional_body_is_empty_json_whitespace_or_an_object() {
-        for ok in [&b""[..], b" \t\r\n", b"{}", br#" {"a":1} "#] {
-            assert!(check_json_body(&Body::from(ok.to_vec())).is_ok(), "{ok:?}");
-        }
-        for bad in [&b"\x0c"[..], b"[]", b"1", b"{", b"\x0c{}"] {
-            assert!(check_json_body(&Body::from(bad.to_vec())).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn routes_lists_exactly_what_the_router_answers() {
-        for (template, methods) in ROUTES {
-            let path = template.replace("{stream}", "cam-1").replace("{name}", "party");
-            let route = Route::from_path(&path).unwrap_or_else(|| panic!("{template} is not routed"));
-            assert_eq!(route.methods(), methods, "{template}");
-        }
-        let kinds: std::collections::BTreeSet<String> = ROUTES
-            .iter()
-            .map(|(t, _)| {
-                format!(
-                    "{:?}",
-                    std::mem::discriminant(
-                        &Route::from_path(&t.replace("{stream}", "s").replace("{name}", "n")).unwrap()
-                    )
-                )
-            })
-            .collect();
-        assert_eq!(kinds.len(), 4, "one entry per kind of route");
-        for unrouted in ["/", "/tokens", "/streams/x", "/room"] {
-            assert!(Route::from_path(unrouted).is_none(), "{unrouted}");
-        }
-    }
 }

@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::json::is_json_whitespace;
 use crate::providers::{
     Attempt, Minted, ProviderCall, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
     with_rotation,
@@ -65,7 +66,7 @@ impl Asked {
 
     /// A POST body: empty, or a JSON object with the same fields (JSON types).
     pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
-        if crate::api::is_json_whitespace(body) {
+        if is_json_whitespace(body) {
             return Ok(Self::default());
         }
         let refused = || {
@@ -74,7 +75,7 @@ impl Asked {
             )
         };
         // An object only: serde would also read these fields from an array.
-        let first = body.iter().find(|b| !crate::api::is_json_whitespace(&[**b]));
+        let first = body.iter().find(|b| !is_json_whitespace(&[**b]));
         if first != Some(&b'{') {
             return Err(refused());
         }

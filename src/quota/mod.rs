@@ -18,7 +18,8 @@ use lambda_http::{Request, RequestExt};
 use sha2::{Digest as _, Sha256};
 
 use crate::deadline::Deadline;
-use crate::error::{ApiError, chain};
+use crate::error::ApiError;
+use crate::logging::chain;
 
 /// The longest window: a week.
 pub const MAX_WINDOW: Duration = Duration::from_secs(7 * 86_400);

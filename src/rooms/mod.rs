@@ -32,7 +32,8 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::deadline::Deadline;
-use crate::error::{ApiError, chain};
+use crate::error::ApiError;
+use crate::logging::chain;
 use crate::providers::{Minted, TokenSource, UpstreamError, UpstreamTrace};
 
 /// How often a waiting `PUT` re-reads the room: from the first interval,

@@ -1,0 +1,138 @@
+//! What the HTTP layer reads off a request besides its route: the path
+//! without a stage, its deadline, its ids, its caller and an optional JSON
+//! body.
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
+
+use crate::deadline::Deadline;
+use crate::error::ApiError;
+use crate::json::is_json_whitespace;
+use crate::quota::{self, Caller};
+
+/// Marks a request whose body local mode did not read because it was over
+/// its limit: answered `413 payload_too_large` like every other error (JSON,
+/// CORS headers, request id, the request log line).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTooLarge;
+
+/// The path to route on, without an API Gateway stage prefix: lambda_http
+/// puts a REST API stage (and a named HTTP API stage) into the URI unless
+/// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set; either way `/token` routes.
+pub(crate) fn route_path(request: &Request) -> &str {
+    let path = request.uri().path();
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.stage.as_deref(),
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.as_deref(),
+        _ => None,
+    };
+    match stage {
+        Some(stage) if stage != "$default" => path
+            .strip_prefix('/')
+            .and_then(|p| p.strip_prefix(stage))
+            .filter(|rest| rest.starts_with('/'))
+            .unwrap_or(path),
+        _ => path,
+    }
+}
+
+/// When the answer is due: the margin before the invocation's deadline
+/// under Lambda, or before the deployed function's timeout locally.
+pub(crate) fn deadline_of(request: &Request) -> Deadline {
+    match request.lambda_context_ref() {
+        Some(context) => Deadline::from_epoch_millis(context.deadline),
+        None => Deadline::local(),
+    }
+}
+
+/// The X-Ray trace id of the invocation (the `Root` of the trace header
+/// Lambda hands over, under `PassThrough` too); none locally.
+pub(crate) fn trace_id(request: &Request) -> Option<String> {
+    let header = request.lambda_context_ref()?.xray_trace_id.as_deref()?;
+    xray_trace_id(header).map(str::to_owned)
+}
+
+/// The X-Ray trace id in a trace header (`Root=1-5759e988-bd862e3fe1be46a994272793;Parent=…;Sampled=0`):
+/// `1-` + 8 hex digits (the epoch seconds) + `-` + 24 hex digits, or none.
+/// Anything else in the header stays out of the logs and the records.
+fn xray_trace_id(header: &str) -> Option<&str> {
+    let root = header
+        .split(';')
+        .find_map(|field| field.trim().strip_prefix("Root="))?;
+    let hex = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_hexdigit());
+    match root.split('-').collect::<Vec<_>>()[..] {
+        ["1", time, id] if hex(time, 8) && hex(id, 24) => Some(root),
+        _ => None,
+    }
+}
+
+/// The Lambda request id, or a random one in local mode.
+pub(crate) fn request_id(request: &Request) -> String {
+    if let Some(context) = request.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return "local".to_owned();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who is asking, for the quota and the audit line (worked out only when
+/// either needs it, not for every request).
+pub(crate) fn caller(request: &Request) -> Caller {
+    quota::caller_of(request).unwrap_or_else(Caller::unknown)
+}
+
+/// A POST body is optional; when present it must be a JSON object.
+pub(crate) fn check_json_body(body: &Body) -> Result<(), ApiError> {
+    let bytes: &[u8] = body.as_ref();
+    if is_json_whitespace(bytes) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        _ => Err(ApiError::BadRequest(
+            "The request body must be empty or a JSON object.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_optional_body_is_empty_json_whitespace_or_an_object() {
+        for ok in [&b""[..], b" \t\r\n", b"{}", br#" {"a":1} "#] {
+            assert!(check_json_body(&Body::from(ok.to_vec())).is_ok(), "{ok:?}");
+        }
+        for bad in [&b"\x0c"[..], b"[]", b"1", b"{", b"\x0c{}"] {
+            assert!(check_json_body(&Body::from(bad.to_vec())).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_trace_id_is_the_headers_root_and_nothing_else() {
+        let root = "1-5759e988-bd862e3fe1be46a994272793";
+        for header in [
+            format!("Root={root};Parent=53995c3f42cd8ad8;Sampled=0;Lineage=a87bd80c:0"),
+            format!("Parent=53995c3f42cd8ad8; Root={root}"),
+            format!("Root={root}"),
+        ] {
+            assert_eq!(xray_trace_id(&header), Some(root), "{header}");
+        }
+        for header in [
+            "",
+            "Sampled=1",
+            "Root=1-5759e988-bd862e3fe1be46a99427279",
+            "Root=2-5759e988-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-bd862e3fe1be46a994272793-x",
+            "Root=1-5759e98g-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-bd862e3fe1be46a99427279\u{e9}",
+            "Root=eyJhbGciOiJIUzI1NiJ9.e30.x",
+        ] {
+            assert_eq!(xray_trace_id(header), None, "{header}");
+        }
+    }
+}

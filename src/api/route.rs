@@ -1,0 +1,150 @@
+//! The routes: which path is which route, the methods each answers, how a
+//! path is logged and which `Route` dimension its metrics carry. The only
+//! place that classifies a path.
+
+use http::Method;
+
+use crate::rooms::fingerprint;
+
+/// `Access-Control-Allow-Methods` and `Allow` for the token routes.
+const TOKEN_METHODS: &str = "GET, POST, OPTIONS";
+
+/// Every route the vendor answers, as openapi.yaml names its paths, with its
+/// methods as `Allow` spells them (a unit test holds these to [`Route`]).
+pub const ROUTES: [(&str, &str); 4] = [
+    ("/token", TOKEN_METHODS),
+    ("/streams/{stream}/token", TOKEN_METHODS),
+    ("/rooms", "POST, OPTIONS"),
+    ("/rooms/{name}", "GET, PUT, OPTIONS"),
+];
+
+/// The routes the vendor answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route<'a> {
+    /// `/token`: a session token (CAS, or the local demo).
+    Token,
+    /// `/streams/{stream}/token`: an AIPIX stream token; the id as in the
+    /// raw path (checked by the policy, so percent-encoding is refused).
+    StreamToken(&'a str),
+    /// `/rooms`: create a room with a generated name.
+    Rooms,
+    /// `/rooms/{name}`: a room by name, as in the raw path.
+    Room(&'a str),
+}
+
+impl<'a> Route<'a> {
+    pub(crate) fn from_path(path: &'a str) -> Option<Self> {
+        match path {
+            "/token" => return Some(Self::Token),
+            "/rooms" => return Some(Self::Rooms),
+            _ => {}
+        }
+        if let Some(name) = path.strip_prefix("/rooms/") {
+            return Some(Self::Room(name));
+        }
+        path.strip_prefix("/streams/")
+            .and_then(|rest| rest.strip_suffix("/token"))
+            .map(Self::StreamToken)
+    }
+
+    /// The methods the route answers (besides `OPTIONS`), as `Allow` and
+    /// `Access-Control-Allow-Methods` spell them.
+    pub(crate) fn methods(self) -> &'static str {
+        match self {
+            Self::Token | Self::StreamToken(_) => TOKEN_METHODS,
+            Self::Rooms => "POST, OPTIONS",
+            Self::Room(_) => "GET, PUT, OPTIONS",
+        }
+    }
+
+    pub(crate) fn allows(self, method: &Method) -> bool {
+        match self {
+            Self::Token | Self::StreamToken(_) => method == Method::GET || method == Method::POST,
+            Self::Rooms => method == Method::POST,
+            Self::Room(_) => method == Method::GET || method == Method::PUT,
+        }
+    }
+
+    /// The path as logged: a room name is a capability, so only its hash.
+    pub(crate) fn logged(self, path: &str) -> String {
+        match self {
+            Self::Room(name) => format!("/rooms/{}", fingerprint(name)),
+            _ => path.to_owned(),
+        }
+    }
+}
+
+/// Any path as logged: a route's as [`Route::logged`] says; a path no route
+/// answers only as its fingerprint. A mistyped room path (`/room/<name>`,
+/// `/<name>`) carries a room name, and a room name is a capability; compare
+/// the fingerprint of the path you suspect.
+pub(crate) fn logged(path: &str) -> String {
+    match Route::from_path(path) {
+        Some(route) => route.logged(path),
+        None if path == "/" => path.to_owned(),
+        None => format!("unrouted{}", fingerprint(path)),
+    }
+}
+
+/// The `Route` dimension of a request's metrics, decided by its path alone
+/// (so a refused origin or a preflight counts where its path points):
+/// `/token`, any `/streams/...` (not only the routed `/streams/{id}/token`),
+/// `/rooms` and `/rooms/...`, else `other`. Never the path: a room name is a
+/// capability.
+pub(crate) fn dimension(path: &str) -> &'static str {
+    if path == "/token" {
+        "token"
+    } else if path.starts_with("/streams/") {
+        "stream"
+    } else if path == "/rooms" || path.starts_with("/rooms/") {
+        "room"
+    } else {
+        "other"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_lists_exactly_what_the_router_answers() {
+        for (template, methods) in ROUTES {
+            let path = template.replace("{stream}", "cam-1").replace("{name}", "party");
+            let route = Route::from_path(&path).unwrap_or_else(|| panic!("{template} is not routed"));
+            assert_eq!(route.methods(), methods, "{template}");
+        }
+        let kinds: std::collections::BTreeSet<String> = ROUTES
+            .iter()
+            .map(|(t, _)| {
+                format!(
+                    "{:?}",
+                    std::mem::discriminant(
+                        &Route::from_path(&t.replace("{stream}", "s").replace("{name}", "n")).unwrap()
+                    )
+                )
+            })
+            .collect();
+        assert_eq!(kinds.len(), 4, "one entry per kind of route");
+        for unrouted in ["/", "/tokens", "/streams/x", "/room"] {
+            assert!(Route::from_path(unrouted).is_none(), "{unrouted}");
+        }
+    }
+
+    #[test]
+    fn routes_are_kinds_of_path_never_the_path() {
+        for (path, kind) in [
+            ("/token", "token"),
+            ("/streams/cam-1/token", "stream"),
+            ("/streams/", "stream"),
+            ("/rooms", "room"),
+            ("/rooms/party-42", "room"),
+            ("/roomsx", "other"),
+            ("/token/", "other"),
+            ("/", "other"),
+            ("", "other"),
+        ] {
+            assert_eq!(dimension(path), kind, "{path}");
+        }
+    }
+}
