@@ -20,7 +20,7 @@ use token_vendor::aipix::Asked;
 use token_vendor::config::{AllowedStreams, Config, Mode, Rights, StreamPolicy};
 use token_vendor::cors::{AllowedOrigins, OriginCheck};
 use token_vendor::lambda_event::ApiGatewayEvent;
-use token_vendor::rooms::{fingerprint, is_room_name, new_room_name};
+use token_vendor::rooms::{RoomName, fingerprint, is_room_name};
 
 // ---------------------------------------------------------------- events
 
@@ -920,11 +920,13 @@ proptest! {
     }
 }
 
-/// Not a proptest: `new_room_name` takes no input to generate. Many draws
+/// Not a proptest: `RoomName::generate` takes no input to generate. Many draws
 /// of it instead.
 #[test]
 fn new_room_names_are_valid_22_character_names_that_never_repeat() {
-    let names: Vec<String> = (0..256).map(|_| new_room_name().unwrap()).collect();
+    let names: Vec<String> = (0..256)
+        .map(|_| RoomName::generate().unwrap().as_str().to_owned())
+        .collect();
 
     let distinct: HashSet<&String> = names.iter().collect();
 

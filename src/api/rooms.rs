@@ -12,7 +12,7 @@ use crate::api::{Notes, Vendor};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::providers::UpstreamTrace;
-use crate::rooms::{self, RoomToken};
+use crate::rooms::{RoomName, RoomToken};
 
 /// Which room route was asked for.
 #[derive(Debug, Clone, Copy)]
@@ -40,24 +40,25 @@ impl Vendor {
             return Err(ApiError::RoomsNotEnabled);
         };
         match route {
-            RoomRoute::Named(name) if !rooms::is_room_name(name) => Err(ApiError::BadRequest(
-                "A room name is 1-128 characters of A-Z a-z 0-9 . _ ~ -",
-            )),
-            RoomRoute::Named(name) if request.method() == Method::GET => {
-                let room = rooms.get(name, deadline).await?;
-                notes.issued = Some(tokens.issued(room.token.token()));
-                Ok(room_response(&room, None))
-            }
-            RoomRoute::Named(name) => {
-                self.admit(request, notes, deadline).await?;
-                let room = rooms.put(name, tokens, upstream, deadline).await?;
+            RoomRoute::Named(raw) => {
+                let name = RoomName::parse(raw).ok_or(ApiError::BadRequest(
+                    "A room name is 1-128 characters of A-Z a-z 0-9 . _ ~ -",
+                ))?;
+                if request.method() != Method::GET {
+                    self.admit(request, notes, deadline).await?;
+                }
+                let room = if request.method() == Method::GET {
+                    rooms.get(&name, deadline).await?
+                } else {
+                    rooms.put(&name, tokens, upstream, deadline).await?
+                };
                 notes.issued = Some(tokens.issued(room.token.token()));
                 Ok(room_response(&room, None))
             }
             RoomRoute::Create => {
                 check_json_body(request.body())?;
                 self.admit(request, notes, deadline).await?;
-                let name = rooms::new_room_name().map_err(|e| ApiError::Internal(Box::new(e)))?;
+                let name = RoomName::generate().map_err(|e| ApiError::Internal(Box::new(e)))?;
                 let room = rooms.put(&name, tokens, upstream, deadline).await?;
                 notes.issued = Some(tokens.issued(room.token.token()));
                 // `Location` as the caller addressed the API: with the
@@ -73,7 +74,7 @@ impl Vendor {
 /// when the name was generated) when this call minted it, `200` when it
 /// joined.
 fn room_response(room: &RoomToken, created: Option<&str>) -> Response<Body> {
-    let mut body = json!({ "room": room.room, "token": room.token.token() });
+    let mut body = json!({ "room": room.room.as_str(), "token": room.token.token() });
     if let Some(expires_at) = room.token.expires_at() {
         body["expiresAt"] = json!(expires_at.to_string());
     }
@@ -84,7 +85,7 @@ fn room_response(room: &RoomToken, created: Option<&str>) -> Response<Body> {
     };
     let mut response = json_response(status, &body);
     if let Some(prefix) = created
-        && let Ok(location) = HeaderValue::from_str(&format!("{prefix}/rooms/{}", room.room))
+        && let Ok(location) = HeaderValue::from_str(&format!("{prefix}/rooms/{}", room.room.as_str()))
     {
         response.headers_mut().insert(LOCATION, location);
     }

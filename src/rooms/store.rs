@@ -1,0 +1,322 @@
+//! Where rooms live: a DynamoDB table (`ROOMS_TABLE`, partition key
+//! `room`) or, in local mode, memory. Every write is conditional; a write
+//! whose reply was lost is recognised by the item read back (`ALL_OLD`)
+//! from the failed condition of its retry.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_sdk_dynamodb::Client as DynamoClient;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::error::ApiError;
+use crate::providers::Minted;
+use crate::rooms::RoomName;
+
+/// A room as stored.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RoomItem {
+    pub token: Option<String>,
+    /// Epoch seconds: the token's expiry, or a claim's lease end on a room
+    /// without a token (so that DynamoDB's TTL deletes a failed creation).
+    pub expires_at: Option<i64>,
+    /// Epoch seconds: when the current token was minted.
+    pub minted_at: Option<i64>,
+    pub created_at: Option<i64>,
+    pub claim_id: Option<String>,
+    /// Epoch milliseconds.
+    pub lease_until: Option<i64>,
+}
+
+impl std::fmt::Debug for RoomItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomItem")
+            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .field("expires_at", &self.expires_at)
+            .field("minted_at", &self.minted_at)
+            .field("lease_until", &self.lease_until)
+            .finish()
+    }
+}
+
+impl RoomItem {
+    /// The token, when the room is ready and its token valid at `now`.
+    pub(super) fn valid_token(&self, now: i64) -> Option<(&str, i64)> {
+        match (&self.token, self.expires_at) {
+            (Some(token), Some(expires)) if expires > now => Some((token, expires)),
+            _ => None,
+        }
+    }
+
+    /// When the token is due for renewal: the later of `expires − margin`
+    /// and the midpoint of its lifetime (when its minting time is known).
+    pub(super) fn renew_at(&self, expires: i64, margin: i64) -> i64 {
+        let by_margin = expires.saturating_sub(margin);
+        match self.minted_at {
+            Some(minted) if minted < expires => by_margin.max(minted + (expires - minted) / 2),
+            _ => by_margin,
+        }
+    }
+
+    /// Whether a claim's lease is live at `now_ms`.
+    pub(super) fn leased(&self, now_ms: i64) -> bool {
+        self.lease_until.is_some_and(|lease| lease >= now_ms)
+    }
+
+    fn from_attributes(item: &HashMap<String, AttributeValue>) -> Self {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let number = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+        };
+        Self {
+            token: text("token"),
+            expires_at: number("expiresAt"),
+            minted_at: number("mintedAt"),
+            created_at: number("createdAt"),
+            claim_id: text("claimId"),
+            lease_until: number("leaseUntil"),
+        }
+    }
+}
+
+/// A store failure: `503 store_unavailable`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("room store failed: {0}")]
+    Failed(String),
+    #[error("room store did not answer before the request's deadline")]
+    OutOfTime,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(Box::new(error))
+    }
+}
+
+/// What a claim needs to hold for the conditional write. No `Debug`: it
+/// holds a token.
+pub(super) struct Claim<'a> {
+    pub(super) id: &'a str,
+    pub(super) now_ms: i64,
+    pub(super) lease_until: i64,
+    /// The token seen, which the room must still hold (renewal, or an
+    /// expired token); `None`: the room must hold no token (creation).
+    pub(super) old_token: Option<&'a str>,
+    /// The `expiresAt` written with the claim when the room has no valid
+    /// token; `None` leaves it (a valid token's expiry is never shortened).
+    pub(super) expires_at: Option<i64>,
+}
+
+/// Where rooms live. `Debug` names neither rooms nor tokens.
+pub enum RoomStore {
+    Dynamo { client: DynamoClient, table: String },
+    Memory(Mutex<HashMap<String, RoomItem>>),
+}
+
+impl std::fmt::Debug for RoomStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dynamo { table, .. } => f
+                .debug_struct("Dynamo")
+                .field("table", table)
+                .finish_non_exhaustive(),
+            Self::Memory(map) => f.debug_struct("Memory").field("rooms", &lock(map).len()).finish(),
+        }
+    }
+}
+
+impl RoomStore {
+    pub fn dynamo(client: DynamoClient, table: impl Into<String>) -> Self {
+        Self::Dynamo {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn memory() -> Self {
+        Self::Memory(Mutex::new(HashMap::new()))
+    }
+
+    pub(super) async fn get(&self, room: &RoomName) -> Result<Option<RoomItem>, StoreError> {
+        match self {
+            Self::Memory(map) => Ok(lock(map).get(room.as_str()).cloned()),
+            Self::Dynamo { client, table } => {
+                let output = client
+                    .get_item()
+                    .table_name(table)
+                    .key("room", AttributeValue::S(room.as_str().to_owned()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::Failed(DisplayErrorContext(&e).to_string()))?;
+                Ok(output.item().map(RoomItem::from_attributes))
+            }
+        }
+    }
+
+    /// Takes the claim if no live lease holds the room and it still holds
+    /// the token seen (or none). `true` when the claim is ours, also when
+    /// the write was applied but its reply lost (the item read back from the
+    /// failed retry's condition carries our claim id).
+    pub(super) async fn claim(&self, room: &RoomName, claim: &Claim<'_>) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(map) => {
+                let mut map = lock(map);
+                let item = map.entry(room.as_str().to_owned()).or_default();
+                let lease_free = !item.leased(claim.now_ms);
+                let same_token = item.token.as_deref() == claim.old_token;
+                if !(lease_free && same_token) {
+                    return Ok(false);
+                }
+                item.claim_id = Some(claim.id.to_owned());
+                item.lease_until = Some(claim.lease_until);
+                if let Some(expires) = claim.expires_at {
+                    // No valid token: an expired one goes, so that no reader
+                    // mistakes it for valid under the claim's expiry.
+                    item.expires_at = Some(expires);
+                    item.token = None;
+                    item.minted_at = None;
+                }
+                Ok(true)
+            }
+            Self::Dynamo { client, table } => {
+                let lease_free = "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)";
+                let condition = match claim.old_token {
+                    Some(_) => format!("{lease_free} AND #t = :old"),
+                    None => format!("{lease_free} AND attribute_not_exists(#t)"),
+                };
+                let mut update = "SET claimId = :id, leaseUntil = :lease".to_owned();
+                let mut request = client
+                    .update_item()
+                    .table_name(table)
+                    .key("room", AttributeValue::S(room.as_str().to_owned()))
+                    .condition_expression(condition)
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .expression_attribute_names("#t", "token")
+                    .expression_attribute_values(":id", AttributeValue::S(claim.id.to_owned()))
+                    .expression_attribute_values(":lease", AttributeValue::N(claim.lease_until.to_string()))
+                    .expression_attribute_values(":now", AttributeValue::N(claim.now_ms.to_string()));
+                if let Some(old) = claim.old_token {
+                    request = request.expression_attribute_values(":old", AttributeValue::S(old.to_owned()));
+                }
+                if let Some(expires) = claim.expires_at {
+                    // No valid token: an expired one goes, so that no reader
+                    // mistakes it for valid under the claim's expiry.
+                    update.push_str(", expiresAt = :exp REMOVE #t, mintedAt");
+                    request =
+                        request.expression_attribute_values(":exp", AttributeValue::N(expires.to_string()));
+                }
+                conditional(request.update_expression(update).send().await, |old| {
+                    old.claim_id.as_deref() == Some(claim.id)
+                })
+            }
+        }
+    }
+
+    /// Writes the minted token, if the claim is still ours, and drops the
+    /// lease. `true` when written (also when the reply was lost: the item
+    /// read back already holds this token).
+    pub(super) async fn fulfil(
+        &self,
+        room: &RoomName,
+        claim_id: &str,
+        token: &Minted,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(map) => {
+                let mut map = lock(map);
+                let Some(item) = map.get_mut(room.as_str()).filter(|i| i.claim_id.as_deref() == Some(claim_id)) else {
+                    return Ok(false);
+                };
+                *item = RoomItem {
+                    token: Some(token.token().to_owned()),
+                    expires_at: Some(expires_at),
+                    minted_at: Some(now),
+                    created_at: Some(item.created_at.unwrap_or(now)),
+                    claim_id: None,
+                    lease_until: None,
+                };
+                Ok(true)
+            }
+            Self::Dynamo { client, table } => conditional(
+                client
+                    .update_item()
+                    .table_name(table)
+                    .key("room", AttributeValue::S(room.as_str().to_owned()))
+                    .update_expression(
+                        "SET #t = :token, expiresAt = :exp, mintedAt = :now, createdAt = if_not_exists(createdAt, :now) \
+                         REMOVE claimId, leaseUntil",
+                    )
+                    .condition_expression("claimId = :id")
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .expression_attribute_names("#t", "token")
+                    .expression_attribute_values(":token", AttributeValue::S(token.token().to_owned()))
+                    .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+                    .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                    .expression_attribute_values(":id", AttributeValue::S(claim_id.to_owned()))
+                    .send()
+                    .await,
+                |old| old.token.as_deref() == Some(token.token()),
+            ),
+        }
+    }
+
+    /// Gives a claim up (the CAS call failed), if it is still ours.
+    pub(super) async fn release(&self, room: &RoomName, claim_id: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(map) => {
+                if let Some(item) = lock(map)
+                    .get_mut(room.as_str())
+                    .filter(|i| i.claim_id.as_deref() == Some(claim_id))
+                {
+                    item.claim_id = None;
+                    item.lease_until = None;
+                }
+                Ok(())
+            }
+            Self::Dynamo { client, table } => conditional(
+                client
+                    .update_item()
+                    .table_name(table)
+                    .key("room", AttributeValue::S(room.as_str().to_owned()))
+                    .update_expression("REMOVE claimId, leaseUntil")
+                    .condition_expression("claimId = :id")
+                    .expression_attribute_values(":id", AttributeValue::S(claim_id.to_owned()))
+                    .send()
+                    .await,
+                |_| false,
+            )
+            .map(drop),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A conditional update: `Ok(false)` when its condition did not hold, unless
+/// `applied` recognises in the item read back (`ALL_OLD`) that an earlier
+/// attempt of this very write went through and only its reply was lost.
+fn conditional<O>(
+    result: Result<O, SdkError<UpdateItemError>>,
+    applied: impl FnOnce(&RoomItem) -> bool,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e)) => match e.err() {
+            UpdateItemError::ConditionalCheckFailedException(failed) => Ok(failed
+                .item()
+                .is_some_and(|old| applied(&RoomItem::from_attributes(old)))),
+            other => Err(StoreError::Failed(DisplayErrorContext(other).to_string())),
+        },
+        Err(e) => Err(StoreError::Failed(DisplayErrorContext(&e).to_string())),
+    }
+}
