@@ -13,12 +13,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::json::is_json_whitespace;
 use crate::providers::{
-    Attempt, Minted, ProviderCall, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
+    Attempt, Minted, ProviderCall, UpstreamError, UpstreamTrace, endpoint, read_bounded, sensitive_header,
     with_rotation,
 };
 use crate::secrets::{AIPIX_API_TOKEN, CredentialStore, Credentials, SecretError, SecretFormatError};
@@ -27,6 +26,46 @@ use crate::secrets::{AIPIX_API_TOKEN, CredentialStore, Credentials, SecretError,
 pub const API_PATH: &str = "api/";
 /// The JSON-RPC method.
 pub const METHOD: &str = "Auth.CreateApiToken";
+
+/// The AIPIX provider: its URL and the policy of what a caller may ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AipixConfig {
+    pub base_url: Url,
+    pub policy: StreamPolicy,
+}
+
+/// Which streams may be asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedStreams {
+    Any,
+    List(Vec<String>),
+}
+
+/// The viewing rights of an AIPIX token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rights {
+    pub live: bool,
+    pub dvr: bool,
+    pub copy: bool,
+}
+
+/// What the operator allows a caller of `/streams/{stream}/token` to ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPolicy {
+    pub streams: AllowedStreams,
+    pub rights: Rights,
+    pub max_ttl: u64,
+    pub default_ttl: u64,
+    pub allow_unlimited: bool,
+}
+
+/// A stream id: 1-128 characters of `A-Z a-z 0-9 . _ -`.
+pub fn is_stream_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
 
 /// What a caller asked for, as sent (before defaults and policy).
 #[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
@@ -213,7 +252,7 @@ impl AipixClient {
     pub fn new(http: reqwest::Client, config: AipixConfig, credentials: Arc<CredentialStore>) -> Self {
         Self {
             http,
-            api_url: crate::config::endpoint(&config.base_url, API_PATH),
+            api_url: endpoint(&config.base_url, API_PATH),
             policy: config.policy,
             credentials,
             // Ids start at a random point so a stale or replayed answer does

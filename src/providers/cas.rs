@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::deadline::Deadline;
 use crate::providers::{
-    Attempt, Minted, ProviderCall, TokenSource, UpstreamError, UpstreamTrace, read_bounded, sensitive_header,
-    with_rotation,
+    Attempt, Minted, ProviderCall, TokenSource, UpstreamError, UpstreamTrace, endpoint, read_bounded,
+    sensitive_header, with_rotation,
 };
 use crate::secrets::{API_KEY, API_SECRET, CredentialStore, Credentials, SecretError, SecretFormatError};
 
@@ -34,7 +34,7 @@ impl CasClient {
     pub fn new(http: reqwest::Client, base_url: &Url, credentials: Arc<CredentialStore>) -> Self {
         Self {
             http,
-            token_url: crate::config::endpoint(base_url, TOKEN_PATH),
+            token_url: endpoint(base_url, TOKEN_PATH),
             credentials,
         }
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
+use url::Url;
 
 use crate::deadline::Deadline;
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
@@ -280,4 +281,29 @@ pub fn sensitive_header(
         .map_err(|_| UpstreamError::Credentials(SecretFormatError::NotHeaderSafe(name).into()))?;
     header.set_sensitive(true);
     Ok(header)
+}
+
+/// Joins `path` (relative, e.g. `stream/token/v2/`) onto a base URL, with
+/// exactly one slash between them whether or not the base ends with one.
+pub(crate) fn endpoint(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path);
+    url.set_path(&joined);
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_never_doubles_the_slash() {
+        let path = "stream/token/v2/";
+        for base in ["https://cas.example.com", "https://cas.example.com/"] {
+            let url = endpoint(&Url::parse(base).unwrap(), path);
+            assert_eq!(url.as_str(), "https://cas.example.com/stream/token/v2/");
+        }
+        let url = endpoint(&Url::parse("https://h.example/prefix/").unwrap(), path);
+        assert_eq!(url.as_str(), "https://h.example/prefix/stream/token/v2/");
+    }
 }

@@ -1,0 +1,196 @@
+//! The providers: `CAS_URL`; `AIPIX_URL` and the `AIPIX_*` policy; and where
+//! their credentials come from (`SECRET_ID`, or locally `API_KEY`,
+//! `API_SECRET`, `AIPIX_API_TOKEN`).
+
+use url::Url;
+
+use crate::config::CredentialSource;
+use crate::config::env::{ConfigError, Env, invalid};
+use crate::providers::aipix::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
+use crate::secrets::{AIPIX_API_TOKEN, API_KEY, API_SECRET, Credentials};
+
+/// The providers enabled, and their credentials' source.
+pub(super) struct Providers {
+    pub(super) cas: Option<Url>,
+    pub(super) aipix: Option<AipixConfig>,
+    pub(super) credentials: Option<CredentialSource>,
+}
+
+pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, ConfigError> {
+    let cas = env
+        .get("CAS_URL")
+        .map(|url| parse_base_url(&url).map_err(|reason| invalid("CAS_URL", reason)))
+        .transpose()?;
+    let aipix = env
+        .get("AIPIX_URL")
+        .map(|url| -> Result<AipixConfig, ConfigError> {
+            Ok(AipixConfig {
+                base_url: parse_base_url(&url).map_err(|reason| invalid("AIPIX_URL", reason))?,
+                policy: stream_policy(env)?,
+            })
+        })
+        .transpose()?;
+    let secret_id = env.get("SECRET_ID");
+    let env_credentials = [API_KEY, API_SECRET, AIPIX_API_TOKEN].map(|name| (name, env.get(name)));
+    if lambda {
+        if let Some((name, _)) = env_credentials.iter().find(|(_, v)| v.is_some()) {
+            return Err(invalid(
+                name,
+                "must not be set under Lambda: credentials come only from SECRET_ID",
+            ));
+        }
+        if cas.is_none() && aipix.is_none() {
+            return Err(invalid(
+                "CAS_URL",
+                "required under Lambda (or AIPIX_URL, or both)",
+            ));
+        }
+    }
+    let any_env_credential = env_credentials.iter().any(|(_, v)| v.is_some());
+    let credentials = if cas.is_none() && aipix.is_none() {
+        if secret_id.is_some() || any_env_credential {
+            return Err(invalid(
+                "CAS_URL",
+                "credentials are set but no provider URL is; set CAS_URL (or AIPIX_URL), or unset the credentials to run the demo upstream",
+            ));
+        }
+        None
+    } else if let Some(secret_id) = secret_id {
+        Some(CredentialSource::SecretsManager { secret_id })
+    } else if lambda {
+        return Err(invalid("SECRET_ID", "required under Lambda"));
+    } else {
+        let [(_, api_key), (_, api_secret), (_, aipix_token)] = env_credentials;
+        let credentials = Credentials::from_values(api_key, api_secret, aipix_token);
+        if cas.is_some() {
+            credentials.cas().map_err(|e| {
+                invalid(
+                    e.variable(),
+                    format!("{e} (set SECRET_ID, or API_KEY and API_SECRET)"),
+                )
+            })?;
+        }
+        if aipix.is_some() {
+            credentials
+                .aipix()
+                .map_err(|e| invalid(e.variable(), format!("{e} (set SECRET_ID, or AIPIX_API_TOKEN)")))?;
+        }
+        Some(CredentialSource::Environment(credentials))
+    };
+
+    Ok(Providers {
+        cas,
+        aipix,
+        credentials,
+    })
+}
+
+/// The AIPIX policy variables (read only when `AIPIX_URL` is set).
+fn stream_policy(env: &Env<'_>) -> Result<StreamPolicy, ConfigError> {
+    let streams = match env.get("AIPIX_STREAMS").as_deref() {
+        None => {
+            return Err(invalid(
+                "AIPIX_STREAMS",
+                "required when AIPIX_URL is set (stream ids, or *)",
+            ));
+        }
+        Some("*") => AllowedStreams::Any,
+        Some(list) => {
+            let ids: Vec<String> = list
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if ids.is_empty() {
+                return Err(invalid("AIPIX_STREAMS", "no stream id given"));
+            }
+            if let Some(bad) = ids.iter().find(|id| !is_stream_id(id)) {
+                return Err(invalid(
+                    "AIPIX_STREAMS",
+                    format!("`{bad}` is not a stream id (1-128 of A-Z a-z 0-9 . _ -), and * stands alone"),
+                ));
+            }
+            AllowedStreams::List(ids)
+        }
+    };
+    let mut rights = Rights::default();
+    for right in env
+        .get("AIPIX_RIGHTS")
+        .as_deref()
+        .unwrap_or("live")
+        .split(',')
+        .map(str::trim)
+    {
+        match right {
+            "live" => rights.live = true,
+            "dvr" => rights.dvr = true,
+            "copy" => rights.copy = true,
+            other => {
+                return Err(invalid(
+                    "AIPIX_RIGHTS",
+                    format!("unknown right `{other}` (live, dvr, copy)"),
+                ));
+            }
+        }
+    }
+    let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+        env.get(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| invalid(name, "expected a whole number of seconds"))
+        })
+    };
+    let max_ttl = number("AIPIX_MAX_TTL", 3600)?;
+    if max_ttl == 0 {
+        return Err(invalid(
+            "AIPIX_MAX_TTL",
+            "must be at least 1 (unlimited tokens are AIPIX_ALLOW_UNLIMITED)",
+        ));
+    }
+    let default_ttl = number("AIPIX_DEFAULT_TTL", max_ttl.min(3600))?;
+    if default_ttl == 0 || default_ttl > max_ttl {
+        return Err(invalid(
+            "AIPIX_DEFAULT_TTL",
+            format!("must be between 1 and AIPIX_MAX_TTL ({max_ttl})"),
+        ));
+    }
+    let allow_unlimited = match env.get("AIPIX_ALLOW_UNLIMITED").as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(invalid("AIPIX_ALLOW_UNLIMITED", "expected true or false")),
+    };
+    Ok(StreamPolicy {
+        streams,
+        rights,
+        max_ttl,
+        default_ttl,
+        allow_unlimited,
+    })
+}
+
+/// A provider base URL: http(s), no credentials, query or fragment; plain
+/// http only for loopback hosts (tests and local stand-ins).
+fn parse_base_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not contain a query or fragment".to_owned());
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err("must use https (plain http only for loopback hosts)".to_owned()),
+        _ => return Err("must be an https URL".to_owned()),
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}

@@ -1,0 +1,344 @@
+//! The configuration's rules, variable by variable.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::*;
+use crate::providers::aipix::{AllowedStreams, Rights};
+use crate::quota::FailMode;
+
+fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Config::from_lookup(|name| vars.get(name).cloned())
+}
+
+const LAMBDA: (&str, &str) = ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001");
+
+#[test]
+fn lambda_config_with_everything_set_is_accepted() {
+    let c = config(&[
+        LAMBDA,
+        ("CAS_URL", "https://cas.example.com"),
+        ("SECRET_ID", "token-vendor/cas"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+        ("UPSTREAM_TIMEOUT_MS", "3000"),
+    ])
+    .unwrap();
+    assert_eq!(c.mode, Mode::Lambda);
+    assert_eq!(c.upstream_timeout, Duration::from_millis(3000));
+    assert!(c.cas.is_some() && c.aipix.is_none());
+    assert!(matches!(
+        c.credentials,
+        Some(CredentialSource::SecretsManager { ref secret_id }) if secret_id == "token-vendor/cas"
+    ));
+}
+
+#[test]
+fn lambda_without_allowed_origins_names_the_variable() {
+    let e = config(&[LAMBDA, ("CAS_URL", "https://cas.example.com"), ("SECRET_ID", "s")]).unwrap_err();
+    assert_eq!(e.variable, "ALLOWED_ORIGINS");
+}
+
+#[test]
+fn lambda_without_cas_url_is_an_error_and_never_the_demo() {
+    let e = config(&[LAMBDA, ("SECRET_ID", "s"), ("ALLOWED_ORIGINS", "*")]).unwrap_err();
+    assert_eq!(e.variable, "CAS_URL");
+    let e = config(&[LAMBDA, ("ALLOWED_ORIGINS", "*")]).unwrap_err();
+    assert_eq!(e.variable, "CAS_URL");
+}
+
+#[test]
+fn lambda_refuses_credentials_from_plain_environment() {
+    let e = config(&[
+        LAMBDA,
+        ("CAS_URL", "https://cas.example.com"),
+        ("SECRET_ID", "s"),
+        ("ALLOWED_ORIGINS", "*"),
+        ("API_KEY", "k"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.variable, "API_KEY");
+    assert!(!e.to_string().contains("=k"), "{e}");
+}
+
+#[test]
+fn lambda_requires_secret_id() {
+    let e = config(&[
+        LAMBDA,
+        ("CAS_URL", "https://cas.example.com"),
+        ("ALLOWED_ORIGINS", "*"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.variable, "SECRET_ID");
+}
+
+#[test]
+fn local_mode_with_nothing_set_runs_the_demo_on_the_dev_origins() {
+    let c = config(&[]).unwrap();
+    assert_eq!(
+        c.mode,
+        Mode::Local {
+            listen: "127.0.0.1:3000".parse().unwrap()
+        }
+    );
+    assert!(c.demo() && c.credentials.is_none());
+    assert_eq!(c.upstream_timeout, DEFAULT_UPSTREAM_TIMEOUT);
+    assert!(c.allowed_origins.allows("http://localhost:5173"));
+    assert!(!c.allowed_origins.allows("https://evil.example"));
+}
+
+#[test]
+fn local_mode_takes_credentials_from_the_environment() {
+    let c = config(&[
+        ("CAS_URL", "http://127.0.0.1:8080"),
+        ("API_KEY", "key"),
+        ("API_SECRET", "secret"),
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+    ])
+    .unwrap();
+    assert!(matches!(c.credentials, Some(CredentialSource::Environment(_))));
+}
+
+const AIPIX: (&str, &str) = ("AIPIX_URL", "https://media.example.com");
+
+#[test]
+fn aipix_alone_is_a_valid_lambda_deployment_with_the_documented_defaults() {
+    let c = config(&[
+        LAMBDA,
+        AIPIX,
+        ("AIPIX_STREAMS", "cam-1, cam.2"),
+        ("SECRET_ID", "s"),
+        ("ALLOWED_ORIGINS", "*"),
+    ])
+    .unwrap();
+    assert!(c.cas.is_none() && !c.demo());
+    let policy = c.aipix.unwrap().policy;
+    assert_eq!(
+        policy.streams,
+        AllowedStreams::List(vec!["cam-1".into(), "cam.2".into()])
+    );
+    assert_eq!(
+        policy.rights,
+        Rights {
+            live: true,
+            dvr: false,
+            copy: false
+        }
+    );
+    assert_eq!(
+        (policy.max_ttl, policy.default_ttl, policy.allow_unlimited),
+        (3600, 3600, false)
+    );
+}
+
+#[test]
+fn aipix_default_ttl_follows_a_smaller_max() {
+    let c = config(&[
+        AIPIX,
+        ("AIPIX_STREAMS", "*"),
+        ("AIPIX_MAX_TTL", "600"),
+        ("AIPIX_API_TOKEN", "t"),
+    ])
+    .unwrap();
+    let policy = c.aipix.unwrap().policy;
+    assert_eq!(
+        (policy.streams, policy.max_ttl, policy.default_ttl),
+        (AllowedStreams::Any, 600, 600)
+    );
+}
+
+#[test]
+fn bad_aipix_policy_values_name_their_variable() {
+    for (var, value) in [
+        ("AIPIX_STREAMS", ""),
+        ("AIPIX_STREAMS", "cam 1"),
+        ("AIPIX_STREAMS", "*,cam"),
+        ("AIPIX_RIGHTS", "live,record"),
+        ("AIPIX_MAX_TTL", "0"),
+        ("AIPIX_MAX_TTL", "-5"),
+        ("AIPIX_DEFAULT_TTL", "7200"),
+        ("AIPIX_DEFAULT_TTL", "0"),
+        ("AIPIX_ALLOW_UNLIMITED", "yes"),
+        ("AIPIX_URL", "http://media.example.com"),
+    ] {
+        let mut vars = vec![AIPIX, ("AIPIX_STREAMS", "cam"), ("AIPIX_API_TOKEN", "t")];
+        vars.retain(|(k, _)| *k != var);
+        vars.push((var, value));
+        let e = config(&vars).unwrap_err();
+        assert_eq!(
+            e.variable,
+            if value.is_empty() { "AIPIX_STREAMS" } else { var },
+            "{var}={value}"
+        );
+    }
+}
+
+#[test]
+fn local_aipix_needs_its_token_and_lambda_refuses_it_in_the_environment() {
+    let e = config(&[AIPIX, ("AIPIX_STREAMS", "*")]).unwrap_err();
+    assert_eq!(e.variable, "AIPIX_API_TOKEN");
+    let e = config(&[
+        LAMBDA,
+        AIPIX,
+        ("AIPIX_STREAMS", "*"),
+        ("SECRET_ID", "s"),
+        ("ALLOWED_ORIGINS", "*"),
+        ("AIPIX_API_TOKEN", "t"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.variable, "AIPIX_API_TOKEN");
+}
+
+#[test]
+fn local_credentials_without_cas_url_are_an_error() {
+    let e = config(&[("API_KEY", "key"), ("API_SECRET", "secret")]).unwrap_err();
+    assert_eq!(e.variable, "CAS_URL");
+}
+
+#[test]
+fn half_a_credential_pair_names_the_missing_half() {
+    let e = config(&[("CAS_URL", "http://localhost:1"), ("API_KEY", "key")]).unwrap_err();
+    assert_eq!(e.variable, "API_SECRET");
+    let e = config(&[("CAS_URL", "http://localhost:1")]).unwrap_err();
+    assert_eq!(e.variable, "API_KEY");
+}
+
+#[test]
+fn bad_values_are_rejected_with_the_variable_named() {
+    for (var, value) in [
+        ("UPSTREAM_TIMEOUT_MS", "soon"),
+        ("UPSTREAM_TIMEOUT_MS", "0"),
+        ("UPSTREAM_TIMEOUT_MS", "60000"),
+        ("LISTEN_ADDR", "localhost"),
+        ("ALLOWED_ORIGINS", "https://app.example.com/"),
+        ("CAS_URL", "ftp://cas.example.com"),
+        ("CAS_URL", "http://cas.example.com"),
+        ("CAS_URL", "https://user:pw@cas.example.com"),
+        ("CAS_URL", "not a url"),
+        ("EXTRA_CA_CERTS", "/nonexistent/ca.pem"),
+        ("QUOTA", "5/h"),
+        ("QUOTA", "0/1h"),
+        ("QUOTA", "20/8d"),
+        ("QUOTA_FAIL", "maybe"),
+        ("EXTRA_CA_CERTS", "/dev/null"),
+    ] {
+        let mut vars = vec![("API_KEY", "k"), ("API_SECRET", "s"), (var, value)];
+        if var != "CAS_URL" {
+            vars.push(("CAS_URL", "https://cas.example.com"));
+        }
+        let e = config(&vars).unwrap_err();
+        assert_eq!(e.variable, var, "{var}={value}");
+    }
+}
+
+#[test]
+fn a_quota_under_lambda_needs_its_table_and_locally_counts_in_memory() {
+    let lambda = [
+        LAMBDA,
+        ("CAS_URL", "https://cas.example.com"),
+        ("SECRET_ID", "tv"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ];
+    let e = config(&[&lambda[..], &[("QUOTA", "20/1h")]].concat()).unwrap_err();
+    assert_eq!(e.variable, "QUOTA_TABLE");
+    let c = config(
+        &[
+            &lambda[..],
+            &[("QUOTA", "20/1h"), ("QUOTA_TABLE", "q"), ("QUOTA_FAIL", "closed")],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    assert_eq!(c.quota.map(|q| (q.limit, q.window.as_secs())), Some((20, 3600)));
+    assert_eq!(
+        (c.quota_table.as_deref(), c.quota_fail),
+        (Some("q"), FailMode::Closed)
+    );
+    let local = config(&[("QUOTA", "3/1m")]).unwrap();
+    assert_eq!((local.quota.map(|q| q.limit), local.quota_table), (Some(3), None));
+    assert_eq!(local.quota_fail, FailMode::Open);
+    assert!(config(&[]).unwrap().quota.is_none());
+}
+
+#[test]
+fn extra_ca_certs_default_to_none_and_are_read_from_their_file() {
+    assert!(config(&[]).unwrap().extra_roots.is_empty());
+    let mut params = rcgen::CertificateParams::new(Vec::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let path = std::env::temp_dir().join(format!("token-vendor-ca-{}.pem", std::process::id()));
+    std::fs::write(&path, params.self_signed(&key).unwrap().pem()).unwrap();
+    let c = config(&[("EXTRA_CA_CERTS", path.to_str().unwrap())]);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(c.unwrap().extra_roots.len(), 1);
+}
+
+#[test]
+fn room_settings_default_and_validate() {
+    let c = config(&[]).unwrap();
+    assert_eq!(
+        (
+            c.rooms_table,
+            c.room_refresh_margin.as_secs(),
+            c.room_ttl.as_secs()
+        ),
+        (None, 60, 86_400)
+    );
+    let c = config(&[
+        ("ROOMS_TABLE", "rooms"),
+        ("ROOM_REFRESH_MARGIN_S", "30"),
+        ("ROOM_TTL_S", "600"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (
+            c.rooms_table.as_deref(),
+            c.room_refresh_margin.as_secs(),
+            c.room_ttl.as_secs()
+        ),
+        (Some("rooms"), 30, 600)
+    );
+    for (var, value) in [
+        ("ROOM_TTL_S", "0"),
+        ("ROOM_TTL_S", "59"),
+        ("ROOM_TTL_S", "2592001"),
+        ("ROOM_TTL_S", "18446744073709551615"),
+        ("ROOM_TTL_S", "soon"),
+        ("ROOM_REFRESH_MARGIN_S", "-1"),
+        ("ROOM_REFRESH_MARGIN_S", "86401"),
+        ("ROOM_REFRESH_MARGIN_S", "18446744073709551615"),
+    ] {
+        assert_eq!(
+            config(&[(var, value)]).unwrap_err().variable,
+            var,
+            "{var}={value}"
+        );
+    }
+}
+
+#[test]
+fn room_bounds_are_inclusive_and_the_margin_stays_below_the_ttl() {
+    for (ttl, margin) in [("60", "0"), ("60", "59"), ("2592000", "86400")] {
+        let c = config(&[("ROOM_TTL_S", ttl), ("ROOM_REFRESH_MARGIN_S", margin)]).unwrap();
+        assert_eq!(c.room_ttl.as_secs().to_string(), ttl);
+        assert_eq!(c.room_refresh_margin.as_secs().to_string(), margin);
+    }
+    for (ttl, margin) in [("60", "60"), ("3600", "86400")] {
+        let e = config(&[("ROOM_TTL_S", ttl), ("ROOM_REFRESH_MARGIN_S", margin)]).unwrap_err();
+        assert_eq!(e.variable, "ROOM_REFRESH_MARGIN_S", "{ttl} {margin}");
+    }
+    // Checked whether or not rooms are enabled: under Lambda without a
+    // table too.
+    let e = config(&[
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+        ("CAS_URL", "https://cas.example.com"),
+        ("SECRET_ID", "s"),
+        ("ROOM_TTL_S", "10"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.variable, "ROOM_TTL_S");
+}
