@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
-use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use url::Url;
 
 use crate::api::{TokenProvider, Vendor};
+use crate::aws::{dynamodb_client, load_sdk, secrets_manager_client};
 use crate::config::{Config, CredentialSource, Mode};
+use crate::logging::chain;
 use crate::metrics::Metrics;
 use crate::providers::aipix::AipixClient;
 use crate::providers::cas::CasClient;
@@ -16,7 +16,7 @@ use crate::providers::demo::DemoUpstream;
 use crate::providers::http_client;
 use crate::quota::{Quota, QuotaStore};
 use crate::rooms::{RoomStore, Rooms};
-use crate::secrets::{AWS_CONNECT_TIMEOUT, CredentialStore, aws_timeouts, secrets_manager_client};
+use crate::secrets::CredentialStore;
 
 /// The longest the connection warm-up may add to a cold start.
 const WARM_UP_BUDGET: Duration = Duration::from_millis(1500);
@@ -49,7 +49,10 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
             .with_metrics(metrics, None);
         if let Some(spec) = config.quota {
             let store = match config.quota_table {
-                Some(table) => QuotaStore::dynamo(dynamodb_client(&Box::pin(load_sdk(lambda)).await?), table),
+                Some(table) => QuotaStore::dynamo(
+                    dynamodb_client(&Box::pin(load_sdk(lambda)).await.map_err(StartError::HttpClient)?),
+                    table,
+                ),
                 None => QuotaStore::memory(),
             };
             vendor = vendor.with_quota(Quota::new(spec, store, config.quota_fail));
@@ -89,7 +92,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         let store = match credentials {
             CredentialSource::Environment(credentials) => CredentialStore::fixed(credentials),
             CredentialSource::SecretsManager { secret_id } => {
-                let sdk = sdk.insert(load_sdk(lambda).await?);
+                let sdk = sdk.insert(load_sdk(lambda).await.map_err(StartError::HttpClient)?);
                 let client = secrets_manager_client(sdk);
                 tracing::debug!(at_ms = millis(started), "Secrets Manager client built");
                 CredentialStore::secrets_manager(client, secret_id)
@@ -102,7 +105,9 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
             match (needs_dynamo, sdk) {
                 (false, _) => Ok(None),
                 (true, Some(sdk)) => Ok(Some(dynamodb_client(&sdk))),
-                (true, None) => Ok(Some(dynamodb_client(&Box::pin(load_sdk(lambda)).await?))),
+                (true, None) => Ok(Some(dynamodb_client(
+                    &Box::pin(load_sdk(lambda)).await.map_err(StartError::HttpClient)?,
+                ))),
             }
         };
         let read = async {
@@ -155,30 +160,6 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     Ok(vendor)
 }
 
-/// The AWS SDK configuration: compiled-in Amazon roots, explicit timeouts,
-/// and under Lambda the environment's credentials only.
-async fn load_sdk(lambda: bool) -> Result<aws_config::SdkConfig, StartError> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::aws::http::sdk_http_client(AWS_CONNECT_TIMEOUT).map_err(StartError::HttpClient)?)
-        .timeout_config(aws_timeouts());
-    if lambda {
-        // Lambda always hands the role's credentials over in environment
-        // variables; building the default provider chain (profiles, SSO, web
-        // identity, ECS, IMDS) cost ~1.3 ms of every cold start (BENCHMARKS.md).
-        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
-    }
-    Ok(loader.load().await)
-}
-
-/// The DynamoDB client for rooms, with the same explicit timeouts as every
-/// AWS call.
-fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(aws_timeouts())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
-}
-
 fn millis(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e5).round() / 100.0
 }
@@ -198,7 +179,7 @@ async fn warm_up(http: &reqwest::Client, base_url: &Url, budget: Duration) {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "upstream connection warmed"
         ),
-        Ok(Err(error)) => tracing::warn!(error = %crate::logging::chain(&error), "upstream warm-up failed"),
+        Ok(Err(error)) => tracing::warn!(error = %chain(&error), "upstream warm-up failed"),
         Err(_) => tracing::warn!(
             budget_ms = budget.as_millis() as u64,
             "upstream warm-up timed out"

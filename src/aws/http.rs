@@ -24,6 +24,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
 use crate::providers::read_at_most;
+use crate::tls;
 
 /// The largest AWS response body read: a secret value is at most 64 KiB and a
 /// DynamoDB item 400 KB; anything larger is refused, not buffered.
@@ -47,7 +48,7 @@ impl fmt::Debug for AwsHttpClient {
 pub fn sdk_http_client(
     connect_timeout: Duration,
 ) -> Result<SharedHttpClient, Box<dyn std::error::Error + Send + Sync>> {
-    let tls = crate::tls::client_config(crate::tls::amazon_roots())?;
+    let tls = tls::client_config(tls::amazon_roots())?;
     Ok(AwsHttpClient::new(tls, connect_timeout)?.shared())
 }
 
@@ -189,8 +190,7 @@ mod tests {
     }
 
     fn connector(read_timeout: Duration) -> Connector {
-        let client =
-            AwsHttpClient::new(crate::tls::rustls_config().unwrap(), Duration::from_secs(1)).unwrap();
+        let client = AwsHttpClient::new(tls::rustls_config().unwrap(), Duration::from_secs(1)).unwrap();
         Connector {
             client: client.client,
             read_timeout: Some(read_timeout),

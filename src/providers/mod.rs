@@ -14,8 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::deadline::Deadline;
+use crate::jwt;
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
-use crate::tls::ExtraRoots;
+use crate::tls::{self, ExtraRoots};
 
 /// The largest upstream response body read. A CAS token is a few hundred
 /// bytes; anything near this is not a token response.
@@ -29,7 +30,7 @@ pub struct Minted {
 
 impl Minted {
     pub fn new(token: String) -> Self {
-        let expires_at = crate::jwt::expiry(&token);
+        let expires_at = jwt::expiry(&token);
         Self::with_expiry(token, expires_at)
     }
 
@@ -92,7 +93,7 @@ impl From<reqwest::Error> for UpstreamError {
     fn from(error: reqwest::Error) -> Self {
         if error.is_timeout() {
             Self::Timeout
-        } else if crate::tls::refused_certificate(&error) {
+        } else if tls::refused_certificate(&error) {
             Self::Certificate(error)
         } else {
             Self::Transport(error)
@@ -131,7 +132,7 @@ pub fn http_client(
     extra_roots: &ExtraRoots,
 ) -> Result<reqwest::Client, Box<dyn std::error::Error + Send + Sync>> {
     Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(crate::tls::provider_config(extra_roots)?)
+        .tls_backend_preconfigured(tls::provider_config(extra_roots)?)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(3)))
         .redirect(reqwest::redirect::Policy::none())

@@ -1,0 +1,131 @@
+//! Where the counts live: one conditional atomic update in DynamoDB
+//! (`QUOTA_TABLE`), or memory in local mode.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use aws_sdk_dynamodb::Client as DynamoClient;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+/// A failure of the quota table.
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaStoreError {
+    #[error("quota store failed: {0}")]
+    Failed(String),
+    #[error("quota store did not answer before the request's deadline")]
+    OutOfTime,
+}
+
+/// Where the counts live. `Debug` names no caller.
+pub enum QuotaStore {
+    Dynamo { client: DynamoClient, table: String },
+    Memory(Mutex<HashMap<String, (u64, u32)>>),
+}
+
+impl fmt::Debug for QuotaStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dynamo { table, .. } => f
+                .debug_struct("Dynamo")
+                .field("table", table)
+                .finish_non_exhaustive(),
+            Self::Memory(_) => f.write_str("Memory"),
+        }
+    }
+}
+
+impl QuotaStore {
+    pub fn dynamo(client: DynamoClient, table: impl Into<String>) -> Self {
+        Self::Dynamo {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn memory() -> Self {
+        Self::Memory(Mutex::new(HashMap::new()))
+    }
+
+    /// Counts one token for `key` if fewer than `limit` were counted:
+    /// `Some(count after)` when taken, `None` when the limit was reached.
+    /// DynamoDB: one conditional atomic update, never a read then a write.
+    /// `id` (unique per request) makes the SDK's retry of a write whose
+    /// reply was lost recognise itself instead of counting again.
+    pub(super) async fn take(
+        &self,
+        key: &str,
+        id: &str,
+        window_start: u64,
+        expires_at: u64,
+        limit: u32,
+    ) -> Result<Option<u32>, QuotaStoreError> {
+        match self {
+            Self::Memory(map) => {
+                let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                // One entry per caller: a new window replaces the old one.
+                let entry = map.entry(key.to_owned()).or_insert((window_start, 0));
+                if entry.0 != window_start {
+                    *entry = (window_start, 0);
+                }
+                if entry.1 >= limit {
+                    return Ok(None);
+                }
+                entry.1 += 1;
+                Ok(Some(entry.1))
+            }
+            Self::Dynamo { client, table } => {
+                let result = client
+                    .update_item()
+                    .table_name(table)
+                    .key("pk", AttributeValue::S(format!("{key}#{window_start}")))
+                    .update_expression("SET expiresAt = :exp, lastId = :id ADD #count :one")
+                    .condition_expression(
+                        "(attribute_not_exists(#count) OR #count < :limit) AND \
+                         (attribute_not_exists(lastId) OR lastId <> :id)",
+                    )
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .expression_attribute_names("#count", "count")
+                    .expression_attribute_values(":id", AttributeValue::S(id.to_owned()))
+                    .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+                    .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+                    .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+                    .return_values(ReturnValue::UpdatedNew)
+                    .send()
+                    .await;
+                match result {
+                    Ok(output) => {
+                        let count = output
+                            .attributes()
+                            .and_then(|a| a.get("count"))
+                            .and_then(|v| v.as_n().ok())
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(limit);
+                        Ok(Some(count))
+                    }
+                    Err(SdkError::ServiceError(e)) => match e.err() {
+                        UpdateItemError::ConditionalCheckFailedException(failed) => {
+                            // Our own earlier attempt went through; only its
+                            // reply was lost: the token is ours.
+                            let old = failed.item();
+                            let ours = old
+                                .and_then(|item| item.get("lastId"))
+                                .and_then(|v| v.as_s().ok())
+                                .is_some_and(|last| last == id);
+                            let count = old
+                                .and_then(|item| item.get("count"))
+                                .and_then(|v| v.as_n().ok())
+                                .and_then(|n| n.parse().ok())
+                                .unwrap_or(limit);
+                            Ok(ours.then_some(count))
+                        }
+                        other => Err(QuotaStoreError::Failed(DisplayErrorContext(other).to_string())),
+                    },
+                    Err(e) => Err(QuotaStoreError::Failed(DisplayErrorContext(&e).to_string())),
+                }
+            }
+        }
+    }
+}
