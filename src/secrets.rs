@@ -14,9 +14,6 @@ use tokio::sync::Mutex;
 
 use crate::logging::chain;
 
-// Where they moved, until the tests follow.
-pub use crate::aws::{AWS_CONNECT_TIMEOUT, aws_timeouts, secrets_manager_client};
-
 /// How long after a failed read the next request may try again.
 pub const RETRY_SPACING: Duration = Duration::from_secs(5);
 

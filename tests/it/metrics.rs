@@ -2,15 +2,12 @@
 //! (and in local mode), its stdout parsed line by line. Every record found
 //! is checked against the Embedded Metric Format specification; then the
 //! names, units and values of each request's and the cold start's record.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::*;
 use bench::runtime_api::{Kind, RuntimeApi};
-use common::*;
 use serde_json::Value;
 
 /// The X-Ray trace id in the header the Runtime API stand-in hands over with

@@ -5,8 +5,6 @@
 //! their documented alphabet; an origin list allows exactly its members; a
 //! configuration is accepted or refused naming a variable — and proptest
 //! looks for an input that breaks it, then shrinks it to a small one.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;

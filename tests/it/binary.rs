@@ -1,13 +1,10 @@
 //! The real binary as a process: local mode over HTTP, and Lambda mode against
 //! a Runtime API on 127.0.0.1. Its whole output is captured and checked.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
+use crate::support::*;
 use bench::runtime_api::{Kind, Outcome, RuntimeApi};
-use common::*;
 
 #[tokio::test]
 async fn a_whole_local_run_logs_json_request_lines_and_never_a_key_secret_or_token() {

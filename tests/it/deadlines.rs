@@ -2,14 +2,11 @@
 //! invocation's (`Lambda-Runtime-Deadline-Ms`), or 15 s locally, whatever hangs
 //! behind it — the provider, the secret's re-read during a rotation, the rooms
 //! table — with the documented JSON error and the CORS headers.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use bench::runtime_api::{Kind, Outcome, RuntimeApi};
-use common::*;
 use token_vendor::rooms::{RoomStore, Rooms};
 use token_vendor::secrets::CredentialStore;
 use wiremock::matchers::method;
@@ -79,7 +76,7 @@ async fn a_rotation_whose_secret_re_read_hangs_is_504_before_the_deadline() {
     let secret = serde_json::json!({ "SecretString": secret_json(KEY, SECRET) }).to_string();
     let secrets_manager = scripted_server(vec![json_reply(200, &secret)]).await;
     let store = CredentialStore::secrets_manager(
-        token_vendor::secrets::secrets_manager_client(&sdk_config(&secrets_manager)),
+        token_vendor::aws::secrets_manager_client(&sdk_config(&secrets_manager)),
         "tv/hangs",
     );
     store.load().await;

@@ -2,16 +2,13 @@
 //! certificate a CA made by the test run signs, trusted through
 //! `EXTRA_CA_CERTS`. The stand-in counts completed TLS handshakes, so the
 //! warm-up's claim (the handshake happens during init) is checked directly.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
+use crate::support::*;
 use bench::cas::CasStandIn;
 use bench::runtime_api::{Kind, Outcome, RuntimeApi};
 use bench::tls::{Leaf, ServerCert, TestCa};
-use common::*;
 
 fn token_event() -> String {
     std::fs::read_to_string(format!(

@@ -1,15 +1,12 @@
 //! Rooms against DynamoDB in moto on 127.0.0.1 through the real SDK (and the
 //! in-memory store): create, join, unknown, expired, renewal, bad names,
 //! store down, concurrency, and a race across two vendor processes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::*;
 use token_vendor::Vendor;
 use token_vendor::cors::AllowedOrigins;
 use token_vendor::handler::TokenProvider;
@@ -582,64 +579,6 @@ async fn a_failed_creation_leaves_an_item_that_dynamodbs_ttl_deletes() {
         !stored.contains_key("token") && !stored.contains_key("claimId"),
         "{stored:?}"
     );
-}
-
-/// An HTTP proxy to `upstream` that forwards every request but drops the
-/// reply to the `nth` UpdateItem (1-based): the write goes through, the
-/// client sees the connection close and the SDK retries.
-async fn losing_proxy(upstream: String, nth: usize) -> String {
-    use http_body_util::{BodyExt as _, Full};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let updates = Arc::new(AtomicUsize::new(0));
-    let client = reqwest::Client::new();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (updates, client, upstream) = (Arc::clone(&updates), client.clone(), upstream.clone());
-            tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                        let (updates, client, upstream) =
-                            (Arc::clone(&updates), client.clone(), upstream.clone());
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let body = body.collect().await.unwrap().to_bytes();
-                            let is_update = parts
-                                .headers
-                                .get("x-amz-target")
-                                .is_some_and(|t| t.as_bytes().ends_with(b".UpdateItem"));
-                            let mut forward =
-                                client.request(parts.method, format!("{upstream}{}", parts.uri));
-                            for (name, value) in &parts.headers {
-                                if name != "host" {
-                                    forward = forward.header(name, value);
-                                }
-                            }
-                            let answer = forward.body(body).send().await.unwrap();
-                            let status = answer.status();
-                            let headers = answer.headers().clone();
-                            let bytes = answer.bytes().await.unwrap();
-                            if is_update && updates.fetch_add(1, Ordering::SeqCst) + 1 == nth {
-                                return Err(std::io::Error::other("reply lost"));
-                            }
-                            let mut response = hyper::Response::new(Full::new(bytes));
-                            *response.status_mut() = status;
-                            for (name, value) in &headers {
-                                if name != "transfer-encoding" && name != "content-length" {
-                                    response.headers_mut().insert(name, value.clone());
-                                }
-                            }
-                            Ok::<_, std::io::Error>(response)
-                        }
-                    });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    format!("http://{addr}")
 }
 
 async fn a_write_whose_reply_is_lost_counts_as_done(nth_update: usize) {

@@ -1,12 +1,9 @@
 //! Per-caller quotas, counted in DynamoDB (moto on one thread, through the
 //! real SDK) or in memory, and the audit line of every token handed out.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use lambda_http::{Body, Response};
 use token_vendor::Vendor;
 use token_vendor::quota::{FailMode, Quota, QuotaSpec, QuotaStore};

@@ -1,12 +1,9 @@
 //! The CAS call against a real local HTTP server: the exact request, every
 //! documented answer, and the failures a production upstream can produce.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wiremock::matchers::{any, header as has_header, method, path};

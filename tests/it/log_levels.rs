@@ -5,14 +5,11 @@
 //! local upstreams. Its whole output (the metrics records included) is then
 //! scanned for every key, secret, AIPIX token, issued token, room name and
 //! the caller's bearer token.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
+use crate::support::*;
 use bench::runtime_api::{Kind, RuntimeApi};
-use common::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -1,14 +1,12 @@
 //! Secrets Manager through the real AWS SDK against `moto_server` on
 //! 127.0.0.1 (signing, endpoint resolution and the wire protocol for real).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
-use token_vendor::secrets::{CredentialStore, SecretError, SecretFormatError, secrets_manager_client};
+use crate::support::*;
+use token_vendor::aws::secrets_manager_client;
+use token_vendor::secrets::{CredentialStore, SecretError, SecretFormatError};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 

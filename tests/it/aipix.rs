@@ -1,14 +1,11 @@
 //! `/streams/{stream}/token` against a real local JSON-RPC stand-in of the
 //! AIPIX media server: the exact request, the policy (never reaching the
 //! upstream when it refuses), each upstream failure, and rotation.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use token_vendor::Vendor;
 use token_vendor::aipix::AipixClient;
 use token_vendor::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy};

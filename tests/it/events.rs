@@ -1,13 +1,10 @@
 //! The API Gateway events in `events/` (the same files `sam local invoke -e`
 //! and `cargo lambda invoke --data-file` take), parsed the way the Lambda
 //! runtime parses them and answered by the handler.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -2,8 +2,6 @@
 //! `paths` with exactly its methods, and the error object's `code` enum is
 //! exactly the codes the vendor can answer. (Schemathesis checks the
 //! behaviour against the same file: tests/contract/run.sh.)
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::collections::BTreeSet;
 
 use token_vendor::error::ERROR_CODES;
