@@ -12,15 +12,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long before the invocation's deadline the answer is due: time for
 /// the response to be written and posted back to the Runtime API.
-pub const MARGIN: Duration = Duration::from_millis(250);
+pub(crate) const MARGIN: Duration = Duration::from_millis(250);
 
 /// The function timeout `template.yaml` deploys: local mode's budget per
 /// request.
-pub const LOCAL_BUDGET: Duration = Duration::from_secs(15);
+pub(crate) const LOCAL_BUDGET: Duration = Duration::from_secs(15);
 
 /// Lambda's longest function timeout: no invocation's deadline lies further
 /// out, whatever its header says.
-pub const LONGEST: Duration = Duration::from_secs(900);
+pub(crate) const LONGEST: Duration = Duration::from_secs(900);
 
 /// When a request's answer is due (the margin already taken off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,7 @@ const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
 /// The `exp` claim of a compact JWT, if the token is one and has it.
 /// Anything unexpected (not three segments, not base64url JSON, no numeric
 /// `exp`, out of range) is `None`: the claims are the provider's business.
-pub fn expiry(token: &str) -> Option<Timestamp> {
+pub(crate) fn expiry(token: &str) -> Option<Timestamp> {
     let claims = claims(token)?;
     let exp = claims.get("exp")?;
     let seconds = match exp.as_i64() {
@@ -28,7 +28,7 @@ pub fn expiry(token: &str) -> Option<Timestamp> {
 /// The session id a CAS token names in its `rid` claim, for the audit line:
 /// only when it is 1-128 characters of `A-Z a-z 0-9 . _ -` (anything else
 /// is not logged).
-pub fn session_id(token: &str) -> Option<String> {
+pub(crate) fn session_id(token: &str) -> Option<String> {
     let claims = claims(token)?;
     let rid = claims.get("rid")?.as_str()?;
     let plain = (1..=128).contains(&rid.len())

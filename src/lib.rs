@@ -1,36 +1,55 @@
 //! token-vendor: an AWS Lambda that hands streaming-session tokens to web and
 //! mobile apps, so that the provider's API keys never leave the server.
 //!
-//! Request flow: API Gateway → [`api::Vendor::handle`] (routing, origin
-//! policy, errors) → [`api::TokenProvider`] → [`providers::cas::CasClient`] with
-//! the key pair from [`secrets::CredentialStore`] → `{"token": "..."}`.
+//! Request flow: API Gateway → [`runtime`] → [`Vendor::handle`] (deadline,
+//! origin policy, routing, errors, the request line and metrics record) →
+//! the route family's file in `api/` → a provider in `providers/` with the
+//! keys from [`CredentialStore`] → `{"token": "..."}`.
+//!
+//! The modules are private and form floors (docs/ARCHITECTURE.md; checked
+//! by tests/it/layers.rs). What the binary, the bench and the tests use is
+//! re-exported here, floor by floor.
 
-pub mod api;
-pub mod aws;
-pub mod cold_start;
-pub mod config;
-pub mod deadline;
-pub mod error;
-pub mod json;
-pub mod jwt;
-pub mod logging;
-pub mod metrics;
-pub mod providers;
-pub mod quota;
-pub mod rooms;
-pub mod runtime;
-pub mod secrets;
-pub mod tls;
+mod api;
+mod aws;
+mod cold_start;
+mod config;
+mod deadline;
+mod error;
+mod json;
+mod jwt;
+mod logging;
+mod metrics;
+mod providers;
+mod quota;
+mod rooms;
+mod runtime;
+mod secrets;
+mod tls;
 
-// The paths of before the move, for the tests, bench and fuzz targets
-// until they follow.
-pub use api as handler;
-pub use api::cors;
-pub use aws::http as aws_http;
-pub use cold_start::cold_start;
-pub use config::Config;
-pub use handler::{TokenProvider, Vendor};
-pub use providers as provider;
-pub use providers::{aipix, cas, demo};
-pub use runtime::{lambda as lambda_event, local};
+// The wiring, the configuration and the runtime adapters: what `main` uses.
+pub use cold_start::{StartError, cold_start};
+pub use config::{Config, ConfigError, Mode};
+pub use logging::{chain, init as init_logging};
+pub use runtime::lambda::{ApiGatewayEvent, run as run_lambda};
+pub use runtime::local::serve as serve_local;
+
+// The HTTP layer.
+pub use api::cors::{AllowedOrigins, OriginCheck};
+pub use api::{ROUTES, TokenProvider, Vendor};
+
+// The features: providers, rooms, quotas.
+pub use providers::aipix::{
+    AipixClient, AipixConfig, AllowedStreams, Asked, Rights, StreamPolicy, StreamRequest, is_stream_id,
+};
+pub use providers::cas::CasClient;
+pub use quota::{FailMode, Quota, QuotaSpec, QuotaStore};
+pub use rooms::{RoomName, RoomStore, Rooms, fingerprint, is_room_name};
+
+// What they share.
+pub use aws::http::sdk_http_client;
+pub use aws::{AWS_CONNECT_TIMEOUT, aws_timeouts, secrets_manager_client};
+pub use error::ERROR_CODES;
+pub use providers::http_client;
+pub use secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 pub use tls::ExtraRoots;

@@ -50,7 +50,7 @@ pub fn init() {
 /// The filter: `RUST_LOG`'s per-target directives (ignored whole if they do
 /// not parse), under a default level taken from `AWS_LAMBDA_LOG_LEVEL` when
 /// Lambda sets it, else from `RUST_LOG`, else INFO.
-pub fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+pub(crate) fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
     let targets: Targets = rust_log
         .and_then(|directives| directives.parse().ok())
         .unwrap_or_default();
@@ -63,7 +63,7 @@ pub fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
 
 /// The ceilings no `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` lifts: see the
 /// module's documentation. Targets match by prefix.
-pub fn caps() -> Targets {
+pub(crate) fn caps() -> Targets {
     Targets::new()
         .with_default(LevelFilter::TRACE)
         .with_target("aws_", LevelFilter::INFO)

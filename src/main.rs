@@ -7,14 +7,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lambda_http::service_fn;
-use token_vendor::config::Mode;
-use token_vendor::logging::chain;
-use token_vendor::{Config, cold_start, lambda_event, local, logging};
+use token_vendor::{Config, Mode, chain, cold_start, init_logging, run_lambda, serve_local};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let started = Instant::now();
-    logging::init();
+    init_logging();
     match run(started).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -32,11 +30,11 @@ async fn run(started: Instant) -> Result<(), lambda_http::Error> {
     match mode {
         Mode::Lambda => {
             let vendor = &vendor;
-            lambda_event::run(service_fn(move |request| async move {
+            run_lambda(service_fn(move |request| async move {
                 Ok::<_, Infallible>(vendor.handle(request).await)
             }))
             .await
         }
-        Mode::Local { listen } => Ok(local::serve(listen, Arc::new(vendor)).await?),
+        Mode::Local { listen } => Ok(serve_local(listen, Arc::new(vendor)).await?),
     }
 }

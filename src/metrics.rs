@@ -26,7 +26,7 @@ use metrique::writer::format::Format as _;
 use metrique::{CloseValue as _, RootMetric};
 
 /// `METRICS_NAMESPACE` when unset.
-pub const DEFAULT_NAMESPACE: &str = "TokenVendor";
+pub(crate) const DEFAULT_NAMESPACE: &str = "TokenVendor";
 
 /// `METRICS` and `METRICS_NAMESPACE`: whether records are written, and
 /// under which CloudWatch namespace.

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use crate::logging::chain;
 
 /// How long after a failed read the next request may try again.
-pub const RETRY_SPACING: Duration = Duration::from_secs(5);
+pub(crate) const RETRY_SPACING: Duration = Duration::from_secs(5);
 
 /// The provider credentials held in the secret, each field checked on its
 /// own: a deployment needs only the fields of the providers it enables.
@@ -30,9 +30,9 @@ pub struct Credentials {
 type Field = Result<SecretString, SecretFormatError>;
 
 /// The secret's field names.
-pub const API_KEY: &str = "API_KEY";
-pub const API_SECRET: &str = "API_SECRET";
-pub const AIPIX_API_TOKEN: &str = "AIPIX_API_TOKEN";
+pub(crate) const API_KEY: &str = "API_KEY";
+pub(crate) const API_SECRET: &str = "API_SECRET";
+pub(crate) const AIPIX_API_TOKEN: &str = "AIPIX_API_TOKEN";
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -22,14 +22,15 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, TrustAnchor};
 use webpki_roots::TLS_SERVER_ROOTS;
 
-/// A rustls client configuration trusting the compiled-in roots.
-pub fn rustls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+/// A rustls client configuration trusting the compiled-in roots (tests).
+#[cfg(test)]
+pub(crate) fn rustls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     provider_config(&ExtraRoots::default())
 }
 
 /// The provider calls' configuration: the compiled-in roots and the
 /// operator's extra CAs.
-pub fn provider_config(extra: &ExtraRoots) -> Result<rustls::ClientConfig, rustls::Error> {
+pub(crate) fn provider_config(extra: &ExtraRoots) -> Result<rustls::ClientConfig, rustls::Error> {
     client_config(TLS_SERVER_ROOTS.iter().cloned().chain(extra.0.iter().cloned()))
 }
 
@@ -81,7 +82,7 @@ impl fmt::Debug for ExtraRoots {
 /// issuer, another host's name, expired, ...). rustls reports it inside an
 /// `io::Error`, itself inside another (reqwest's connector), and an
 /// `io::Error`'s `source()` skips what it wraps, so each one is opened too.
-pub fn refused_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn refused_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
     if matches!(
         error.downcast_ref::<rustls::Error>(),
         Some(rustls::Error::InvalidCertificate(_))
@@ -98,7 +99,7 @@ pub fn refused_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
     error.source().is_some_and(refused_certificate)
 }
 
-pub fn client_config(
+pub(crate) fn client_config(
     roots: impl Iterator<Item = TrustAnchor<'static>>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let store = rustls::RootCertStore::from_iter(roots);
@@ -118,7 +119,7 @@ const AMAZON_ROOT_NAMES: [&[u8]; 2] = [
 ];
 
 /// The compiled-in roots whose subject carries an Amazon Trust Services name.
-pub fn amazon_roots() -> impl Iterator<Item = TrustAnchor<'static>> {
+pub(crate) fn amazon_roots() -> impl Iterator<Item = TrustAnchor<'static>> {
     TLS_SERVER_ROOTS
         .iter()
         .filter(|anchor| {

@@ -8,7 +8,7 @@
 
 #[test]
 fn logging_init_sets_no_log_logger() {
-    token_vendor::logging::init();
+    token_vendor::init_logging();
     tracing::info!("the subscriber is installed");
     assert_eq!(
         log::max_level(),

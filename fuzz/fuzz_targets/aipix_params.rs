@@ -7,8 +7,8 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use token_vendor::aipix::{Asked, StreamRequest};
-use token_vendor::config::{AllowedStreams, Rights, StreamPolicy, is_stream_id};
+use token_vendor::{Asked, StreamRequest};
+use token_vendor::{AllowedStreams, Rights, StreamPolicy, is_stream_id};
 
 /// A listed-streams policy without copy or unlimited tokens, and an
 /// any-stream policy with everything.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderValue, ORIGIN};
 use libfuzzer_sys::fuzz_target;
-use token_vendor::config::Config;
-use token_vendor::cors::{AllowedOrigins, OriginCheck};
+use token_vendor::Config;
+use token_vendor::{AllowedOrigins, OriginCheck};
 
 /// The variables the input's lines give values to, in this order; every
 /// variable `Config::from_lookup` reads is here.

@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use libfuzzer_sys::fuzz_target;
-use token_vendor::lambda_event::ApiGatewayEvent;
+use token_vendor::ApiGatewayEvent;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

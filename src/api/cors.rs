@@ -11,9 +11,9 @@
 use http::header::{HeaderMap, HeaderValue, ORIGIN};
 
 /// `Access-Control-Allow-Headers`: what a web app typically sends.
-pub const ALLOW_HEADERS: &str = "content-type, authorization";
+pub(crate) const ALLOW_HEADERS: &str = "content-type, authorization";
 /// `Access-Control-Max-Age` in seconds (Chromium caps it at 7200).
-pub const MAX_AGE_SECONDS: &str = "600";
+pub(crate) const MAX_AGE_SECONDS: &str = "600";
 
 /// The browser origins that may call the vendor.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ use crate::providers::aipix::AipixClient;
 use crate::quota::{Admission, Quota};
 use crate::rooms::Rooms;
 
-pub mod cors;
+pub(crate) mod cors;
 mod request;
 mod response;
 mod rooms;
@@ -34,7 +34,7 @@ mod route;
 mod streams;
 mod token;
 
-pub use request::BodyTooLarge;
+pub(crate) use request::BodyTooLarge;
 pub use route::ROUTES;
 pub use token::TokenProvider;
 

@@ -14,7 +14,7 @@ use crate::quota::{self, Caller};
 /// its limit: answered `413 payload_too_large` like every other error (JSON,
 /// CORS headers, request id, the request log line).
 #[derive(Debug, Clone, Copy)]
-pub struct BodyTooLarge;
+pub(crate) struct BodyTooLarge;
 
 /// The path to route on, without an API Gateway stage prefix: lambda_http
 /// puts a REST API stage (and a named HTTP API stage) into the URI unless

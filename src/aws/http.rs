@@ -28,12 +28,12 @@ use crate::tls;
 
 /// The largest AWS response body read: a secret value is at most 64 KiB and a
 /// DynamoDB item 400 KB; anything larger is refused, not buffered.
-pub const MAX_AWS_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_AWS_BODY: usize = 1024 * 1024;
 
 /// The SDK's HTTP client over one `reqwest::Client` (one connection pool):
 /// TLS with the given configuration, no redirects, the connect timeout fixed
 /// here and the SDK's read timeout applied to each request.
-pub struct AwsHttpClient {
+pub(crate) struct AwsHttpClient {
     client: reqwest::Client,
 }
 
@@ -53,7 +53,7 @@ pub fn sdk_http_client(
 }
 
 impl AwsHttpClient {
-    pub fn new(tls: rustls::ClientConfig, connect_timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(tls: rustls::ClientConfig, connect_timeout: Duration) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .connect_timeout(connect_timeout)
@@ -63,7 +63,7 @@ impl AwsHttpClient {
         Ok(Self { client })
     }
 
-    pub fn shared(self) -> SharedHttpClient {
+    pub(crate) fn shared(self) -> SharedHttpClient {
         SharedHttpClient::new(self)
     }
 }

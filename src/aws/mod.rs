@@ -9,7 +9,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::Client as SecretsManagerClient;
 
-pub mod http;
+pub(crate) mod http;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -39,7 +39,7 @@ pub fn secrets_manager_client(sdk: &SdkConfig) -> SecretsManagerClient {
 
 /// The AWS SDK configuration: compiled-in Amazon roots, explicit timeouts,
 /// and under Lambda the environment's credentials only.
-pub async fn load_sdk(lambda: bool) -> Result<SdkConfig, BoxError> {
+pub(crate) async fn load_sdk(lambda: bool) -> Result<SdkConfig, BoxError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http::sdk_http_client(AWS_CONNECT_TIMEOUT)?)
         .timeout_config(aws_timeouts());
@@ -54,7 +54,7 @@ pub async fn load_sdk(lambda: bool) -> Result<SdkConfig, BoxError> {
 
 /// The DynamoDB client for rooms and quotas, with the same explicit timeouts as every
 /// AWS call.
-pub fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+pub(crate) fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::config::Builder::from(sdk)
         .timeout_config(aws_timeouts())
         .build();

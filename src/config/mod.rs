@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::api::cors::AllowedOrigins;
 use crate::metrics::MetricsSetting;
+use crate::providers::aipix::AipixConfig;
 use crate::quota::{FailMode, QuotaSpec};
 use crate::secrets::Credentials;
 use crate::tls::ExtraRoots;
@@ -24,13 +25,6 @@ mod server;
 mod tests;
 
 pub use env::ConfigError;
-pub use rooms::{ROOM_REFRESH_MARGIN_RANGE, ROOM_TTL_RANGE};
-pub use server::{
-    DEFAULT_LISTEN_ADDR, DEFAULT_UPSTREAM_TIMEOUT, LOCAL_DEFAULT_ORIGINS, MAX_UPSTREAM_TIMEOUT,
-};
-// The AIPIX policy types live with the AIPIX provider; named here too until
-// the tests and fuzz targets follow.
-pub use crate::providers::aipix::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
 
 /// How the process is driven.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use std::time::Duration;
 use crate::config::env::{ConfigError, Env, invalid};
 
 /// `ROOM_TTL_S`: a minute to 30 days.
-pub const ROOM_TTL_RANGE: RangeInclusive<u64> = 60..=2_592_000;
+pub(super) const ROOM_TTL_RANGE: RangeInclusive<u64> = 60..=2_592_000;
 /// `ROOM_REFRESH_MARGIN_S`: none to a day (and below `ROOM_TTL_S`).
-pub const ROOM_REFRESH_MARGIN_RANGE: RangeInclusive<u64> = 0..=86_400;
+pub(super) const ROOM_REFRESH_MARGIN_RANGE: RangeInclusive<u64> = 0..=86_400;
 
 /// The rooms' lifetime and refresh margin, checked whether or not rooms
 /// are enabled.

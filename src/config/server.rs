@@ -12,13 +12,14 @@ use crate::tls::ExtraRoots;
 
 /// Default whole-request timeout for the upstream call. API Gateway gives up
 /// after 29-30 s; a token service that has not answered in 5 s is down.
-pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_millis(5_000);
+pub(super) const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_millis(5_000);
 /// The largest accepted `UPSTREAM_TIMEOUT_MS`: below API Gateway's limit.
-pub const MAX_UPSTREAM_TIMEOUT: Duration = Duration::from_millis(25_000);
+pub(super) const MAX_UPSTREAM_TIMEOUT: Duration = Duration::from_millis(25_000);
 /// Where `cargo run` listens unless `LISTEN_ADDR` says otherwise.
-pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
+pub(super) const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 /// Origins allowed in local mode when `ALLOWED_ORIGINS` is unset.
-pub const LOCAL_DEFAULT_ORIGINS: &str = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173";
+pub(super) const LOCAL_DEFAULT_ORIGINS: &str =
+    "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173";
 
 /// `AWS_LAMBDA_RUNTIME_API` (Lambda) or else `LISTEN_ADDR` (local mode).
 pub(super) fn mode(env: &Env<'_>) -> Result<Mode, ConfigError> {

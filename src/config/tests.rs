@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::providers::aipix::{AllowedStreams, Rights};
 use crate::quota::FailMode;
+use server::DEFAULT_UPSTREAM_TIMEOUT;
 
 fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let vars: HashMap<String, String> = vars

@@ -23,9 +23,9 @@ use crate::providers::{
 use crate::secrets::{AIPIX_API_TOKEN, CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// The JSON-RPC endpoint, relative to `AIPIX_URL`.
-pub const API_PATH: &str = "api/";
+pub(crate) const API_PATH: &str = "api/";
 /// The JSON-RPC method.
-pub const METHOD: &str = "Auth.CreateApiToken";
+pub(crate) const METHOD: &str = "Auth.CreateApiToken";
 
 /// The AIPIX provider: its URL and the policy of what a caller may ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,7 +366,7 @@ fn random_u32() -> u32 {
 }
 
 /// When a token of `ttl` seconds minted now expires (`None`: unlimited).
-pub fn expiry(ttl: u64) -> Option<Timestamp> {
+pub(crate) fn expiry(ttl: u64) -> Option<Timestamp> {
     if ttl == 0 {
         return None;
     }

@@ -15,7 +15,7 @@ use crate::providers::{
 use crate::secrets::{API_KEY, API_SECRET, CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// The token path, relative to `CAS_URL`.
-pub const TOKEN_PATH: &str = "stream/token/v2/";
+pub(crate) const TOKEN_PATH: &str = "stream/token/v2/";
 
 /// A CAS client: built once at cold start, shared by every request.
 #[derive(Debug)]

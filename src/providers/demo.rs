@@ -14,7 +14,7 @@ use sha2::Sha256;
 use crate::providers::{Minted, UpstreamError};
 
 /// Lifetime of a demo token.
-pub const DEMO_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+pub(crate) const DEMO_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 pub struct DemoUpstream {
     key: [u8; 32],

@@ -2,9 +2,9 @@
 //! call fails, a bounded body reader, and the HTTP client built once at cold
 //! start. Each provider lives in its own module; this one names none of them.
 
-pub mod aipix;
-pub mod cas;
-pub mod demo;
+pub(crate) mod aipix;
+pub(crate) mod cas;
+pub(crate) mod demo;
 
 use std::fmt;
 use std::time::Duration;
@@ -20,7 +20,7 @@ use crate::tls::{self, ExtraRoots};
 
 /// The largest upstream response body read. A CAS token is a few hundred
 /// bytes; anything near this is not a token response.
-pub const MAX_UPSTREAM_BODY: usize = 16 * 1024;
+pub(crate) const MAX_UPSTREAM_BODY: usize = 16 * 1024;
 
 /// A token from a provider. `Debug` never prints it.
 pub struct Minted {
@@ -143,7 +143,7 @@ pub fn http_client(
 
 /// Reads a response body of at most [`MAX_UPSTREAM_BODY`] bytes, refusing a
 /// larger one as soon as its `Content-Length` or its bytes say so.
-pub async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
+pub(crate) async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, UpstreamError> {
     read_at_most(response, MAX_UPSTREAM_BODY)
         .await?
         .ok_or(UpstreamError::TooLarge)
@@ -151,7 +151,7 @@ pub async fn read_bounded(response: reqwest::Response) -> Result<Vec<u8>, Upstre
 
 /// Reads a response body of at most `limit` bytes: `None` as soon as its
 /// `Content-Length` or its bytes say it is larger.
-pub async fn read_at_most(
+pub(crate) async fn read_at_most(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Option<Vec<u8>>, reqwest::Error> {
@@ -170,14 +170,14 @@ pub async fn read_at_most(
 
 /// The outcome of one upstream call, before rotation is considered.
 #[derive(Debug)]
-pub enum Attempt {
+pub(crate) enum Attempt {
     Minted(Minted),
     /// HTTP 401 or 403: the credentials were refused.
     Rejected(u16),
 }
 
 /// One call to a provider's token endpoint with given credentials.
-pub trait ProviderCall {
+pub(crate) trait ProviderCall {
     /// The provider's name, for the log.
     const PROVIDER: &'static str;
 
@@ -198,7 +198,7 @@ pub trait ProviderCall {
 /// of the last refusal-triggered re-read ([`CredentialStore::refresh`]).
 /// Every call is timed into `trace`; all of it ends by `deadline`
 /// (`Timeout` when it came first).
-pub async fn with_rotation<C: ProviderCall + Sync>(
+pub(crate) async fn with_rotation<C: ProviderCall + Sync>(
     call: &C,
     store: &CredentialStore,
     trace: &mut UpstreamTrace,
@@ -274,7 +274,7 @@ pub trait TokenSource: Sync {
 /// A header value marked sensitive, so that no HTTP-layer debug output shows
 /// it. Credentials are checked to be header-safe when read, so the error is
 /// unreachable in practice.
-pub fn sensitive_header(
+pub(crate) fn sensitive_header(
     name: &'static str,
     value: &SecretString,
 ) -> Result<reqwest::header::HeaderValue, UpstreamError> {

@@ -38,14 +38,14 @@ impl fmt::Display for Caller {
 
 /// The peer's address in local mode (set by [`crate::runtime::local`]).
 #[derive(Debug, Clone, Copy)]
-pub struct PeerIp(pub IpAddr);
+pub(crate) struct PeerIp(pub IpAddr);
 
 /// The caller of a request: the JWT authorizer's `sub` when API Gateway
 /// verified one; else the source IP it saw; locally the peer's IP. Never a
 /// request header (`X-Forwarded-For`, `Authorization`): those are the
 /// caller's to forge. A `sub` that is not 1-128 printable ASCII characters
 /// without `#` becomes `sub#<SHA-256>`: it is a DynamoDB key and a log field.
-pub fn caller_of(request: &Request) -> Option<Caller> {
+pub(crate) fn caller_of(request: &Request) -> Option<Caller> {
     match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => {
             let sub = context

@@ -15,11 +15,11 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use caller::{Caller, PeerIp, caller_of};
+pub(crate) use caller::{Caller, PeerIp, caller_of};
 pub use store::QuotaStore;
 
 /// The longest window: a week.
-pub const MAX_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+pub(crate) const MAX_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 
 /// `QUOTA`: `limit` tokens per caller per `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

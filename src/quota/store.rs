@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 /// A failure of the quota table.
 #[derive(Debug, thiserror::Error)]
-pub enum QuotaStoreError {
+pub(super) enum QuotaStoreError {
     #[error("quota store failed: {0}")]
     Failed(String),
     #[error("quota store did not answer before the request's deadline")]

@@ -25,8 +25,9 @@ pub async fn serve(listen: SocketAddr, vendor: Arc<Vendor>) -> std::io::Result<(
     serve_on(listener, vendor).await
 }
 
-/// Serves on a bound listener (tests bind port 0 and read the address).
-pub async fn serve_on(listener: TcpListener, vendor: Arc<Vendor>) -> std::io::Result<()> {
+/// Serves on a bound listener, logging its address (with `LISTEN_ADDR` port
+/// 0 the OS picks it, and tests read it from this line).
+async fn serve_on(listener: TcpListener, vendor: Arc<Vendor>) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "token-vendor listening (local mode)");
     loop {
         let (stream, peer) = match listener.accept().await {

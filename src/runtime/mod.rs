@@ -1,4 +1,4 @@
 //! The runtime adapters: the Lambda runtime loop and the local server.
 
-pub mod lambda;
-pub mod local;
+pub(crate) mod lambda;
+pub(crate) mod local;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::*;
+use token_vendor::AipixClient;
+use token_vendor::AllowedOrigins;
+use token_vendor::TokenProvider;
 use token_vendor::Vendor;
-use token_vendor::aipix::AipixClient;
-use token_vendor::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
-use token_vendor::cors::AllowedOrigins;
-use token_vendor::handler::TokenProvider;
-use token_vendor::secrets::{CredentialStore, Credentials};
+use token_vendor::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
+use token_vendor::{CredentialStore, Credentials};
 use wiremock::matchers::{any, header as has_header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -386,7 +386,7 @@ fn both_providers(cas_url: &str, aipix_url: &str, store: Arc<CredentialStore>) -
     let http = provider_http(TIMEOUT);
     Vendor::new(
         AllowedOrigins::parse(ALLOWED).unwrap(),
-        Some(TokenProvider::Cas(token_vendor::cas::CasClient::new(
+        Some(TokenProvider::Cas(token_vendor::CasClient::new(
             http.clone(),
             &cas_url.parse().unwrap(),
             Arc::clone(&store),
@@ -542,7 +542,7 @@ async fn a_redirect_an_oversized_chunked_body_and_a_dropped_connection_are_upstr
 
 #[tokio::test]
 async fn stream_tokens_are_counted_by_the_quota_after_the_policy_and_validation() {
-    use token_vendor::quota::{FailMode, Quota, QuotaSpec, QuotaStore};
+    use token_vendor::{FailMode, Quota, QuotaSpec, QuotaStore};
     // Arrange: one token per hour, counted in memory.
     let server = aipix_answering(Echo(serde_json::json!("stream-tok"))).await;
     let quota = Quota::new(

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 use bench::runtime_api::{Kind, Outcome, RuntimeApi};
-use token_vendor::rooms::{RoomStore, Rooms};
-use token_vendor::secrets::CredentialStore;
+use token_vendor::CredentialStore;
+use token_vendor::{RoomStore, Rooms};
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
 
@@ -76,7 +76,7 @@ async fn a_rotation_whose_secret_re_read_hangs_is_504_before_the_deadline() {
     let secret = serde_json::json!({ "SecretString": secret_json(KEY, SECRET) }).to_string();
     let secrets_manager = scripted_server(vec![json_reply(200, &secret)]).await;
     let store = CredentialStore::secrets_manager(
-        token_vendor::aws::secrets_manager_client(&sdk_config(&secrets_manager)),
+        token_vendor::secrets_manager_client(&sdk_config(&secrets_manager)),
         "tv/hangs",
     );
     store.load().await;

@@ -106,9 +106,9 @@ async fn the_lambda_request_id_is_in_the_error_body() {
 
 #[tokio::test]
 async fn the_stream_token_event_reaches_aipix_with_its_query() {
-    use token_vendor::aipix::AipixClient;
-    use token_vendor::config::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
-    use token_vendor::secrets::{CredentialStore, Credentials};
+    use token_vendor::AipixClient;
+    use token_vendor::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
+    use token_vendor::{CredentialStore, Credentials};
     use wiremock::matchers::body_partial_json;
 
     let aipix = upstream().await;
@@ -151,7 +151,7 @@ async fn the_stream_token_event_reaches_aipix_with_its_query() {
         store,
     );
     let vendor = token_vendor::Vendor::new(
-        token_vendor::cors::AllowedOrigins::parse(ALLOWED).unwrap(),
+        token_vendor::AllowedOrigins::parse(ALLOWED).unwrap(),
         None,
         Some(client),
     );
@@ -165,7 +165,7 @@ async fn the_stream_token_event_reaches_aipix_with_its_query() {
 
 #[tokio::test]
 async fn a_created_rooms_location_keeps_the_stage_the_caller_used() {
-    use token_vendor::rooms::{RoomStore, Rooms};
+    use token_vendor::{RoomStore, Rooms};
     // Arrange: the REST API event turned into POST /rooms under stage Prod,
     // and an HTTP API one on the $default stage.
     let mut rest: serde_json::Value = serde_json::from_str(

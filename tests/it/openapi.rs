@@ -4,8 +4,8 @@
 //! behaviour against the same file: tests/contract/run.sh.)
 use std::collections::BTreeSet;
 
-use token_vendor::error::ERROR_CODES;
-use token_vendor::handler::ROUTES;
+use token_vendor::ERROR_CODES;
+use token_vendor::ROUTES;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn description() -> Yaml {

@@ -14,11 +14,11 @@ use http::header::{HeaderMap, HeaderValue, ORIGIN};
 use lambda_http::request::{LambdaRequest, RequestOrigin};
 use proptest::prelude::*;
 use serde_json::Value;
-use token_vendor::aipix::Asked;
-use token_vendor::config::{AllowedStreams, Config, Mode, Rights, StreamPolicy};
-use token_vendor::cors::{AllowedOrigins, OriginCheck};
-use token_vendor::lambda_event::ApiGatewayEvent;
-use token_vendor::rooms::{RoomName, fingerprint, is_room_name};
+use token_vendor::ApiGatewayEvent;
+use token_vendor::Asked;
+use token_vendor::{AllowedOrigins, OriginCheck};
+use token_vendor::{AllowedStreams, Config, Mode, Rights, StreamPolicy};
+use token_vendor::{RoomName, fingerprint, is_room_name};
 
 // ---------------------------------------------------------------- events
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::support::*;
 use lambda_http::{Body, Response};
 use token_vendor::Vendor;
-use token_vendor::quota::{FailMode, Quota, QuotaSpec, QuotaStore};
-use token_vendor::rooms::{RoomStore, Rooms};
+use token_vendor::{FailMode, Quota, QuotaSpec, QuotaStore};
+use token_vendor::{RoomStore, Rooms};
 
 const QUOTAS: &str = "quotas";
 const TIMEOUT: Duration = Duration::from_secs(2);

@@ -7,18 +7,17 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 use aws_sdk_dynamodb::types::AttributeValue;
+use token_vendor::AllowedOrigins;
+use token_vendor::TokenProvider;
 use token_vendor::Vendor;
-use token_vendor::cors::AllowedOrigins;
-use token_vendor::handler::TokenProvider;
-use token_vendor::rooms::{RoomStore, Rooms};
+use token_vendor::{RoomStore, Rooms};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 fn vendor(cas_url: &str, store: RoomStore) -> Vendor {
-    let cas =
-        token_vendor::cas::CasClient::new(provider_http(TIMEOUT), &cas_url.parse().unwrap(), fixed_store());
+    let cas = token_vendor::CasClient::new(provider_http(TIMEOUT), &cas_url.parse().unwrap(), fixed_store());
     let rooms = Rooms::new(store, Duration::from_secs(60), Duration::from_secs(86_400));
     Vendor::new(
         AllowedOrigins::parse(ALLOWED).unwrap(),

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-use token_vendor::aws::secrets_manager_client;
-use token_vendor::secrets::{CredentialStore, SecretError, SecretFormatError};
+use token_vendor::secrets_manager_client;
+use token_vendor::{CredentialStore, SecretError, SecretFormatError};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -5,19 +5,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use token_vendor::cors::AllowedOrigins;
-use token_vendor::providers::cas::CasClient;
-use token_vendor::secrets::{CredentialStore, Credentials};
+use token_vendor::AllowedOrigins;
+use token_vendor::CasClient;
+use token_vendor::{CredentialStore, Credentials};
 use token_vendor::{TokenProvider, Vendor};
 
 use super::{ALLOWED, Https, KEY, SECRET, provider_http, upstream};
 
-pub fn fixed_store() -> Arc<CredentialStore> {
+pub(crate) fn fixed_store() -> Arc<CredentialStore> {
     Arc::new(CredentialStore::fixed(Credentials::cas_pair(KEY, SECRET)))
 }
 
 /// A vendor talking to CAS at `cas_url` with `store`, allowing [`ALLOWED`].
-pub fn cas_vendor(cas_url: &str, store: Arc<CredentialStore>, timeout: Duration) -> Vendor {
+pub(crate) fn cas_vendor(cas_url: &str, store: Arc<CredentialStore>, timeout: Duration) -> Vendor {
     let http = provider_http(timeout);
     let cas = CasClient::new(http, &cas_url.parse().unwrap(), store);
     Vendor::new(
@@ -28,7 +28,7 @@ pub fn cas_vendor(cas_url: &str, store: Arc<CredentialStore>, timeout: Duration)
 }
 
 /// A JWT with the given claims (the signature is not checked by anyone here).
-pub fn jwt(claims: &str) -> String {
+pub(crate) fn jwt(claims: &str) -> String {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     format!(
@@ -41,14 +41,14 @@ pub fn jwt(claims: &str) -> String {
 
 /// CAS that answers `token` to exactly the pair (`key`, `secret`) and 401 to
 /// any other.
-pub async fn cas_accepting(key: &str, secret: &str, token: &str) -> Https<wiremock::MockServer> {
+pub(crate) async fn cas_accepting(key: &str, secret: &str, token: &str) -> Https<wiremock::MockServer> {
     let answer = wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({ "token": token }));
     cas_accepting_with(key, secret, answer).await
 }
 
 /// CAS that answers the pair (`key`, `secret`) with `answer` and any other
 /// with 401.
-pub async fn cas_accepting_with(
+pub(crate) async fn cas_accepting_with(
     key: &str,
     secret: &str,
     answer: impl wiremock::Respond + 'static,
@@ -75,7 +75,7 @@ pub async fn cas_accepting_with(
 /// CAS that mints a new JWT (one hour, unique `rid`) per call, counts them
 /// and keeps them (so that tests can look for them in logs).
 #[derive(Clone, Default)]
-pub struct Minting {
+pub(crate) struct Minting {
     calls: Arc<AtomicUsize>,
     issued: Arc<Mutex<Vec<String>>>,
     /// Seconds from now to `exp`; 0 = an hour.
@@ -95,24 +95,24 @@ impl wiremock::Respond for Minting {
 
 impl Minting {
     /// Tokens that live `seconds`.
-    pub fn living(seconds: i64) -> Self {
+    pub(crate) fn living(seconds: i64) -> Self {
         Self {
             lifetime: seconds,
             ..Self::default()
         }
     }
 
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
-    pub fn issued(&self) -> Vec<String> {
+    pub(crate) fn issued(&self) -> Vec<String> {
         self.issued.lock().unwrap().clone()
     }
 }
 
 /// A CAS stand-in answering every token request with [`Minting`].
-pub async fn minting_cas(minting: &Minting) -> Https<wiremock::MockServer> {
+pub(crate) async fn minting_cas(minting: &Minting) -> Https<wiremock::MockServer> {
     use wiremock::matchers::{method, path};
     let cas = upstream().await;
     wiremock::Mock::given(method("GET"))

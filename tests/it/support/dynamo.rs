@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use token_vendor::aws::aws_timeouts;
+use token_vendor::aws_timeouts;
 
 use super::sdk_config;
 
 /// The rooms table's name in the tests.
-pub const TABLE: &str = "rooms";
+pub(crate) const TABLE: &str = "rooms";
 
 /// A DynamoDB client for `endpoint`, with the vendor's timeouts.
-pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
+pub(crate) fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(endpoint))
         .timeout_config(aws_timeouts())
         .build();
@@ -19,12 +19,12 @@ pub fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
 }
 
 /// Creates the rooms table ([`TABLE`], partition key `room`).
-pub async fn create_table(client: &aws_sdk_dynamodb::Client) {
+pub(crate) async fn create_table(client: &aws_sdk_dynamodb::Client) {
     create_keyed_table(client, TABLE, "room").await;
 }
 
 /// A DynamoDB table on demand whose partition key `key` is a String.
-pub async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, table: &str, key: &str) {
+pub(crate) async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, table: &str, key: &str) {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     };
@@ -54,7 +54,7 @@ pub async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, table: &str, 
 /// An HTTP proxy to `upstream` that forwards every request but drops the
 /// reply to the `nth` UpdateItem (1-based): the write goes through, the
 /// client sees the connection close and the SDK retries.
-pub async fn losing_proxy(upstream: String, nth: usize) -> String {
+pub(crate) async fn losing_proxy(upstream: String, nth: usize) -> String {
     use http_body_util::{BodyExt as _, Full};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

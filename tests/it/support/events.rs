@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lambda_http::{Body, Request, Response};
 
-pub fn request(method: &str, path: &str, origin: Option<&str>) -> Request {
+pub(crate) fn request(method: &str, path: &str, origin: Option<&str>) -> Request {
     let mut builder = http::Request::builder().method(method).uri(path);
     if let Some(origin) = origin {
         builder = builder.header("origin", origin);
@@ -15,7 +15,7 @@ pub fn request(method: &str, path: &str, origin: Option<&str>) -> Request {
 
 /// `request` as an invocation due in `budget`: its Lambda context carries
 /// that deadline, as the runtime would set it.
-pub fn due_in(request: Request, budget: Duration) -> Request {
+pub(crate) fn due_in(request: Request, budget: Duration) -> Request {
     use lambda_http::RequestExt as _;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -27,7 +27,7 @@ pub fn due_in(request: Request, budget: Duration) -> Request {
     request.with_lambda_context(context)
 }
 
-pub fn post(path: &str, origin: Option<&str>, body: &str) -> Request {
+pub(crate) fn post(path: &str, origin: Option<&str>, body: &str) -> Request {
     let mut builder = http::Request::builder()
         .method("POST")
         .uri(path)
@@ -38,15 +38,15 @@ pub fn post(path: &str, origin: Option<&str>, body: &str) -> Request {
     builder.body(Body::Text(body.to_owned())).unwrap()
 }
 
-pub fn json(response: &Response<Body>) -> serde_json::Value {
+pub(crate) fn json(response: &Response<Body>) -> serde_json::Value {
     serde_json::from_slice(response.body().as_ref()).unwrap_or(serde_json::Value::Null)
 }
 
-pub fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
     response.headers().get(name).map(|v| v.to_str().unwrap())
 }
 
-pub fn error_code(response: &Response<Body>) -> String {
+pub(crate) fn error_code(response: &Response<Body>) -> String {
     json(response)["error"]["code"]
         .as_str()
         .unwrap_or_default()
@@ -54,7 +54,13 @@ pub fn error_code(response: &Response<Body>) -> String {
 }
 
 /// An HTTP API (payload 2.0) event as API Gateway hands it over.
-pub fn http_api_event(method: &str, path: &str, query: &str, headers: &[(&str, &str)], body: &str) -> String {
+pub(crate) fn http_api_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> String {
     let headers: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).into()))

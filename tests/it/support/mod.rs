@@ -11,14 +11,14 @@ mod process;
 mod sockets;
 mod tls;
 
-pub use cas::*;
-pub use dynamo::*;
-pub use events::*;
-pub use moto::*;
-pub use process::*;
-pub use sockets::*;
-pub use tls::*;
+pub(crate) use cas::*;
+pub(crate) use dynamo::*;
+pub(crate) use events::*;
+pub(crate) use moto::*;
+pub(crate) use process::*;
+pub(crate) use sockets::*;
+pub(crate) use tls::*;
 
-pub const ALLOWED: &str = "https://app.example.com";
-pub const KEY: &str = "test-api-key-7f3a";
-pub const SECRET: &str = "test-api-secret-c91e";
+pub(crate) const ALLOWED: &str = "https://app.example.com";
+pub(crate) const KEY: &str = "test-api-key-7f3a";
+pub(crate) const SECRET: &str = "test-api-secret-c91e";

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::config::{Credentials as AwsCredentials, Region, SharedCredentialsProvider};
-use token_vendor::aws::AWS_CONNECT_TIMEOUT;
-use token_vendor::aws::http::sdk_http_client;
+use token_vendor::AWS_CONNECT_TIMEOUT;
+use token_vendor::sdk_http_client;
 
 /// Serves moto's app on 127.0.0.1, on a port the OS picks (no race with
 /// other tests for a "free" port), and prints that port first.
@@ -28,7 +28,7 @@ server.serve_forever()\n";
 /// one in a virtualenv under `target/tmp/moto-venv` that the first test to
 /// need it makes (`pip install 'moto[server]'`, once; a lock file keeps
 /// test processes from making it twice). So `cargo test` needs only python3.
-pub fn python_with_moto() -> &'static Path {
+pub(crate) fn python_with_moto() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
         let system = PathBuf::from("python3");
@@ -77,13 +77,13 @@ fn imports_moto(python: &Path) -> bool {
 }
 
 /// moto (Secrets Manager, DynamoDB) on a port of its own, killed when dropped.
-pub struct Moto {
+pub(crate) struct Moto {
     child: StdChild,
     pub endpoint: String,
 }
 
 impl Moto {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         // moto's own server is threaded, and moto evaluates a DynamoDB
         // condition and applies the write without a lock, so two concurrent
         // conditional writes can both succeed; real DynamoDB makes each one
@@ -116,15 +116,15 @@ impl Moto {
     }
 
     /// SDK configuration pointing at this server, with fake credentials.
-    pub fn sdk_config(&self) -> SdkConfig {
+    pub(crate) fn sdk_config(&self) -> SdkConfig {
         sdk_config(&self.endpoint)
     }
 
-    pub fn client(&self) -> aws_sdk_secretsmanager::Client {
-        token_vendor::aws::secrets_manager_client(&self.sdk_config())
+    pub(crate) fn client(&self) -> aws_sdk_secretsmanager::Client {
+        token_vendor::secrets_manager_client(&self.sdk_config())
     }
 
-    pub async fn create_secret(&self, name: &str, value: &str) {
+    pub(crate) async fn create_secret(&self, name: &str, value: &str) {
         self.client()
             .create_secret()
             .name(name)
@@ -134,7 +134,7 @@ impl Moto {
             .unwrap();
     }
 
-    pub async fn put_secret(&self, name: &str, value: &str) {
+    pub(crate) async fn put_secret(&self, name: &str, value: &str) {
         self.client()
             .put_secret_value()
             .secret_id(name)
@@ -154,7 +154,7 @@ impl Drop for Moto {
 
 /// The SDK configuration for moto at `endpoint`, with the vendor's own AWS
 /// HTTP client (the one that ships).
-pub fn sdk_config(endpoint: &str) -> SdkConfig {
+pub(crate) fn sdk_config(endpoint: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -166,11 +166,11 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
         .build()
 }
 
-pub fn secret_json(key: &str, secret: &str) -> String {
+pub(crate) fn secret_json(key: &str, secret: &str) -> String {
     serde_json::json!({ "API_KEY": key, "API_SECRET": secret }).to_string()
 }
 
-pub fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
+pub(crate) fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),

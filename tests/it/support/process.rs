@@ -12,7 +12,7 @@ use tokio::process::{Child, Command};
 use super::{ALLOWED, run_ca};
 
 /// A free port on 127.0.0.1 (bound and released; fine for tests).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -22,14 +22,14 @@ pub fn free_port() -> u16 {
 
 /// The binary with a clean environment plus `vars`; stdout and stderr are
 /// collected into one buffer.
-pub struct Process {
+pub(crate) struct Process {
     pub child: Child,
     output: Arc<Mutex<String>>,
     readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Process {
-    pub fn spawn(vars: &[(&str, String)]) -> Self {
+    pub(crate) fn spawn(vars: &[(&str, String)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_token-vendor"));
         command
             .env_clear()
@@ -70,11 +70,11 @@ impl Process {
         }
     }
 
-    pub fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
 
-    pub async fn wait_for_output(&self, needle: &str, wait: Duration) {
+    pub(crate) async fn wait_for_output(&self, needle: &str, wait: Duration) {
         let deadline = Instant::now() + wait;
         while !self.output().contains(needle) {
             assert!(Instant::now() < deadline, "no {needle:?} in:\n{}", self.output());
@@ -84,7 +84,7 @@ impl Process {
 
     /// Waits for local mode's "listening" line and returns its port (tests
     /// pass `LISTEN_ADDR=127.0.0.1:0`, so the OS picks a port: no races).
-    pub async fn listening_port(&self) -> u16 {
+    pub(crate) async fn listening_port(&self) -> u16 {
         self.wait_for_output("listening", Duration::from_secs(20)).await;
         let output = self.output();
         let from = output.find("listening").unwrap_or_default();
@@ -99,7 +99,7 @@ impl Process {
 
     /// Waits (at most 10 s) for the process to exit by itself, then for its
     /// output to end: its status and everything it printed.
-    pub async fn exit(mut self) -> (std::process::ExitStatus, String) {
+    pub(crate) async fn exit(mut self) -> (std::process::ExitStatus, String) {
         let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
             .await
             .expect("the process must exit")
@@ -111,7 +111,7 @@ impl Process {
     }
 
     /// Stops the process and returns everything it printed.
-    pub async fn stop(mut self) -> String {
+    pub(crate) async fn stop(mut self) -> String {
         let _ = self.child.kill().await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         self.output()
@@ -119,7 +119,7 @@ impl Process {
 }
 
 /// The variables Lambda sets, with the Runtime API at `runtime`.
-pub fn lambda_env(runtime: &bench::runtime_api::RuntimeApi) -> Vec<(&'static str, String)> {
+pub(crate) fn lambda_env(runtime: &bench::runtime_api::RuntimeApi) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", "token-vendor".into()),

@@ -8,14 +8,14 @@ use tokio::io::AsyncReadExt as _;
 
 /// A server on 127.0.0.1 that accepts connections, reads what comes, and
 /// never answers: a hung upstream or AWS endpoint. Returns its base URL.
-pub async fn stalled_server() -> String {
+pub(crate) async fn stalled_server() -> String {
     scripted_server(Vec::new()).await
 }
 
 /// A server on 127.0.0.1 that answers its first requests with `replies` (whole
 /// HTTP/1.1 responses, one per request, in order) and then never answers
 /// again: e.g. a Secrets Manager that served the cold start and then hung.
-pub async fn scripted_server(replies: Vec<String>) -> String {
+pub(crate) async fn scripted_server(replies: Vec<String>) -> String {
     use tokio::io::AsyncWriteExt as _;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -65,7 +65,7 @@ pub async fn scripted_server(replies: Vec<String>) -> String {
 }
 
 /// A whole HTTP/1.1 response with a JSON body.
-pub fn json_reply(status: u16, body: &str) -> String {
+pub(crate) fn json_reply(status: u16, body: &str) -> String {
     format!(
         "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
@@ -74,7 +74,7 @@ pub fn json_reply(status: u16, body: &str) -> String {
 
 /// A server on 127.0.0.1 that reads each request and closes the connection
 /// without a word: a dropped connection.
-pub async fn closing_server() -> String {
+pub(crate) async fn closing_server() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
