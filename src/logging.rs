@@ -4,7 +4,7 @@
 //! timestamps, CloudWatch adds them), with tracing-subscriber's `Targets`
 //! filter in place of its `EnvFilter`. `RUST_LOG` keeps its `target=level`
 //! directives; what is lost is matching on span fields by regex, and with it
-//! ~0.3 MB of regex engine in the deployment zip (BENCHMARKS.md).
+//! ~0.3 MB of regex engine in the deployment zip (docs/benchmarks-history.md).
 //!
 //! Whatever the level asked for, a second filter caps the targets of other
 //! crates that print what passes through them: the AWS SDK (`aws_*`) logs
@@ -13,7 +13,7 @@
 //! token, a Secrets Manager answer the keys), so it is capped at INFO; the
 //! Lambda runtime (`lambda_*`) logs the raw event at TRACE (a room name in its
 //! path, the caller's bearer token in its headers), so it is capped at DEBUG.
-//! `tests/log_levels.rs` runs the binary at TRACE through every route and
+//! `tests/it/log_levels.rs` runs the binary at TRACE through every route and
 //! scans its whole output.
 
 use std::env;
@@ -37,7 +37,7 @@ pub fn init() {
     // `set_global_default`, not `init()`: with the `tracing-log` feature
     // (which metrique turns on) `init()` also installs a `log` bridge, and
     // with it every `log` call site of every dependency stays in the binary
-    // (+305 KB of code; BENCHMARKS.md, "Metrics").
+    // (+305 KB of code; docs/benchmarks-history.md, "Metrics").
     let installed = if json {
         tracing::subscriber::set_global_default(registry.with(lines.json()))
     } else {

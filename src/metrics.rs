@@ -6,7 +6,7 @@
 //! instance is frozen between invocations and nothing may wait in a queue
 //! for a background thread. metrique's own synchronous sink
 //! (`FlushImmediately`) does the same but links its metrics-rs and tracing
-//! observers: +42 KB of binary for a mutex and a write (BENCHMARKS.md,
+//! observers: +42 KB of binary for a mutex and a write (docs/benchmarks-history.md,
 //! "Metrics", has the figures behind both choices).
 //!
 //! What a record may carry is fixed here: the route's kind (never the path:

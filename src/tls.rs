@@ -6,7 +6,7 @@
 //!
 //! Why not the system store: loading it reads and parses a few hundred files
 //! under `/etc/ssl/certs` (or `/etc/pki`), and the SDK and reqwest each did so
-//! at cold start — measured at about 5 ms of a ~15 ms init (BENCHMARKS.md).
+//! at cold start — measured at about 5 ms of a ~15 ms init (docs/benchmarks-history.md).
 //! Why anchors and not certificates (`webpki-root-certs`): a certificate is
 //! parsed into its anchor at cold start, ~150 of them; the anchors are parsed
 //! at build time. The trade-off of compiled-in roots: a private CA in the

@@ -2,7 +2,7 @@
 //! `init()` would (its `tracing-log` feature is on because metrique turns it
 //! on), and with a `log` logger reachable every `log` call site of every
 //! dependency stays in the release binary: +305 KB of code, +0.25–0.35 MiB of
-//! peak RSS, measured (BENCHMARKS.md, "Metrics"). Its own process: the
+//! peak RSS, measured (docs/benchmarks-history.md, "Metrics"). Its own process: the
 //! subscriber is global.
 #![allow(clippy::unwrap_used)]
 

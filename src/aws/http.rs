@@ -3,7 +3,7 @@
 //!
 //! The SDK's own client (`aws-smithy-http-client`) brings a second TLS
 //! set-up, HTTP/2 and a second connection pool; together ~0.2 MB of the
-//! deployment zip, which the size target could not spare (BENCHMARKS.md).
+//! deployment zip, which the size target could not spare (docs/benchmarks-history.md).
 //! Secrets Manager and DynamoDB speak HTTP/1.1 as well, so one stack serves
 //! every outgoing call. Two small crates on crates.io do this
 //! (`aws-smithy-http-client-reqwest`, `smithy-transport-reqwest`), both at

@@ -46,7 +46,7 @@ pub(crate) async fn load_sdk(lambda: bool) -> Result<SdkConfig, BoxError> {
     if lambda {
         // Lambda always hands the role's credentials over in environment
         // variables; building the default provider chain (profiles, SSO, web
-        // identity, ECS, IMDS) cost ~1.3 ms of every cold start (BENCHMARKS.md).
+        // identity, ECS, IMDS) cost ~1.3 ms of every cold start (docs/benchmarks-history.md).
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     }
     Ok(loader.load().await)

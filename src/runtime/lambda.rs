@@ -3,7 +3,7 @@
 //! `lambda_http` tries each event type it is built with in turn, the REST API
 //! (payload 1.0) first, so every HTTP API or Function URL event (payload 2.0:
 //! what `template.yaml` deploys) was parsed twice, the first attempt failing
-//! only at the end. Measured with callgrind (BENCHMARKS.md): ~30,000
+//! only at the end. Measured with callgrind (docs/benchmarks-history.md): ~30,000
 //! instructions per invocation, a quarter of a bare hello-world's whole
 //! invocation. Here the payload version is read first — from the event's
 //! opening bytes when it starts `{"version": "2.0"` as API Gateway and
@@ -172,7 +172,7 @@ struct UriParts<'a> {
 impl UriParts<'_> {
     /// `lambda_http`'s own steps: whether they succeed, by construction.
     /// A URL parse and a URI parse: ~8,700 instructions per event
-    /// (BENCHMARKS.md), so [`Self::plainly_valid`] goes first.
+    /// (docs/benchmarks-history.md), so [`Self::plainly_valid`] goes first.
     fn build(&self) -> bool {
         let path = match self.stage {
             Some(stage)

@@ -90,7 +90,7 @@ check(all(quota_pattern.match(v) for v in ["", "20/1h", "100/7d", "5/168h"])
       and not any(quota_pattern.match(v) for v in ["5/h", "0/1h", "20/1w", "20 /1h", "20/1h "]),
       "QuotaPerCaller's pattern takes what QUOTA takes (the 7 d bound is checked at start)")
 rooms = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadAndWriteRoomsOnly"]
-# Exactly the actions src/rooms.rs calls (get_item, update_item).
+# Exactly the actions src/rooms/store.rs calls (get_item, update_item).
 check(len(rooms) == 1 and sorted(rooms[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
       and rooms[0]["Resource"] == {"Fn::GetAtt": ["RoomsTable", "Arn"]},
       "IAM: GetItem, UpdateItem on the rooms table only")
