@@ -14,6 +14,7 @@ use crate::providers::aipix::AipixClient;
 use crate::providers::cas::CasClient;
 use crate::providers::demo::DemoUpstream;
 use crate::providers::http_client;
+use crate::providers::livekit::LiveKitSigner;
 use crate::quota::{Quota, QuotaStore};
 use crate::rooms::{RoomStore, Rooms};
 use crate::secrets::CredentialStore;
@@ -129,11 +130,17 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         if let (Some(_), Err(error)) = (&config.aipix, held.aipix()) {
             tracing::error!(%error, "AIPIX credentials unusable: /streams answers 503 until the secret is fixed");
         }
+        if let (Some(_), Err(error)) = (&config.livekit, held.livekit()) {
+            tracing::error!(%error, "LiveKit credentials unusable: /livekit/token answers 503 until the secret is fixed");
+        }
     }
 
     let tokens = config
         .cas
         .map(|url| TokenProvider::Cas(CasClient::new(http.clone(), &url, Arc::clone(&store))));
+    let livekit = config
+        .livekit
+        .map(|livekit| LiveKitSigner::new(livekit, Arc::clone(&store)));
     let streams = config.aipix.map(|aipix| AipixClient::new(http, aipix, store));
     let quota_store = match (&dynamo, config.quota_table) {
         (Some(client), Some(table)) => QuotaStore::dynamo(client.clone(), table),
@@ -146,6 +153,9 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         _ => None,
     };
     let mut vendor = Vendor::new(config.allowed_origins, tokens, streams).with_metrics(metrics, secret_read);
+    if let Some(livekit) = livekit {
+        vendor = vendor.with_livekit(livekit);
+    }
     if let Some(room_store) = room_store {
         vendor = vendor.with_rooms(Rooms::new(
             room_store,

@@ -30,6 +30,12 @@ pub enum ApiError {
     StreamNotAllowed,
     #[error("right not allowed by policy")]
     RightNotAllowed,
+    #[error("room not allowed by policy")]
+    RoomNotAllowed,
+    #[error("participant identity not the caller's")]
+    IdentityNotAllowed,
+    #[error("room configuration not allowed by policy")]
+    RoomConfigNotAllowed,
     #[error("token provider failed")]
     Upstream(#[from] UpstreamError),
     #[error("room not found")]
@@ -45,7 +51,7 @@ pub enum ApiError {
 }
 
 /// Every code [`ApiError::code`] can answer (openapi.yaml lists the same).
-pub const ERROR_CODES: [&str; 16] = [
+pub const ERROR_CODES: [&str; 19] = [
     "bad_request",
     "origin_not_allowed",
     "payload_too_large",
@@ -57,6 +63,9 @@ pub const ERROR_CODES: [&str; 16] = [
     "store_unavailable",
     "stream_not_allowed",
     "right_not_allowed",
+    "room_not_allowed",
+    "identity_not_allowed",
+    "room_config_not_allowed",
     "credentials_unavailable",
     "upstream_auth_failed",
     "upstream_timeout",
@@ -76,7 +85,11 @@ impl ApiError {
             Self::RoomNotFound => StatusCode::NOT_FOUND,
             Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::StreamNotAllowed | Self::RightNotAllowed => StatusCode::FORBIDDEN,
+            Self::StreamNotAllowed
+            | Self::RightNotAllowed
+            | Self::RoomNotAllowed
+            | Self::IdentityNotAllowed
+            | Self::RoomConfigNotAllowed => StatusCode::FORBIDDEN,
             Self::Upstream(UpstreamError::Credentials(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -98,6 +111,9 @@ impl ApiError {
             Self::Store(_) => "store_unavailable",
             Self::StreamNotAllowed => "stream_not_allowed",
             Self::RightNotAllowed => "right_not_allowed",
+            Self::RoomNotAllowed => "room_not_allowed",
+            Self::IdentityNotAllowed => "identity_not_allowed",
+            Self::RoomConfigNotAllowed => "room_config_not_allowed",
             Self::Upstream(UpstreamError::Credentials(_)) => "credentials_unavailable",
             Self::Upstream(UpstreamError::AuthRejected(_)) => "upstream_auth_failed",
             Self::Upstream(UpstreamError::Timeout) => "upstream_timeout",
@@ -116,7 +132,7 @@ impl ApiError {
             Self::NotFound => "No such route.",
             Self::MethodNotAllowed(_) => "Method not allowed on this route.",
             Self::NotEnabled => {
-                "This provider is not configured on this deployment: set its URL (CAS_URL for /token, AIPIX_URL for /streams) and its credentials."
+                "This provider is not configured on this deployment: set its URL (CAS_URL for /token, AIPIX_URL for /streams, LIVEKIT_URL for /livekit/token) and its credentials."
             }
             Self::RoomsNotEnabled => {
                 "Rooms are not enabled on this deployment: set CAS_URL and ROOMS_TABLE (a DynamoDB table with partition key `room`)."
@@ -130,6 +146,11 @@ impl ApiError {
             }
             Self::StreamNotAllowed => "This stream is not available through this service.",
             Self::RightNotAllowed => "A requested right (live, dvr, copy) is not allowed by this service.",
+            Self::RoomNotAllowed => "This room is not available through this service.",
+            Self::IdentityNotAllowed => {
+                "participant_identity may not be chosen here: the identity is the signed-in caller's, or one this service makes."
+            }
+            Self::RoomConfigNotAllowed => "room_config may not be set through this service.",
             Self::Upstream(UpstreamError::Credentials(_)) => {
                 "The token service credentials are not available right now; try again shortly."
             }
@@ -178,6 +199,9 @@ mod tests {
             (ApiError::QuotaExceeded { retry_after: 5 }, 429, "quota_exceeded"),
             (ApiError::StreamNotAllowed, 403, "stream_not_allowed"),
             (ApiError::RightNotAllowed, 403, "right_not_allowed"),
+            (ApiError::RoomNotAllowed, 403, "room_not_allowed"),
+            (ApiError::IdentityNotAllowed, 403, "identity_not_allowed"),
+            (ApiError::RoomConfigNotAllowed, 403, "room_config_not_allowed"),
             (UpstreamError::Rpc(Some(-32601)).into(), 502, "upstream_error"),
             (
                 UpstreamError::AuthRejected(401).into(),

@@ -1,10 +1,14 @@
-//! Reading (never verifying) the claims of a provider's JWT: the vendor only
-//! needs `exp` to tell the browser when to come back, and CAS's `rid` (the
-//! session id) for the audit line.
+//! JWTs: reading (never verifying) the claims of a provider's token (the
+//! vendor only needs `exp` to tell the browser when to come back, and CAS's
+//! `rid`, the session id, for the audit line), and signing the tokens the
+//! vendor makes itself (HS256: LiveKit's, and the local demo's).
 
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use hmac::{Hmac, Mac};
 use jiff::Timestamp;
+use sha2::Sha256;
 
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
@@ -49,10 +53,27 @@ fn claims(token: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// A compact JWT of `claims`, signed HS256 with `key` (header
+/// `{"alg":"HS256","typ":"JWT"}`). HMAC takes keys of every length, so the
+/// error does not happen; it is the `hmac` crate's signature.
+pub(crate) fn sign_hs256(
+    claims: &serde_json::Value,
+    key: &[u8],
+) -> Result<String, hmac::digest::InvalidLength> {
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(key)?;
+    mac.update(signing_input.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    Ok(format!("{signing_input}.{signature}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn jwt(claims: &str) -> String {
         format!(

@@ -43,6 +43,10 @@ pub use providers::aipix::{
     AipixClient, AipixConfig, AllowedStreams, Asked, Rights, StreamPolicy, StreamRequest, is_stream_id,
 };
 pub use providers::cas::CasClient;
+pub use providers::livekit::{
+    AllowedRooms, Grant, Grants, IdentitySource, LiveKitConfig, LiveKitPolicy, LiveKitSigner, RoomPattern,
+    TokenRequest,
+};
 pub use quota::{FailMode, Quota, QuotaSpec, QuotaStore};
 pub use rooms::{RoomName, RoomStore, Rooms, fingerprint, is_room_name};
 

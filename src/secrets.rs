@@ -20,11 +20,10 @@ pub(crate) const RETRY_SPACING: Duration = Duration::from_secs(5);
 /// The provider credentials held in the secret, each field checked on its
 /// own: a deployment needs only the fields of the providers it enables.
 /// No value can be printed: `Debug` redacts them and they are exposed only
-/// where an upstream request is built.
+/// where an upstream request (or a token) is made.
 pub struct Credentials {
-    api_key: Field,
-    api_secret: Field,
-    aipix_api_token: Field,
+    /// One entry per name of [`FIELDS`], in its order.
+    fields: [Field; FIELDS.len()],
 }
 
 type Field = Result<SecretString, SecretFormatError>;
@@ -33,15 +32,24 @@ type Field = Result<SecretString, SecretFormatError>;
 pub(crate) const API_KEY: &str = "API_KEY";
 pub(crate) const API_SECRET: &str = "API_SECRET";
 pub(crate) const AIPIX_API_TOKEN: &str = "AIPIX_API_TOKEN";
+pub(crate) const LIVEKIT_API_KEY: &str = "LIVEKIT_API_KEY";
+pub(crate) const LIVEKIT_API_SECRET: &str = "LIVEKIT_API_SECRET";
+/// Every field the secret may hold (CAS's pair, AIPIX's token, LiveKit's pair).
+pub(crate) const FIELDS: [&str; 5] = [
+    API_KEY,
+    API_SECRET,
+    AIPIX_API_TOKEN,
+    LIVEKIT_API_KEY,
+    LIVEKIT_API_SECRET,
+];
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = |field: &Field| if field.is_ok() { "[REDACTED]" } else { "[unusable]" };
-        f.debug_struct("Credentials")
-            .field("api_key", &state(&self.api_key))
-            .field("api_secret", &state(&self.api_secret))
-            .field("aipix_api_token", &state(&self.aipix_api_token))
-            .finish()
+        let mut debug = f.debug_struct("Credentials");
+        for (name, field) in FIELDS.iter().zip(&self.fields) {
+            debug.field(name, &if field.is_ok() { "[REDACTED]" } else { "[unusable]" });
+        }
+        debug.finish()
     }
 }
 
@@ -71,22 +79,35 @@ impl SecretFormatError {
 }
 
 impl Credentials {
-    /// Credentials from individual values (local mode's environment); an
-    /// absent value is `Missing`, the others are checked as in the secret.
+    /// Credentials from individual values (local mode's environment): each
+    /// of [`FIELDS`] through `value`; an absent one is `Missing`, the others
+    /// are checked as in the secret.
+    pub(crate) fn from_lookup(value: impl Fn(&'static str) -> Option<String>) -> Self {
+        Self {
+            fields: FIELDS.map(|name| match value(name) {
+                None => Err(SecretFormatError::Missing(name)),
+                Some(v) => checked(name, v),
+            }),
+        }
+    }
+
+    /// CAS's pair and AIPIX's token from values (tests and local use).
     pub fn from_values(
         api_key: Option<String>,
         api_secret: Option<String>,
         aipix_api_token: Option<String>,
     ) -> Self {
-        let field = |name: &'static str, value: Option<String>| match value {
-            None => Err(SecretFormatError::Missing(name)),
-            Some(v) => checked(name, v),
-        };
-        Self {
-            api_key: field(API_KEY, api_key),
-            api_secret: field(API_SECRET, api_secret),
-            aipix_api_token: field(AIPIX_API_TOKEN, aipix_api_token),
-        }
+        let values = [
+            (API_KEY, api_key),
+            (API_SECRET, api_secret),
+            (AIPIX_API_TOKEN, aipix_api_token),
+        ];
+        Self::from_lookup(|name| {
+            values
+                .iter()
+                .find(|(field, _)| *field == name)
+                .and_then(|(_, value)| value.clone())
+        })
     }
 
     /// A CAS key pair, for tests and local use.
@@ -108,43 +129,47 @@ impl Credentials {
         let Some(object) = value.as_object() else {
             return Err(SecretFormatError::NotJson { line: 1, column: 1 });
         };
-        let field = |name: &'static str| match object.get(name) {
-            None => Err(SecretFormatError::Missing(name)),
-            Some(serde_json::Value::String(s)) => checked(name, s.clone()),
-            Some(_) => Err(SecretFormatError::Empty(name)),
-        };
         Ok(Self {
-            api_key: field(API_KEY),
-            api_secret: field(API_SECRET),
-            aipix_api_token: field(AIPIX_API_TOKEN),
+            fields: FIELDS.map(|name| match object.get(name) {
+                None => Err(SecretFormatError::Missing(name)),
+                Some(serde_json::Value::String(s)) => checked(name, s.clone()),
+                Some(_) => Err(SecretFormatError::Empty(name)),
+            }),
         })
+    }
+
+    /// The field `name` (one of [`FIELDS`]).
+    fn field(&self, name: &'static str) -> Result<&SecretString, SecretFormatError> {
+        let index = FIELDS.iter().position(|f| *f == name);
+        match index.map(|i| &self.fields[i]) {
+            Some(field) => field.as_ref().map_err(Clone::clone),
+            None => Err(SecretFormatError::Missing(name)),
+        }
     }
 
     /// The CAS key pair (`API_KEY`, `API_SECRET`).
     pub fn cas(&self) -> Result<(&SecretString, &SecretString), SecretFormatError> {
-        Ok((field(&self.api_key)?, field(&self.api_secret)?))
+        Ok((self.field(API_KEY)?, self.field(API_SECRET)?))
     }
 
     /// The AIPIX API token (`AIPIX_API_TOKEN`).
     pub fn aipix(&self) -> Result<&SecretString, SecretFormatError> {
-        field(&self.aipix_api_token)
+        self.field(AIPIX_API_TOKEN)
+    }
+
+    /// The LiveKit key pair (`LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`).
+    pub fn livekit(&self) -> Result<(&SecretString, &SecretString), SecretFormatError> {
+        Ok((self.field(LIVEKIT_API_KEY)?, self.field(LIVEKIT_API_SECRET)?))
     }
 
     /// Whether both hold the same values (logged after a rotation re-read).
     fn same_as(&self, other: &Self) -> bool {
-        let eq = |a: &Field, b: &Field| match (a, b) {
+        self.fields.iter().zip(&other.fields).all(|pair| match pair {
             (Ok(a), Ok(b)) => a.expose_secret() == b.expose_secret(),
             (Err(a), Err(b)) => a == b,
             _ => false,
-        };
-        eq(&self.api_key, &other.api_key)
-            && eq(&self.api_secret, &other.api_secret)
-            && eq(&self.aipix_api_token, &other.aipix_api_token)
+        })
     }
-}
-
-fn field(field: &Field) -> Result<&SecretString, SecretFormatError> {
-    field.as_ref().map_err(Clone::clone)
 }
 
 fn checked(name: &'static str, value: String) -> Result<SecretString, SecretFormatError> {

@@ -23,10 +23,12 @@ use crate::logging::chain;
 use crate::metrics::{Metrics, RequestRecord};
 use crate::providers::UpstreamTrace;
 use crate::providers::aipix::AipixClient;
+use crate::providers::livekit::LiveKitSigner;
 use crate::quota::{Admission, Quota};
 use crate::rooms::Rooms;
 
 pub(crate) mod cors;
+mod livekit;
 mod request;
 mod response;
 mod rooms;
@@ -43,8 +45,30 @@ pub use token::TokenProvider;
 #[derive(Debug, Default)]
 pub(crate) struct Notes {
     admission: Option<Admission>,
-    /// The provider that made the token, and CAS's session id (`rid`).
-    issued: Option<(&'static str, Option<String>)>,
+    issued: Option<Issued>,
+}
+
+/// The audit line's fields of a token handed out. Never the token; a room
+/// and an identity only as their fingerprints.
+#[derive(Debug)]
+pub(crate) struct Issued {
+    provider: &'static str,
+    /// CAS's session id (`rid`).
+    session: Option<String>,
+    /// LiveKit's room and participant identity, fingerprinted.
+    room: Option<String>,
+    identity: Option<String>,
+}
+
+impl Issued {
+    pub(crate) fn by(provider: &'static str, session: Option<String>) -> Self {
+        Self {
+            provider,
+            session,
+            room: None,
+            identity: None,
+        }
+    }
 }
 
 /// The shared state of the function: built once at cold start, borrowed by
@@ -54,6 +78,7 @@ pub struct Vendor {
     origins: AllowedOrigins,
     tokens: Option<TokenProvider>,
     streams: Option<AipixClient>,
+    livekit: Option<LiveKitSigner>,
     rooms: Option<Rooms>,
     quota: Option<Quota>,
     metrics: Metrics,
@@ -69,6 +94,7 @@ impl Vendor {
             origins,
             tokens,
             streams,
+            livekit: None,
             rooms: None,
             quota: None,
             metrics: Metrics::off(),
@@ -93,6 +119,12 @@ impl Vendor {
     /// Counts every token request per caller against `quota`.
     pub fn with_quota(mut self, quota: Quota) -> Self {
         self.quota = Some(quota);
+        self
+    }
+
+    /// Serves `/livekit/token` with `livekit`.
+    pub fn with_livekit(mut self, livekit: LiveKitSigner) -> Self {
+        self.livekit = Some(livekit);
         self
     }
 
@@ -140,12 +172,14 @@ impl Vendor {
         let trace_id = trace_id(&request);
         let _entered = span.enter();
         let logged_path = route::logged(&path);
-        if let Some((provider, session)) = &notes.issued {
+        if let Some(issued) = &notes.issued {
             tracing::info!(
                 caller = %caller(&request),
-                provider,
+                provider = issued.provider,
                 route = %logged_path,
-                rid = session.as_deref(),
+                rid = issued.session.as_deref(),
+                room = issued.room.as_deref(),
+                identity = issued.identity.as_deref(),
                 "token issued"
             );
         }
@@ -245,6 +279,7 @@ impl Vendor {
                 self.room(request, RoomRoute::Named(name), path, notes, upstream, deadline)
                     .await
             }
+            Route::LiveKitToken => self.livekit_token(request, notes, deadline).await,
         }
     }
 }

@@ -11,11 +11,12 @@ const TOKEN_METHODS: &str = "GET, POST, OPTIONS";
 
 /// Every route the vendor answers, as openapi.yaml names its paths, with its
 /// methods as `Allow` spells them (a unit test holds these to [`Route`]).
-pub const ROUTES: [(&str, &str); 4] = [
+pub const ROUTES: [(&str, &str); 5] = [
     ("/token", TOKEN_METHODS),
     ("/streams/{stream}/token", TOKEN_METHODS),
     ("/rooms", "POST, OPTIONS"),
     ("/rooms/{name}", "GET, PUT, OPTIONS"),
+    ("/livekit/token", "POST, OPTIONS"),
 ];
 
 /// The routes the vendor answers.
@@ -30,6 +31,9 @@ pub(crate) enum Route<'a> {
     Rooms,
     /// `/rooms/{name}`: a room by name, as in the raw path.
     Room(&'a str),
+    /// `/livekit/token`: a LiveKit access token (LiveKit's standard token
+    /// endpoint).
+    LiveKitToken,
 }
 
 impl<'a> Route<'a> {
@@ -37,6 +41,7 @@ impl<'a> Route<'a> {
         match path {
             "/token" => return Some(Self::Token),
             "/rooms" => return Some(Self::Rooms),
+            "/livekit/token" => return Some(Self::LiveKitToken),
             _ => {}
         }
         if let Some(name) = path.strip_prefix("/rooms/") {
@@ -52,7 +57,7 @@ impl<'a> Route<'a> {
     pub(crate) fn methods(self) -> &'static str {
         match self {
             Self::Token | Self::StreamToken(_) => TOKEN_METHODS,
-            Self::Rooms => "POST, OPTIONS",
+            Self::Rooms | Self::LiveKitToken => "POST, OPTIONS",
             Self::Room(_) => "GET, PUT, OPTIONS",
         }
     }
@@ -60,7 +65,7 @@ impl<'a> Route<'a> {
     pub(crate) fn allows(self, method: &Method) -> bool {
         match self {
             Self::Token | Self::StreamToken(_) => method == Method::GET || method == Method::POST,
-            Self::Rooms => method == Method::POST,
+            Self::Rooms | Self::LiveKitToken => method == Method::POST,
             Self::Room(_) => method == Method::GET || method == Method::PUT,
         }
     }
@@ -89,7 +94,7 @@ pub(crate) fn logged(path: &str) -> String {
 /// The `Route` dimension of a request's metrics, decided by its path alone
 /// (so a refused origin or a preflight counts where its path points):
 /// `/token`, any `/streams/...` (not only the routed `/streams/{id}/token`),
-/// `/rooms` and `/rooms/...`, else `other`. Never the path: a room name is a
+/// `/rooms` and `/rooms/...`, any `/livekit/...`, else `other`. Never the path: a room name is a
 /// capability.
 pub(crate) fn dimension(path: &str) -> &'static str {
     if path == "/token" {
@@ -98,6 +103,8 @@ pub(crate) fn dimension(path: &str) -> &'static str {
         "stream"
     } else if path == "/rooms" || path.starts_with("/rooms/") {
         "room"
+    } else if path.starts_with("/livekit/") {
+        "livekit"
     } else {
         "other"
     }
@@ -125,8 +132,15 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(kinds.len(), 4, "one entry per kind of route");
-        for unrouted in ["/", "/tokens", "/streams/x", "/room"] {
+        assert_eq!(kinds.len(), 5, "one entry per kind of route");
+        for unrouted in [
+            "/",
+            "/tokens",
+            "/streams/x",
+            "/room",
+            "/livekit",
+            "/livekit/token/",
+        ] {
             assert!(Route::from_path(unrouted).is_none(), "{unrouted}");
         }
     }
@@ -139,6 +153,7 @@ mod tests {
             ("/streams/", "stream"),
             ("/rooms", "room"),
             ("/rooms/party-42", "room"),
+            ("/livekit/token", "livekit"),
             ("/roomsx", "other"),
             ("/token/", "other"),
             ("/", "other"),

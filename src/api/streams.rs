@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use crate::api::response::json_response;
-use crate::api::{Notes, Vendor};
+use crate::api::{Issued, Notes, Vendor};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::providers::aipix::{self, Asked, StreamRequest};
@@ -36,7 +36,7 @@ impl Vendor {
         let decided = streams.policy().decide(stream, &asked)?;
         self.admit(request, notes, deadline).await?;
         let minted = streams.mint(&decided, upstream, deadline).await?;
-        notes.issued = Some(("aipix", None));
+        notes.issued = Some(Issued::by("aipix", None));
         Ok(stream_token_response(&minted, &decided))
     }
 }

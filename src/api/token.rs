@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::api::request::check_json_body;
 use crate::api::response::json_response;
-use crate::api::{Notes, Vendor};
+use crate::api::{Issued, Notes, Vendor};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::jwt;
@@ -33,8 +33,8 @@ impl TokenProvider {
 
     /// What the audit line records of a token this provider made: its name
     /// and CAS's session id (`rid`).
-    pub(crate) fn issued(&self, token: &str) -> (&'static str, Option<String>) {
-        (self.name(), jwt::session_id(token))
+    pub(crate) fn issued(&self, token: &str) -> Issued {
+        Issued::by(self.name(), jwt::session_id(token))
     }
 }
 

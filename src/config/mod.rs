@@ -12,11 +12,13 @@ use url::Url;
 use crate::api::cors::AllowedOrigins;
 use crate::metrics::MetricsSetting;
 use crate::providers::aipix::AipixConfig;
+use crate::providers::livekit::LiveKitConfig;
 use crate::quota::{FailMode, QuotaSpec};
 use crate::secrets::Credentials;
 use crate::tls::ExtraRoots;
 
 mod env;
+mod livekit;
 mod providers;
 mod quota;
 mod rooms;
@@ -53,6 +55,8 @@ pub struct Config {
     pub cas: Option<Url>,
     /// `AIPIX_URL` and its policy: AIPIX behind `/streams/{stream}/token`.
     pub aipix: Option<AipixConfig>,
+    /// `LIVEKIT_URL` and its policy: LiveKit tokens behind `/livekit/token`.
+    pub livekit: Option<LiveKitConfig>,
     /// `None` only in local mode with no provider: the demo upstream.
     pub credentials: Option<CredentialSource>,
     pub allowed_origins: AllowedOrigins,
@@ -83,7 +87,7 @@ impl Config {
     /// Whether `/token` is served by the built-in demo upstream (local mode
     /// with no provider configured; never under Lambda).
     pub fn demo(&self) -> bool {
-        self.cas.is_none() && self.aipix.is_none()
+        self.cas.is_none() && self.aipix.is_none() && self.livekit.is_none()
     }
 }
 
@@ -111,6 +115,7 @@ impl Config {
             mode,
             cas: providers.cas,
             aipix: providers.aipix,
+            livekit: providers.livekit,
             credentials: providers.credentials,
             allowed_origins,
             upstream_timeout,

@@ -1,18 +1,23 @@
-//! The providers: `CAS_URL`; `AIPIX_URL` and the `AIPIX_*` policy; and where
-//! their credentials come from (`SECRET_ID`, or locally `API_KEY`,
-//! `API_SECRET`, `AIPIX_API_TOKEN`).
+//! The providers: `CAS_URL`; `AIPIX_URL` and the `AIPIX_*` policy;
+//! `LIVEKIT_URL` and its policy ([`super::livekit`]); and where their
+//! credentials come from (`SECRET_ID`, or locally the secret's field names
+//! as variables: `API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`,
+//! `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`).
 
 use url::Url;
 
 use crate::config::CredentialSource;
 use crate::config::env::{ConfigError, Env, invalid};
+use crate::config::livekit::livekit;
 use crate::providers::aipix::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
-use crate::secrets::{AIPIX_API_TOKEN, API_KEY, API_SECRET, Credentials};
+use crate::providers::livekit::LiveKitConfig;
+use crate::secrets::{Credentials, FIELDS};
 
 /// The providers enabled, and their credentials' source.
 pub(super) struct Providers {
     pub(super) cas: Option<Url>,
     pub(super) aipix: Option<AipixConfig>,
+    pub(super) livekit: Option<LiveKitConfig>,
     pub(super) credentials: Option<CredentialSource>,
 }
 
@@ -30,8 +35,10 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
             })
         })
         .transpose()?;
+    let livekit = livekit(env)?;
+    let none_enabled = cas.is_none() && aipix.is_none() && livekit.is_none();
     let secret_id = env.get("SECRET_ID");
-    let env_credentials = [API_KEY, API_SECRET, AIPIX_API_TOKEN].map(|name| (name, env.get(name)));
+    let env_credentials = FIELDS.map(|name| (name, env.get(name)));
     if lambda {
         if let Some((name, _)) = env_credentials.iter().find(|(_, v)| v.is_some()) {
             return Err(invalid(
@@ -39,19 +46,19 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
                 "must not be set under Lambda: credentials come only from SECRET_ID",
             ));
         }
-        if cas.is_none() && aipix.is_none() {
+        if none_enabled {
             return Err(invalid(
                 "CAS_URL",
-                "required under Lambda (or AIPIX_URL, or both)",
+                "required under Lambda (or AIPIX_URL or LIVEKIT_URL; any of them)",
             ));
         }
     }
     let any_env_credential = env_credentials.iter().any(|(_, v)| v.is_some());
-    let credentials = if cas.is_none() && aipix.is_none() {
+    let credentials = if none_enabled {
         if secret_id.is_some() || any_env_credential {
             return Err(invalid(
                 "CAS_URL",
-                "credentials are set but no provider URL is; set CAS_URL (or AIPIX_URL), or unset the credentials to run the demo upstream",
+                "credentials are set but no provider URL is; set CAS_URL (or AIPIX_URL, LIVEKIT_URL), or unset the credentials to run the demo upstream",
             ));
         }
         None
@@ -60,8 +67,12 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
     } else if lambda {
         return Err(invalid("SECRET_ID", "required under Lambda"));
     } else {
-        let [(_, api_key), (_, api_secret), (_, aipix_token)] = env_credentials;
-        let credentials = Credentials::from_values(api_key, api_secret, aipix_token);
+        let credentials = Credentials::from_lookup(|name| {
+            env_credentials
+                .iter()
+                .find(|(field, _)| *field == name)
+                .and_then(|(_, value)| value.clone())
+        });
         if cas.is_some() {
             credentials.cas().map_err(|e| {
                 invalid(
@@ -75,12 +86,21 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
                 .aipix()
                 .map_err(|e| invalid(e.variable(), format!("{e} (set SECRET_ID, or AIPIX_API_TOKEN)")))?;
         }
+        if livekit.is_some() {
+            credentials.livekit().map_err(|e| {
+                invalid(
+                    e.variable(),
+                    format!("{e} (set SECRET_ID, or LIVEKIT_API_KEY and LIVEKIT_API_SECRET)"),
+                )
+            })?;
+        }
         Some(CredentialSource::Environment(credentials))
     };
 
     Ok(Providers {
         cas,
         aipix,
+        livekit,
         credentials,
     })
 }
@@ -186,7 +206,7 @@ fn parse_base_url(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(super) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -6,11 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
+use crate::jwt;
 use crate::providers::{Minted, UpstreamError};
 
 /// Lifetime of a demo token.
@@ -46,15 +42,8 @@ impl DemoUpstream {
             "exp": now + DEMO_TOKEN_LIFETIME.as_secs() as i64,
             "demo": true,
         });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"HS256"}"#),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).map_err(|_| UpstreamError::Malformed)?;
-        mac.update(signing_input.as_bytes());
-        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        Ok(Minted::new(format!("{signing_input}.{signature}")))
+        let token = jwt::sign_hs256(&claims, &self.key).map_err(|_| UpstreamError::Malformed)?;
+        Ok(Minted::new(token))
     }
 }
 
@@ -64,6 +53,9 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     #[test]

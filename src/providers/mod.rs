@@ -5,6 +5,7 @@
 pub(crate) mod aipix;
 pub(crate) mod cas;
 pub(crate) mod demo;
+pub(crate) mod livekit;
 
 use std::fmt;
 use std::time::Duration;

@@ -46,30 +46,12 @@ pub(crate) struct PeerIp(pub IpAddr);
 /// caller's to forge. A `sub` that is not 1-128 printable ASCII characters
 /// without `#` becomes `sub#<SHA-256>`: it is a DynamoDB key and a log field.
 pub(crate) fn caller_of(request: &Request) -> Option<Caller> {
+    if let Some(sub) = authorized_sub(request) {
+        return Some(sub_caller(sub));
+    }
     match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            let sub = context
-                .authorizer
-                .as_ref()
-                .and_then(|authorizer| authorizer.jwt.as_ref())
-                .and_then(|jwt| jwt.claims.get("sub"))
-                .filter(|sub| !sub.is_empty());
-            if let Some(sub) = sub {
-                return Some(sub_caller(sub));
-            }
-            context.http.source_ip.as_deref().and_then(ip_caller)
-        }
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.as_deref().and_then(ip_caller),
         Some(RequestContext::ApiGatewayV1(context)) => {
-            let sub = context
-                .authorizer
-                .fields
-                .get("claims")
-                .and_then(|claims| claims.get("sub"))
-                .and_then(serde_json::Value::as_str)
-                .filter(|sub| !sub.is_empty());
-            if let Some(sub) = sub {
-                return Some(sub_caller(sub));
-            }
             context.identity.source_ip.as_deref().and_then(ip_caller)
         }
         _ => request
@@ -77,6 +59,28 @@ pub(crate) fn caller_of(request: &Request) -> Option<Caller> {
             .get::<PeerIp>()
             .map(|peer| Caller(format!("ip:{}", peer.0.to_canonical()))),
     }
+}
+
+/// The `sub` claim API Gateway's JWT authorizer verified (HTTP API claims,
+/// or a REST API's authorizer claims), when there is one and it is not
+/// empty. Never a request header.
+pub(crate) fn authorized_sub(request: &Request) -> Option<&str> {
+    let sub = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context
+            .authorizer
+            .as_ref()
+            .and_then(|authorizer| authorizer.jwt.as_ref())
+            .and_then(|jwt| jwt.claims.get("sub"))
+            .map(String::as_str),
+        RequestContext::ApiGatewayV1(context) => context
+            .authorizer
+            .fields
+            .get("claims")
+            .and_then(|claims| claims.get("sub"))
+            .and_then(serde_json::Value::as_str),
+        _ => None,
+    };
+    sub.filter(|sub| !sub.is_empty())
 }
 
 pub(super) fn sub_caller(sub: &str) -> Caller {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The OpenAPI contract (openapi.yaml), checked by schemathesis with every
 # check and every phase (stateful included) against the real binary in local
-# mode, with local CAS and AIPIX stand-ins (tests/contract/standins.py) and
-# rooms in memory: nothing is the demo upstream.
+# mode, with local CAS and AIPIX stand-ins (tests/contract/standins.py),
+# LiveKit on (signed locally; the policy as wide as the schema) and rooms in
+# memory: nothing is the demo upstream.
 #
 #   cargo build && tests/contract/run.sh   # needs `st` (pip install schemathesis)
 #   ST=/path/to/st VENDOR_BIN=... tests/contract/run.sh
@@ -33,6 +34,9 @@ env -i PATH="$PATH" \
   CAS_URL="http://127.0.0.1:$cas_port" API_KEY=contract-key API_SECRET=contract-secret \
   AIPIX_URL="http://127.0.0.1:$aipix_port" AIPIX_API_TOKEN=contract-aipix-token \
   AIPIX_STREAMS='*' AIPIX_RIGHTS=live,dvr,copy AIPIX_MAX_TTL=18446744073709551615 AIPIX_ALLOW_UNLIMITED=true \
+  LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=contract-livekit-key \
+  LIVEKIT_API_SECRET=contract-livekit-secret-0123456789abcdef LIVEKIT_ROOMS='*' \
+  LIVEKIT_IDENTITY=request LIVEKIT_ROOM_CONFIG=true LIVEKIT_MAX_ATTRIBUTES=65536 \
   "$vendor_bin" > "$work/vendor.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do grep -q listening "$work/vendor.log" && break; sleep 0.1; done

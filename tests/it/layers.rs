@@ -18,6 +18,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("providers::aipix", 4),
     ("providers::cas", 4),
     ("providers::demo", 4),
+    ("providers::livekit", 4),
     ("rooms", 4),
     ("quota", 4),
     ("metrics", 4),

@@ -12,6 +12,7 @@ mod cas_upstream;
 mod deadlines;
 mod events;
 mod layers;
+mod livekit;
 mod log_levels;
 mod metrics;
 mod openapi;

@@ -6,6 +6,7 @@
 mod cas;
 mod dynamo;
 mod events;
+mod livekit;
 mod moto;
 mod process;
 mod sockets;
@@ -14,6 +15,7 @@ mod tls;
 pub(crate) use cas::*;
 pub(crate) use dynamo::*;
 pub(crate) use events::*;
+pub(crate) use livekit::*;
 pub(crate) use moto::*;
 pub(crate) use process::*;
 pub(crate) use sockets::*;

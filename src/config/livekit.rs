@@ -1,0 +1,128 @@
+//! LiveKit: `LIVEKIT_URL` and the policy, `LIVEKIT_ROOMS`, `LIVEKIT_GRANTS`,
+//! `LIVEKIT_TTL_S`, `LIVEKIT_ROOM_CONFIG`, `LIVEKIT_IDENTITY` and the
+//! `LIVEKIT_MAX_*` bounds (read only when `LIVEKIT_URL` is set).
+
+use std::ops::RangeInclusive;
+
+use url::Url;
+
+use crate::config::env::{ConfigError, Env, invalid};
+use crate::config::providers::is_loopback;
+use crate::providers::livekit::{
+    AllowedRooms, Grants, IdentitySource, LiveKitConfig, LiveKitPolicy, RoomPattern,
+};
+
+/// `LIVEKIT_TTL_S`: a minute to a day (the first connect must come before
+/// it; LiveKit's server refreshes the tokens of connected participants).
+pub(super) const LIVEKIT_TTL_RANGE: RangeInclusive<u64> = 60..=86_400;
+
+pub(super) fn livekit(env: &Env<'_>) -> Result<Option<LiveKitConfig>, ConfigError> {
+    let Some(url) = env.get("LIVEKIT_URL") else {
+        return Ok(None);
+    };
+    check_url(&url).map_err(|reason| invalid("LIVEKIT_URL", reason))?;
+    let rooms = match env.get("LIVEKIT_ROOMS").as_deref() {
+        None => {
+            return Err(invalid(
+                "LIVEKIT_ROOMS",
+                "required when LIVEKIT_URL is set (room names, prefixes ending in *, or *)",
+            ));
+        }
+        Some("*") => AllowedRooms::Any,
+        Some(list) => {
+            let entries: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            if entries.is_empty() {
+                return Err(invalid("LIVEKIT_ROOMS", "no room given"));
+            }
+            let mut patterns = Vec::with_capacity(entries.len());
+            for entry in entries {
+                let pattern = (entry != "*").then(|| RoomPattern::parse(entry)).flatten();
+                patterns.push(pattern.ok_or_else(|| {
+                    invalid(
+                        "LIVEKIT_ROOMS",
+                        format!(
+                            "`{entry}` is not a room name or prefix* (1-128 of A-Z a-z 0-9 . _ ~ -), and * stands alone"
+                        ),
+                    )
+                })?);
+            }
+            AllowedRooms::List(patterns)
+        }
+    };
+    let mut grants = Grants {
+        publish: false,
+        subscribe: false,
+        data: false,
+    };
+    for grant in env
+        .get("LIVEKIT_GRANTS")
+        .as_deref()
+        .unwrap_or("publish,subscribe,data")
+        .split(',')
+        .map(str::trim)
+    {
+        match grant {
+            "publish" => grants.publish = true,
+            "subscribe" => grants.subscribe = true,
+            "data" => grants.data = true,
+            other => {
+                return Err(invalid(
+                    "LIVEKIT_GRANTS",
+                    format!("unknown grant `{other}` (publish, subscribe, data)"),
+                ));
+            }
+        }
+    }
+    let ttl = env.seconds("LIVEKIT_TTL_S", 600, LIVEKIT_TTL_RANGE)?.as_secs();
+    let room_config = match env.get("LIVEKIT_ROOM_CONFIG").as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(invalid("LIVEKIT_ROOM_CONFIG", "expected true or false")),
+    };
+    let identity = match env.get("LIVEKIT_IDENTITY").as_deref() {
+        None | Some("caller") => IdentitySource::Caller,
+        Some("request") => IdentitySource::Request,
+        Some(_) => return Err(invalid("LIVEKIT_IDENTITY", "expected caller or request")),
+    };
+    let chars = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
+        let value = env.get(name).map_or(Ok(default), |v| {
+            v.parse::<usize>()
+                .map_err(|_| invalid(name, "expected a whole number of characters"))
+        })?;
+        if value > 65_536 {
+            return Err(invalid(name, "must be at most 65536 characters"));
+        }
+        Ok(value)
+    };
+    Ok(Some(LiveKitConfig {
+        url,
+        policy: LiveKitPolicy {
+            rooms,
+            grants,
+            ttl,
+            room_config,
+            identity,
+            max_name: chars("LIVEKIT_MAX_NAME", 128)?,
+            max_metadata: chars("LIVEKIT_MAX_METADATA", 4096)?,
+            max_attributes: chars("LIVEKIT_MAX_ATTRIBUTES", 4096)?,
+        },
+    }))
+}
+
+/// A LiveKit URL: `wss://`, or `ws://` for a loopback host; no credentials,
+/// query or fragment.
+fn check_url(raw: &str) -> Result<(), String> {
+    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not contain a query or fragment".to_owned());
+    }
+    match url.scheme() {
+        "wss" => Ok(()),
+        "ws" if is_loopback(&url) => Ok(()),
+        "ws" => Err("must use wss (plain ws only for loopback hosts)".to_owned()),
+        _ => Err("must be a wss:// URL".to_owned()),
+    }
+}

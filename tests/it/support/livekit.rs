@@ -1,0 +1,175 @@
+//! LiveKit's own verifiers and client, installed by the tests as moto is:
+//! npm's `livekit-server-sdk` (`TokenVerifier`) and `livekit-client`
+//! (`TokenSource.endpoint`) under `target/tmp/livekit-node`, PyPI's
+//! `livekit-api` (`TokenVerifier`) in `target/tmp/livekit-venv`. Each is
+//! made once (a lock file keeps test processes from making it twice).
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+use std::sync::OnceLock;
+
+/// The LiveKit key pair of the tests (the secret over 32 bytes, as
+/// LiveKit's Python SDK wants it).
+pub(crate) const LIVEKIT_KEY: &str = "APItestkey7f3a";
+pub(crate) const LIVEKIT_SECRET: &str = "test-livekit-secret-5c0ffee0ddba11d0e5c0ffee";
+
+const NODE_VERIFY: &str = "import { TokenVerifier } from 'livekit-server-sdk';
+const [key, secret, token] = process.argv.slice(2);
+try { console.log(JSON.stringify({ ok: await new TokenVerifier(key, secret).verify(token) })); }
+catch (e) { console.log(JSON.stringify({ error: `${e.constructor.name}: ${e.message}` })); }
+";
+
+const NODE_FETCH: &str = "import { TokenSource } from 'livekit-client';
+const [url, options] = process.argv.slice(2);
+try { console.log(JSON.stringify({ ok: await TokenSource.endpoint(url).fetch(JSON.parse(options)) })); }
+catch (e) { console.log(JSON.stringify({ error: `${e.constructor.name}: ${e.message}` })); }
+";
+
+const PYTHON_VERIFY: &str = "import json, sys
+from livekit import api
+key, secret, token = sys.argv[1:4]
+try:
+    c = api.TokenVerifier(key, secret).verify(token)
+    v = c.video
+    print(json.dumps({'ok': {'identity': c.identity, 'name': c.name, 'metadata': c.metadata,
+        'attributes': c.attributes, 'room': v.room, 'room_join': v.room_join,
+        'can_publish': v.can_publish, 'can_subscribe': v.can_subscribe,
+        'can_publish_data': v.can_publish_data, 'room_config': c.room_config is not None}}))
+except Exception as e:
+    print(json.dumps({'error': f'{type(e).__name__}: {e}'}))
+";
+
+fn tmp() -> &'static Path {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(tmp).unwrap();
+    tmp
+}
+
+/// The folder with `node_modules` (livekit-server-sdk, livekit-client) and
+/// the two scripts.
+fn node_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp().join("livekit-node");
+        let lock = std::fs::File::create(tmp().join("livekit-node.lock")).unwrap();
+        lock.lock().unwrap();
+        let installed = dir.join("node_modules/livekit-client/package.json").exists()
+            && dir.join("node_modules/livekit-server-sdk/package.json").exists();
+        if !installed {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("package.json"), r#"{"private": true, "type": "module"}"#).unwrap();
+            let status = StdCommand::new("npm")
+                .args([
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--silent",
+                    "livekit-server-sdk@2.19.2",
+                    "livekit-client@2.23.0",
+                ])
+                .current_dir(&dir)
+                .status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "npm install of LiveKit's SDKs failed"
+            );
+        }
+        std::fs::write(dir.join("verify.mjs"), NODE_VERIFY).unwrap();
+        std::fs::write(dir.join("fetch.mjs"), NODE_FETCH).unwrap();
+        dir
+    })
+}
+
+/// A python3 that can import `livekit.api`, and its script.
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let venv = tmp().join("livekit-venv");
+        let python = venv.join("bin").join("python3");
+        let lock = std::fs::File::create(tmp().join("livekit-venv.lock")).unwrap();
+        lock.lock().unwrap();
+        let imports = |python: &Path| {
+            StdCommand::new(python)
+                .args(["-c", "import livekit.api"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !imports(&python) {
+            let made = StdCommand::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status();
+            assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
+            let installed = StdCommand::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "livekit-api==1.2.2"])
+                .status();
+            assert!(
+                installed.is_ok_and(|s| s.success()),
+                "pip install livekit-api failed"
+            );
+        }
+        std::fs::write(venv.join("verify.py"), PYTHON_VERIFY).unwrap();
+        python
+    })
+}
+
+/// What a script printed: `{"ok": ...}` or `{"error": "..."}`.
+fn answer(output: &std::process::Output) -> Result<serde_json::Value, String> {
+    let text = String::from_utf8_lossy(&output.stdout);
+    let value: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
+        panic!(
+            "script printed {text:?}; stderr {:?}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    match value.get("ok") {
+        Some(ok) => Ok(ok.clone()),
+        None => Err(value["error"].as_str().unwrap_or_default().to_owned()),
+    }
+}
+
+/// `livekit-server-sdk`'s `TokenVerifier(key, secret).verify(token)`: the
+/// claims it returns, or its error.
+pub(crate) fn verify_with_node(key: &str, secret: &str, token: &str) -> Result<serde_json::Value, String> {
+    let dir = node_dir();
+    answer(
+        &StdCommand::new("node")
+            .arg(dir.join("verify.mjs"))
+            .args([key, secret, token])
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// `livekit-api`'s `TokenVerifier(key, secret).verify(token)`: the claims
+/// it read (identity, name, metadata, attributes, the video grant), or its
+/// error.
+pub(crate) fn verify_with_python(key: &str, secret: &str, token: &str) -> Result<serde_json::Value, String> {
+    let python = python();
+    let script = python.parent().unwrap().parent().unwrap().join("verify.py");
+    answer(
+        &StdCommand::new(python)
+            .arg(script)
+            .args([key, secret, token])
+            .output()
+            .unwrap(),
+    )
+}
+
+/// `livekit-client`'s `TokenSource.endpoint(url).fetch(options)` in Node:
+/// what it returned (`serverUrl`, `participantToken`), or its error.
+pub(crate) fn fetch_with_livekit_client(
+    url: &str,
+    options: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let dir = node_dir();
+    answer(
+        &StdCommand::new("node")
+            .arg(dir.join("fetch.mjs"))
+            .args([url, &options.to_string()])
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    )
+}
