@@ -1,10 +1,11 @@
 //! Nothing secret at any log level: the binary runs at TRACE — set through
 //! `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL`, in text and JSON, in local and Lambda
 //! mode — through every route (CAS with a key rotation, AIPIX, rooms created,
-//! raced for, joined and read), against moto (Secrets Manager, DynamoDB) and
-//! local upstreams. Its whole output (the metrics records included) is then
-//! scanned for every key, secret, AIPIX token, issued token, room name and
-//! the caller's bearer token.
+//! raced for, joined and read, LiveKit), against moto (Secrets Manager,
+//! DynamoDB) and local upstreams. Its whole output (the metrics records
+//! included) is then scanned for every key, secret, AIPIX token, issued
+//! token, room name, LiveKit identity and participant field and the
+//! caller's bearer token.
 
 use std::time::Duration;
 
@@ -24,6 +25,10 @@ const BEARER: &str = "caller-id-token-9a41be";
 const AWS_KEY_ID: &str = "ASIAFAKEKEYID5C2E";
 const AWS_SECRET_KEY: &str = "aws-secret-access-key-0d94c1";
 const AWS_SESSION: &str = "aws-session-token-b7e3a0";
+const LIVEKIT_ROOM: &str = "livekit-room-5e1f07";
+const LIVEKIT_IDENTITY: &str = "livekit-identity-c42b9d";
+const LIVEKIT_NAME: &str = "livekit-name-8a03fe";
+const LIVEKIT_METADATA: &str = "livekit-metadata-61dd2c";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -53,12 +58,7 @@ struct Run {
 impl Run {
     async fn start(mode: Mode, level: (&'static str, &'static str), json: bool) -> Self {
         let moto = Moto::start();
-        moto.create_secret(
-            "tv/trace",
-            &serde_json::json!({ "API_KEY": OLD_KEY, "API_SECRET": OLD_SECRET, "AIPIX_API_TOKEN": AIPIX_KEY })
-                .to_string(),
-        )
-        .await;
+        moto.create_secret("tv/trace", &secret(OLD_KEY, OLD_SECRET)).await;
         create_table(&dynamodb(&moto.endpoint)).await;
         // CAS refuses anything but the new pair, so the first request rotates.
         let minting = Minting::default();
@@ -88,6 +88,9 @@ impl Run {
             ("AIPIX_STREAMS", "cam-1".to_owned()),
             ("ROOMS_TABLE", TABLE.to_owned()),
             ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
+            ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
+            ("LIVEKIT_ROOMS", "*".to_owned()),
+            ("LIVEKIT_IDENTITY", "request".to_owned()),
             (level.0, level.1.to_owned()),
         ]);
         if json {
@@ -114,12 +117,7 @@ impl Run {
         if let Some(runtime) = &runtime {
             runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
         }
-        moto.put_secret(
-            "tv/trace",
-            &serde_json::json!({ "API_KEY": NEW_KEY, "API_SECRET": NEW_SECRET, "AIPIX_API_TOKEN": AIPIX_KEY })
-                .to_string(),
-        )
-        .await;
+        moto.put_secret("tv/trace", &secret(NEW_KEY, NEW_SECRET)).await;
         Self {
             _moto: moto,
             _cas: cas,
@@ -135,9 +133,14 @@ impl Run {
 
     /// Sends one request with the caller's bearer token and an allowed origin.
     async fn call(&mut self, method: &str, path: &str) -> Answer {
+        self.send(method, path, "").await
+    }
+
+    /// [`Self::call`] with a body.
+    async fn send(&mut self, method: &str, path: &str, body: &str) -> Answer {
         let bearer = format!("Bearer {BEARER}");
         match self.mode {
-            Mode::Local => local_call(&self.base, method, path).await,
+            Mode::Local => local_send(&self.base, method, path, body).await,
             Mode::Lambda => {
                 let runtime = self.runtime.as_mut().unwrap();
                 self.invocations += 1;
@@ -147,7 +150,7 @@ impl Run {
                     path,
                     query,
                     &[("origin", ALLOWED), ("authorization", &bearer)],
-                    "",
+                    body,
                 );
                 runtime.invoke(&format!("trace-{}", self.invocations), event);
                 let outcome = runtime.outcome(Duration::from_secs(20)).await;
@@ -164,11 +167,25 @@ impl Run {
     }
 }
 
+/// The secret: CAS's pair `key`/`secret`, AIPIX's token, LiveKit's pair.
+fn secret(key: &str, secret: &str) -> String {
+    serde_json::json!({
+        "API_KEY": key, "API_SECRET": secret, "AIPIX_API_TOKEN": AIPIX_KEY,
+        "LIVEKIT_API_KEY": LIVEKIT_KEY, "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
+    })
+    .to_string()
+}
+
 async fn local_call(base: &str, method: &str, path: &str) -> Answer {
+    local_send(base, method, path, "").await
+}
+
+async fn local_send(base: &str, method: &str, path: &str, body: &str) -> Answer {
     let response = reqwest::Client::new()
         .request(method.parse().unwrap(), format!("{base}{path}"))
         .header("origin", ALLOWED)
         .header("authorization", format!("Bearer {BEARER}"))
+        .body(body.to_owned())
         .send()
         .await
         .unwrap();
@@ -209,6 +226,17 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
     let read_generated = run.call("GET", &format!("/rooms/{generated}")).await;
     // A mistyped room path: no route, but a room name all the same.
     let mistyped = run.call("GET", &format!("/room/{ROOM}")).await;
+    let livekit = run
+        .send(
+            "POST",
+            "/livekit/token",
+            &serde_json::json!({
+                "room_name": LIVEKIT_ROOM, "participant_identity": LIVEKIT_IDENTITY,
+                "participant_name": LIVEKIT_NAME, "participant_metadata": LIVEKIT_METADATA,
+            })
+            .to_string(),
+        )
+        .await;
     let output = run.vendor.stop().await;
 
     // Assert: every route served...
@@ -221,12 +249,14 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
     assert_eq!(read.status, 200);
     assert_eq!(read_generated.status, 200);
     assert_eq!(mistyped.status, 404);
+    assert_eq!(livekit.status, 201, "{output}");
+    let livekit_token = livekit.body["participant_token"].as_str().unwrap().to_owned();
     // ...at TRACE indeed...
     let trace_line = if json { "\"level\":\"TRACE\"" } else { "TRACE" };
     assert!(output.contains(trace_line), "no TRACE line:\n{output}");
     assert!(output.contains("re-read"), "the rotation ran:\n{output}");
     assert!(
-        output.matches("\"_aws\"").count() >= 8,
+        output.matches("\"_aws\"").count() >= 9,
         "the metrics records are in the scan:\n{output}"
     );
     // Plain lines for CloudWatch: no terminal colour codes.
@@ -247,6 +277,14 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
         AWS_KEY_ID.to_owned(),
         AWS_SECRET_KEY.to_owned(),
         AWS_SESSION.to_owned(),
+        LIVEKIT_KEY.to_owned(),
+        LIVEKIT_SECRET.to_owned(),
+        LIVEKIT_ROOM.to_owned(),
+        LIVEKIT_IDENTITY.to_owned(),
+        LIVEKIT_NAME.to_owned(),
+        LIVEKIT_METADATA.to_owned(),
+        livekit_token.rsplit('.').next().unwrap().to_owned(),
+        livekit_token.split('.').nth(1).unwrap().to_owned(),
     ];
     for token in issued {
         needles.push(token.rsplit('.').next().unwrap().to_owned());

@@ -2,7 +2,8 @@
 //! not only the few the other tests choose. Each property is an invariant —
 //! API Gateway events parse or are refused as `lambda_http` would; a valid
 //! AIPIX request is granted and an invalid one is a 400; room names follow
-//! their documented alphabet; an origin list allows exactly its members; a
+//! their documented alphabet; a LiveKit grant keeps within its policy and
+//! the caller's identity; an origin list allows exactly its members; a
 //! configuration is accepted or refused naming a variable — and proptest
 //! looks for an input that breaks it, then shrinks it to a small one.
 use std::cell::RefCell;
@@ -17,6 +18,7 @@ use serde_json::Value;
 use token_vendor::ApiGatewayEvent;
 use token_vendor::Asked;
 use token_vendor::{AllowedOrigins, OriginCheck};
+use token_vendor::{AllowedRooms, Grants, IdentitySource, LiveKitPolicy, RoomPattern, TokenRequest};
 use token_vendor::{AllowedStreams, Config, Mode, Rights, StreamPolicy};
 use token_vendor::{RoomName, fingerprint, is_room_name};
 
@@ -934,4 +936,132 @@ fn new_room_names_are_valid_22_character_names_that_never_repeat() {
         assert!(is_room_name(name), "{name}");
     }
     assert_eq!(distinct.len(), names.len());
+}
+
+// ---------------------------------------------------------------- LiveKit
+
+fn livekit_policy() -> impl Strategy<Value = LiveKitPolicy> {
+    (
+        prop_oneof![
+            Just(AllowedRooms::Any),
+            prop::collection::vec(
+                prop_oneof![
+                    "[a-z0-9]{1,6}".prop_map(RoomPattern::Exact),
+                    "[a-z0-9]{0,3}".prop_map(RoomPattern::Prefix)
+                ],
+                1..4
+            )
+            .prop_map(AllowedRooms::List),
+        ],
+        any::<(bool, bool, bool, bool)>(),
+        60u64..=86_400,
+        0usize..64,
+    )
+        .prop_map(
+            |(rooms, (publish, subscribe, data, trusting), ttl, max)| LiveKitPolicy {
+                rooms,
+                grants: Grants {
+                    publish,
+                    subscribe,
+                    data,
+                },
+                ttl,
+                room_config: publish,
+                identity: if trusting {
+                    IdentitySource::Request
+                } else {
+                    IdentitySource::Caller
+                },
+                max_name: max,
+                max_metadata: max,
+                max_attributes: max,
+            },
+        )
+}
+
+/// A body of LiveKit's fields, each present or not, with text of any kind.
+fn livekit_body() -> impl Strategy<Value = Value> {
+    let text = || prop::option::of(prop_oneof!["[a-z0-9]{0,8}", "\\PC{0,8}", ".{0,70}"]);
+    (
+        text(),
+        text(),
+        text(),
+        text(),
+        prop::option::of(prop::collection::btree_map("[a-z]{1,4}", "[a-z]{0,8}", 0..4)),
+        prop::option::of(Just(serde_json::json!({"agents": []}))),
+    )
+        .prop_map(|(room, identity, name, metadata, attributes, config)| {
+            let mut body = serde_json::Map::new();
+            let mut put = |key: &str, value: Option<Value>| {
+                if let Some(value) = value {
+                    body.insert(key.to_owned(), value);
+                }
+            };
+            put("room_name", room.map(Value::from));
+            put("participant_identity", identity.map(Value::from));
+            put("participant_name", name.map(Value::from));
+            put("participant_metadata", metadata.map(Value::from));
+            put("participant_attributes", attributes.map(|a| serde_json::json!(a)));
+            put("room_config", config);
+            Value::Object(body)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_livekit_body_is_parsed_or_a_bad_request(body in prop::collection::vec(any::<u8>(), 0..64)) {
+        if let Err(error) = TokenRequest::from_body(&body) {
+            prop_assert_eq!(error.code(), "bad_request");
+        }
+    }
+
+    #[test]
+    fn a_livekit_grant_keeps_within_its_policy_and_the_callers_identity(
+        policy in livekit_policy(),
+        body in livekit_body(),
+        sub in prop::option::of("[a-z0-9|-]{1,12}"),
+    ) {
+        let asked = TokenRequest::from_body(body.to_string().as_bytes()).unwrap();
+        match policy.decide(&asked, sub.as_deref()) {
+            Ok(grant) => {
+                let room = asked.room_name.as_deref().unwrap();
+                prop_assert_eq!(&grant.room, room);
+                prop_assert!(is_room_name(&grant.room));
+                let listed = match &policy.rooms {
+                    AllowedRooms::Any => true,
+                    AllowedRooms::List(patterns) => patterns.iter().any(|p| match p {
+                        RoomPattern::Exact(name) => name == room,
+                        RoomPattern::Prefix(prefix) => room.starts_with(prefix.as_str()),
+                    }),
+                };
+                prop_assert!(listed, "{} is outside the policy", room);
+                match (&sub, &asked.participant_identity) {
+                    (Some(sub), _) => prop_assert_eq!(&grant.identity, sub),
+                    (None, Some(asked)) => {
+                        prop_assert_eq!(policy.identity, IdentitySource::Request);
+                        prop_assert_eq!(&grant.identity, asked);
+                    }
+                    (None, None) => prop_assert!(grant.identity.starts_with("guest-")),
+                }
+                prop_assert!(asked.room_config.is_none() || policy.room_config);
+                prop_assert_eq!(grant.grants, policy.grants);
+                prop_assert_eq!(grant.ttl, policy.ttl);
+                let chars = |t: &Option<String>| t.as_deref().map_or(0, |t| t.chars().count());
+                let (name, metadata) = (chars(&grant.name), chars(&grant.metadata));
+                prop_assert!(name <= policy.max_name && metadata <= policy.max_metadata);
+            }
+            Err(error) => {
+                let code = error.code();
+                prop_assert!(
+                    ["bad_request", "room_not_allowed", "identity_not_allowed", "room_config_not_allowed"].contains(&code),
+                    "{}", code
+                );
+                if asked.room_name.is_none() {
+                    prop_assert_eq!(code, "bad_request");
+                }
+            }
+        }
+    }
 }

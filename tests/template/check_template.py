@@ -53,6 +53,8 @@ check(source["Resources"]["TokenVendorFunction"]["Metadata"]["BuildMethod"] == "
 check(function["Timeout"] == 15, "function timeout 15 s (README, src/deadline.rs LOCAL_BUDGET)")
 check(set(env) == {"CAS_URL", "SECRET_ID", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
                    "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED",
+                   "LIVEKIT_URL", "LIVEKIT_ROOMS", "LIVEKIT_GRANTS", "LIVEKIT_TTL_S", "LIVEKIT_ROOM_CONFIG",
+                   "LIVEKIT_IDENTITY",
                    "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S", "EXTRA_CA_CERTS",
                    "QUOTA", "QUOTA_TABLE", "QUOTA_FAIL", "METRICS_NAMESPACE"},
       "environment carries configuration only, no credentials")
@@ -122,7 +124,7 @@ check(function.get("Layers") == {"Fn::If": ["HasCaLayer", [{"Ref": "ExtraCaCerts
       "the CA layer is attached only when ExtraCaCertsLayerArn is set")
 paths = api["paths"]
 ROUTES = {"/token": {"get", "post"}, "/streams/{stream}/token": {"get", "post"},
-          "/rooms": {"post"}, "/rooms/{name}": {"get", "put"}}
+          "/rooms": {"post"}, "/rooms/{name}": {"get", "put"}, "/livekit/token": {"post"}}
 check(set(paths) == set(ROUTES) and all(set(paths[p]) == m for p, m in ROUTES.items()),
       "routes: %s, no OPTIONS route (preflights never meet the authorizer)" % ROUTES)
 for route, methods in ROUTES.items():
@@ -135,9 +137,27 @@ check(api["components"]["securitySchemes"]["Fn::If"][0] == "HasAuthorizer", "the
 
 permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
 arns = sorted(p["SourceArn"]["Fn::Sub"][0].split("${__Stage__}/", 1)[1] for p in permissions)
-check(arns == ["GET/rooms/*", "GET/streams/*/token", "GET/token", "POST/rooms", "POST/streams/*/token", "POST/token",
-              "PUT/rooms/*"],
-      "invoke permission covers exactly the seven routes: %s" % arns)
+check(arns == ["GET/rooms/*", "GET/streams/*/token", "GET/token", "POST/livekit/token", "POST/rooms",
+              "POST/streams/*/token", "POST/token", "PUT/rooms/*"],
+      "invoke permission covers exactly the eight routes: %s" % arns)
+params = source["Parameters"]
+check(all(env[v] == {"Ref": p} for v, p in [("LIVEKIT_URL", "LiveKitUrl"), ("LIVEKIT_ROOMS", "LiveKitRooms"),
+                                            ("LIVEKIT_GRANTS", "LiveKitGrants"), ("LIVEKIT_TTL_S", "LiveKitTtlSeconds"),
+                                            ("LIVEKIT_ROOM_CONFIG", "LiveKitRoomConfig"),
+                                            ("LIVEKIT_IDENTITY", "LiveKitIdentity")])
+      and params["LiveKitUrl"]["Default"] == "" and params["LiveKitIdentity"]["Default"] == "caller"
+      and params["LiveKitRoomConfig"]["Default"] == "false",
+      "LIVEKIT_* from the LiveKit parameters: off by default, the caller's identity, no room_config")
+livekit_url = re.compile(params["LiveKitUrl"]["AllowedPattern"])
+livekit_rooms = re.compile(params["LiveKitRooms"]["AllowedPattern"])
+check(all(livekit_url.match(v) for v in ["", "wss://x.livekit.cloud", "wss://h.example/p"])
+      and not any(livekit_url.match(v) for v in ["ws://x.livekit.cloud", "https://x", "wss://x?y", "wss://a b"])
+      and all(livekit_rooms.match(v) for v in ["", "*", "lobby", "party-*,lobby"])
+      and not any(livekit_rooms.match(v) for v in ["*,lobby", "a b", "p*x", "lobby,"]),
+      "LiveKitUrl and LiveKitRooms refuse what LIVEKIT_URL and LIVEKIT_ROOMS refuse (and ws, which is for loopback only)")
+rules = source["Rules"]
+check("LiveKitUrl" in str(rules["SomeProvider"]) and "LiveKitRoomsWithUrl" in rules,
+      "rules: some provider (LiveKit counts), and LiveKitRooms with LiveKitUrl")
 
 stage = resources["TokenApiApiGatewayDefaultStage"]["Properties"]
 access_log = stage["AccessLogSettings"]["Format"]
@@ -225,10 +245,10 @@ def metric_rows(title):
 
 
 check(metric_rows("Requests per route") == [["TokenVendor", "Requests", "Route", r] for r in
-                                             ["token", "stream", "room", "other"]],
+                                             ["token", "stream", "room", "livekit", "other"]],
       "dashboard: requests per route")
 check(metric_rows("Tokens issued per route") == [["TokenVendor", "TokensIssued", "Route", r] for r in
-                                                  ["token", "stream", "room"]],
+                                                  ["token", "stream", "room", "livekit"]],
       "dashboard: tokens issued per route")
 api_dims = ["ApiId", "api123", "Stage", "$default"]
 check({tuple(r) for r in metric_rows("4xx and 5xx answers")} >= {("TokenVendor", "ClientErrors"),
