@@ -12,7 +12,9 @@
 //!
 //! With `--callgrind N` it also runs each subject under valgrind's callgrind
 //! and prints instructions (not seconds: the same whatever else the machine
-//! does) for a cold start with its first request, and per warm request.
+//! does) for a cold start with its first request, and per warm request; and
+//! the same for a LiveKit-only deployment and `POST /livekit/token`, whose
+//! token is signed in the process (no upstream call).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -28,6 +30,7 @@ use tokio::process::{Child, Command};
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const SECRET_NAME: &str = "bench/cas";
+const LIVEKIT_SECRET_NAME: &str = "bench/livekit";
 
 struct Options {
     runs: usize,
@@ -340,6 +343,14 @@ async fn main() -> Result<(), Error> {
     // Warm the harness's own SDK code path once; the round trips measured
     // below (a new client each, new connection included) pair with the
     // vendor's cold starts, run by run.
+    admin
+        .create_secret()
+        .name(LIVEKIT_SECRET_NAME)
+        .secret_string(
+            r#"{"LIVEKIT_API_KEY":"APIbenchkey","LIVEKIT_API_SECRET":"bench-livekit-secret-0123456789abcdef"}"#,
+        )
+        .send()
+        .await?;
     secret_round_trip(&moto.endpoint).await?;
     let mut round_trips = Vec::new();
     let cas = CasStandIn::start(IDLE_CLOSE).await?;
@@ -385,6 +396,28 @@ async fn main() -> Result<(), Error> {
         binary: vendor.binary.clone(),
         env: https_env,
     };
+    // LiveKit alone, otherwise as deployed: its first and warm requests are
+    // `POST /livekit/token`.
+    let mut livekit_env: Vec<_> = vendor
+        .env
+        .iter()
+        .filter(|(name, _)| !matches!(*name, "CAS_URL" | "SECRET_ID"))
+        .cloned()
+        .collect();
+    livekit_env.extend([
+        ("SECRET_ID", LIVEKIT_SECRET_NAME.to_owned()),
+        ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
+        ("LIVEKIT_ROOMS", "*".to_owned()),
+    ]);
+    let vendor_livekit = Subject {
+        name: "token-vendor with LiveKit",
+        binary: vendor.binary.clone(),
+        env: livekit_env,
+    };
+    let livekit_events = (
+        std::fs::read_to_string(options.root.join("events/http-api-post-livekit-token.json"))?,
+        events.1.clone(),
+    );
     let hello = Subject {
         name: "hello-world",
         binary: release.join("hello-world"),
@@ -540,6 +573,13 @@ async fn main() -> Result<(), Error> {
             hello.cold as f64,
         );
         line("over https: per warm GET /token", over_tls.per_get, hello.per_get);
+        let livekit = instructions(&vendor_livekit, requests, &cas, &livekit_events).await?;
+        line(
+            "LiveKit: cold start + first request",
+            livekit.cold as f64,
+            hello.cold as f64,
+        );
+        line("LiveKit: per warm POST /livekit/token", livekit.per_get, hello.per_get);
     }
     let _ = std::fs::remove_file(&ca_pem);
     Ok(())
