@@ -25,7 +25,7 @@ use crate::providers::UpstreamTrace;
 use crate::providers::aipix::AipixClient;
 use crate::providers::livekit::LiveKitSigner;
 use crate::quota::{Admission, Quota};
-use crate::rooms::Rooms;
+use crate::rooms::{Rooms, fingerprint};
 
 pub(crate) mod cors;
 mod livekit;
@@ -173,8 +173,15 @@ impl Vendor {
         let _entered = span.enter();
         let logged_path = route::logged(&path);
         if let Some(issued) = &notes.issued {
+            let caller = caller(&request);
+            // A LiveKit identity may be the caller's own `sub`: then the sub
+            // is logged only as its fingerprint too.
+            let caller = match caller.as_str().strip_prefix("sub:") {
+                Some(sub) if issued.identity.is_some() => format!("sub{}", fingerprint(sub)),
+                _ => caller.to_string(),
+            };
             tracing::info!(
-                caller = %caller(&request),
+                caller = %caller,
                 provider = issued.provider,
                 route = %logged_path,
                 rid = issued.session.as_deref(),

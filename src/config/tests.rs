@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::providers::aipix::{AllowedStreams, Rights};
+use crate::providers::livekit::{AllowedRooms, Grants, IdentitySource, RoomPattern};
 use crate::quota::FailMode;
 use server::DEFAULT_UPSTREAM_TIMEOUT;
 
@@ -342,4 +343,110 @@ fn room_bounds_are_inclusive_and_the_margin_stays_below_the_ttl() {
     ])
     .unwrap_err();
     assert_eq!(e.variable, "ROOM_TTL_S");
+}
+
+const LIVEKIT: [(&str, &str); 4] = [
+    ("LIVEKIT_URL", "wss://project.livekit.cloud"),
+    ("LIVEKIT_ROOMS", "lobby, party-*"),
+    ("LIVEKIT_API_KEY", "APIkey"),
+    ("LIVEKIT_API_SECRET", "secret"),
+];
+
+#[test]
+fn livekit_alone_runs_locally_with_the_documented_defaults() {
+    let c = config(&LIVEKIT).unwrap();
+    assert!(c.cas.is_none() && c.aipix.is_none() && !c.demo());
+    let livekit = c.livekit.unwrap();
+    assert_eq!(livekit.url, "wss://project.livekit.cloud");
+    let p = livekit.policy;
+    assert_eq!(
+        p.rooms,
+        AllowedRooms::List(vec![
+            RoomPattern::Exact("lobby".into()),
+            RoomPattern::Prefix("party-".into())
+        ])
+    );
+    assert_eq!(
+        p.grants,
+        Grants {
+            publish: true,
+            subscribe: true,
+            data: true
+        }
+    );
+    assert_eq!(
+        (p.ttl, p.room_config, p.identity),
+        (600, false, IdentitySource::Caller)
+    );
+    assert_eq!((p.max_name, p.max_metadata, p.max_attributes), (128, 4096, 4096));
+    let c = config(
+        &[
+            &LIVEKIT[..],
+            &[("LIVEKIT_GRANTS", "subscribe"), ("LIVEKIT_IDENTITY", "request")],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let p = c.livekit.unwrap().policy;
+    assert_eq!(
+        (p.grants.publish, p.grants.subscribe, p.identity),
+        (false, true, IdentitySource::Request)
+    );
+}
+
+#[test]
+fn bad_livekit_values_name_their_variable() {
+    for (var, value) in [
+        ("LIVEKIT_URL", "ws://project.livekit.cloud"),
+        ("LIVEKIT_URL", "https://project.livekit.cloud"),
+        ("LIVEKIT_URL", "wss://u:p@project.livekit.cloud"),
+        ("LIVEKIT_URL", "wss://project.livekit.cloud/?a=1"),
+        ("LIVEKIT_ROOMS", ""),
+        ("LIVEKIT_ROOMS", "a b"),
+        ("LIVEKIT_ROOMS", "*,lobby"),
+        ("LIVEKIT_ROOMS", "p*x"),
+        ("LIVEKIT_GRANTS", "publish,record"),
+        ("LIVEKIT_TTL_S", "59"),
+        ("LIVEKIT_TTL_S", "86401"),
+        ("LIVEKIT_ROOM_CONFIG", "yes"),
+        ("LIVEKIT_IDENTITY", "anyone"),
+        ("LIVEKIT_MAX_NAME", "65537"),
+        ("LIVEKIT_MAX_METADATA", "-1"),
+        ("LIVEKIT_API_SECRET", ""),
+    ] {
+        let mut vars = LIVEKIT.to_vec();
+        vars.retain(|(k, _)| *k != var);
+        vars.push((var, value));
+        let e = config(&vars).unwrap_err();
+        assert_eq!(e.variable, var, "{var}={value}");
+    }
+    assert!(
+        config(&[
+            ("LIVEKIT_URL", "ws://127.0.0.1:7880"),
+            LIVEKIT[1],
+            LIVEKIT[2],
+            LIVEKIT[3]
+        ])
+        .is_ok()
+    );
+}
+
+#[test]
+fn under_lambda_the_livekit_pair_comes_only_from_the_secret() {
+    let lambda = [
+        LAMBDA,
+        LIVEKIT[0],
+        LIVEKIT[1],
+        ("SECRET_ID", "tv"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ];
+    assert!(
+        config(&lambda).unwrap().livekit.is_some(),
+        "LiveKit alone is a deployment"
+    );
+    for credential in [LIVEKIT[2], LIVEKIT[3]] {
+        let e = config(&[&lambda[..], &[credential]].concat()).unwrap_err();
+        assert_eq!(e.variable, credential.0);
+        assert!(!e.to_string().contains(credential.1), "{e}");
+    }
 }

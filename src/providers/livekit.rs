@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::deadline::Deadline;
 use crate::error::ApiError;
@@ -337,33 +336,51 @@ fn usable(credentials: &Credentials) -> Result<(), SecretFormatError> {
 /// API key, `sub` the identity, `nbf`/`exp`, the participant's fields, and
 /// the `video` grant in camelCase with every right spelled out (LiveKit's
 /// Python SDK reads an absent right as granted).
-fn claims(grant: &Grant, api_key: &str, now: i64, exp: i64) -> serde_json::Value {
-    let mut claims = json!({
-        "iss": api_key,
-        "sub": grant.identity,
-        "nbf": now,
-        "exp": exp,
-        "video": {
-            "room": grant.room,
-            "roomJoin": true,
-            "canPublish": grant.grants.publish,
-            "canSubscribe": grant.grants.subscribe,
-            "canPublishData": grant.grants.data,
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    nbf: i64,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<&'a BTreeMap<String, String>>,
+    video: VideoGrant<'a>,
+    #[serde(rename = "roomConfig", skip_serializing_if = "Option::is_none")]
+    room_config: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoGrant<'a> {
+    room: &'a str,
+    room_join: bool,
+    can_publish: bool,
+    can_subscribe: bool,
+    can_publish_data: bool,
+}
+
+fn claims<'a>(grant: &'a Grant, api_key: &'a str, now: i64, exp: i64) -> Claims<'a> {
+    Claims {
+        iss: api_key,
+        sub: &grant.identity,
+        nbf: now,
+        exp,
+        name: grant.name.as_deref(),
+        metadata: grant.metadata.as_deref(),
+        attributes: grant.attributes.as_ref(),
+        video: VideoGrant {
+            room: &grant.room,
+            room_join: true,
+            can_publish: grant.grants.publish,
+            can_subscribe: grant.grants.subscribe,
+            can_publish_data: grant.grants.data,
         },
-    });
-    if let Some(name) = &grant.name {
-        claims["name"] = json!(name);
+        room_config: grant.room_config.as_ref(),
     }
-    if let Some(metadata) = &grant.metadata {
-        claims["metadata"] = json!(metadata);
-    }
-    if let Some(attributes) = &grant.attributes {
-        claims["attributes"] = json!(attributes);
-    }
-    if let Some(config) = &grant.room_config {
-        claims["roomConfig"] = serde_json::Value::Object(config.clone());
-    }
-    claims
 }
 
 #[cfg(test)]

@@ -262,7 +262,8 @@ async fn a_caller_chosen_identity_needs_the_operators_opt_in() {
 #[tokio::test]
 async fn livekit_tokens_count_against_the_quota_after_the_policy() {
     // Arrange
-    let (vendor, url) = local(&[("QUOTA", "2/1h")]).await;
+    // A week's window: no boundary falls between the requests.
+    let (vendor, url) = local(&[("QUOTA", "2/7d")]).await;
 
     // Act: a refusal by policy, then three tokens asked for.
     let refused = post_json(&url, r#"{"room_name":"vip"}"#).await;
@@ -371,9 +372,9 @@ async fn under_lambda_the_identity_is_the_authorizers_sub() {
             other => panic!("{other:?}\n{}", vendor.output()),
         }
     }
-    vendor.stop().await;
+    let output = vendor.stop().await;
 
-    // Assert: the sub is the identity; another identity is refused.
+    // Assert: the sub is the identity; another identity is refused...
     for (status, body) in &answers[..2] {
         assert_eq!(*status, 201, "{body}");
         let token = body["participant_token"].as_str().unwrap();
@@ -383,4 +384,11 @@ async fn under_lambda_the_identity_is_the_authorizers_sub() {
     }
     assert_eq!(answers[2].0, 403);
     assert_eq!(answers[2].1["error"]["code"], "identity_not_allowed");
+    // ...and the audit lines name the caller, who is the identity, only by
+    // its fingerprint.
+    let audits: Vec<&str> = output.lines().filter(|l| l.contains("token issued")).collect();
+    assert_eq!(audits.len(), 2, "{output}");
+    let hashed = format!("caller=sub{}", fingerprint("user-123"));
+    assert!(audits.iter().all(|l| l.contains(&hashed)), "{output}");
+    assert!(!output.contains("user-123"), "{output}");
 }

@@ -492,7 +492,7 @@ fn origin_header(origin: &str) -> HeaderMap {
 // --------------------------------------------------------- configuration
 
 /// Every variable `Config::from_lookup` reads.
-const VARIABLES: [&str; 18] = [
+const VARIABLES: [&str; 29] = [
     "ALLOWED_ORIGINS",
     "UPSTREAM_TIMEOUT_MS",
     "CAS_URL",
@@ -511,9 +511,26 @@ const VARIABLES: [&str; 18] = [
     "SECRET_ID",
     "ROOMS_TABLE",
     "AWS_LAMBDA_RUNTIME_API",
+    "LIVEKIT_URL",
+    "LIVEKIT_ROOMS",
+    "LIVEKIT_GRANTS",
+    "LIVEKIT_TTL_S",
+    "LIVEKIT_ROOM_CONFIG",
+    "LIVEKIT_IDENTITY",
+    "LIVEKIT_MAX_NAME",
+    "LIVEKIT_MAX_METADATA",
+    "LIVEKIT_MAX_ATTRIBUTES",
+    "LIVEKIT_API_KEY",
+    "LIVEKIT_API_SECRET",
 ];
 
-const CREDENTIALS: [&str; 3] = ["API_KEY", "API_SECRET", "AIPIX_API_TOKEN"];
+const CREDENTIALS: [&str; 5] = [
+    "API_KEY",
+    "API_SECRET",
+    "AIPIX_API_TOKEN",
+    "LIVEKIT_API_KEY",
+    "LIVEKIT_API_SECRET",
+];
 
 /// Values close to what an operator sets, valid or nearly.
 fn plausible(variable: &str) -> &'static [&'static str] {
@@ -545,7 +562,28 @@ fn plausible(variable: &str) -> &'static [&'static str] {
         "ROOM_TTL_S" => &["59", "60", "86400", "2592000", "2592001"],
         "ROOM_REFRESH_MARGIN_S" => &["0", "60", "86400", "86401"],
         "LISTEN_ADDR" => &["127.0.0.1:3000", "0.0.0.0:0", "[::1]:8080", "localhost:3000"],
-        "API_KEY" | "API_SECRET" | "AIPIX_API_TOKEN" => {
+        "LIVEKIT_URL" => &[
+            "wss://project.livekit.cloud",
+            "ws://127.0.0.1:7880",
+            "ws://project.livekit.cloud",
+            "https://project.livekit.cloud",
+            "wss://u:p@project.livekit.cloud",
+        ],
+        "LIVEKIT_ROOMS" => &["*", "lobby", "lobby, party-*", "a b", "*,lobby", "p*x", ","],
+        "LIVEKIT_GRANTS" => &[
+            "publish,subscribe,data",
+            "subscribe",
+            "publish, data",
+            "record",
+            ",",
+        ],
+        "LIVEKIT_TTL_S" => &["59", "60", "600", "86400", "86401"],
+        "LIVEKIT_ROOM_CONFIG" => &["true", "false", "1", "0", "yes"],
+        "LIVEKIT_IDENTITY" => &["caller", "request", "anyone"],
+        "LIVEKIT_MAX_NAME" | "LIVEKIT_MAX_METADATA" | "LIVEKIT_MAX_ATTRIBUTES" => {
+            &["0", "128", "65536", "65537"]
+        }
+        "API_KEY" | "API_SECRET" | "AIPIX_API_TOKEN" | "LIVEKIT_API_KEY" | "LIVEKIT_API_SECRET" => {
             &["k3y-0f-the-vendor", "s3cret-v4lue-xyz", "line\nbreak-in-value"]
         }
         "SECRET_ID" => &[
@@ -1009,6 +1047,29 @@ fn livekit_body() -> impl Strategy<Value = Value> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn a_livekit_request_within_its_policy_is_granted(
+        policy in livekit_policy(),
+        suffix in "[a-z0-9]{0,6}",
+        name in prop::option::of("[A-Za-z ]{0,8}"),
+        sub in prop::option::of("[a-z0-9|-]{1,12}"),
+    ) {
+        // A room the policy lists (or any), a name within its bound, no
+        // identity asked for, no room_config: granted, with the sub or a guest.
+        let room = match &policy.rooms {
+            AllowedRooms::Any => format!("r{suffix}"),
+            AllowedRooms::List(patterns) => match &patterns[0] {
+                RoomPattern::Exact(name) => name.clone(),
+                RoomPattern::Prefix(prefix) => format!("{prefix}x{suffix}"),
+            },
+        };
+        let name = name.filter(|n| n.chars().count() <= policy.max_name);
+        let asked = TokenRequest { room_name: Some(room.clone()), participant_name: name, ..TokenRequest::default() };
+        let grant = policy.decide(&asked, sub.as_deref()).map_err(|e| TestCaseError::fail(e.code()))?;
+        prop_assert_eq!(grant.room, room);
+        prop_assert_eq!(grant.identity.starts_with("guest-"), sub.is_none());
+    }
 
     #[test]
     fn any_livekit_body_is_parsed_or_a_bad_request(body in prop::collection::vec(any::<u8>(), 0..64)) {
