@@ -579,7 +579,11 @@ async fn main() -> Result<(), Error> {
             livekit.cold as f64,
             hello.cold as f64,
         );
-        line("LiveKit: per warm POST /livekit/token", livekit.per_get, hello.per_get);
+        line(
+            "LiveKit: per warm POST /livekit/token",
+            livekit.per_get,
+            hello.per_get,
+        );
     }
     let _ = std::fs::remove_file(&ca_pem);
     Ok(())
