@@ -116,7 +116,8 @@ impl Credentials {
     }
 
     /// Parses the secret's value, a JSON object such as
-    /// `{"API_KEY": "...", "API_SECRET": "...", "AIPIX_API_TOKEN": "..."}`.
+    /// `{"API_KEY": "...", "API_SECRET": "...", "AIPIX_API_TOKEN": "..."}`
+    /// (any of [`FIELDS`]).
     /// Only a value that is not a JSON object fails here; each field's own
     /// problem is reported when a provider asks for it. The parser's messages
     /// are not kept: they can quote the input.

@@ -1,8 +1,8 @@
 //! The HTTP layer: one entry point, [`Vendor::handle`], that gives each
 //! request its deadline, id and span, decides it (origin, route, method)
 //! and hands it to its route family's file ([`token`], [`streams`],
-//! [`rooms`]), then writes the one request log line, the audit line and the
-//! metrics record. Providers plug in behind [`TokenProvider`]; nothing here
+//! [`rooms`], [`livekit`]), then writes the one request log line, the audit
+//! line and the metrics record. Providers plug in behind [`TokenProvider`]; nothing here
 //! knows how a token is made.
 
 use std::time::{Duration, Instant, SystemTime};

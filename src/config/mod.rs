@@ -1,5 +1,7 @@
-//! The one place that reads the environment: every variable is parsed and
-//! validated here, and a bad value is a start-up error that names it. This
+//! The one place that reads the configuration: every variable is parsed and
+//! validated here, and a bad value is a start-up error that names it (the
+//! log set-up and the Lambda runtime read their own, `RUST_LOG`,
+//! `AWS_LAMBDA_*`). This
 //! file is the facade ([`Config`]); each concern reads its own variables in
 //! its own file, into the types its feature owns. Only the wiring
 //! ([`crate::cold_start`]) and the binary read [`Config`].
@@ -41,7 +43,8 @@ pub enum Mode {
 #[derive(Debug)]
 pub enum CredentialSource {
     /// A Secrets Manager secret (name or ARN) holding a JSON object with the
-    /// enabled providers' fields (`API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`).
+    /// enabled providers' fields (`API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`,
+    /// `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`).
     SecretsManager { secret_id: String },
     /// The same fields from the environment: local mode only.
     Environment(Credentials),

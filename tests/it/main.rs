@@ -10,6 +10,7 @@ mod aipix;
 mod binary;
 mod cas_upstream;
 mod deadlines;
+mod docs;
 mod events;
 mod layers;
 mod livekit;
