@@ -93,12 +93,22 @@ fn every_relative_link_in_the_docs_points_at_a_file_that_exists() {
             let path = path.split('#').next().unwrap_or_default();
             checked += 1;
             if !folder.join(path).exists() {
-                broken.push(format!("{}: {target}", document.strip_prefix(root()).unwrap().display()));
+                broken.push(format!(
+                    "{}: {target}",
+                    document.strip_prefix(root()).unwrap().display()
+                ));
             }
         }
     }
-    assert!(broken.is_empty(), "links that point nowhere:\n{}", broken.join("\n"));
-    assert!(checked >= 10, "only {checked} relative links found: is the parser blind?");
+    assert!(
+        broken.is_empty(),
+        "links that point nowhere:\n{}",
+        broken.join("\n")
+    );
+    assert!(
+        checked >= 10,
+        "only {checked} relative links found: is the parser blind?"
+    );
 }
 
 /// Every `path.rs::name` a line names in backticks.
@@ -108,7 +118,10 @@ fn named_tests(line: &str) -> Vec<(String, String)> {
         .step_by(2)
         .filter_map(|code| {
             let (path, name) = code.split_once(".rs::")?;
-            let name: String = name.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let name: String = name
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             (!name.is_empty()).then(|| (format!("{path}.rs"), name))
         })
         .collect()
@@ -135,8 +148,16 @@ fn every_failure_mode_row_names_a_test_that_exists() {
             }
         }
     }
-    assert!(missing.is_empty(), "tests named that do not exist:\n{}", missing.join("\n"));
-    assert!(unproved.is_empty(), "rows that name no test:\n{}", unproved.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "tests named that do not exist:\n{}",
+        missing.join("\n")
+    );
+    assert!(
+        unproved.is_empty(),
+        "rows that name no test:\n{}",
+        unproved.join("\n")
+    );
     assert!(rows >= 20, "only {rows} failure-mode rows found");
 }
 
