@@ -41,6 +41,67 @@ impl<'a> Env<'a> {
     }
 }
 
+impl Env<'_> {
+    /// A required allow-list: `*` alone (`None`: anything), or comma-separated
+    /// entries, each accepted by `parse` (empty ones skipped); `what` names
+    /// an entry and `required` says when the variable is needed.
+    pub(super) fn allow_list<T>(
+        &self,
+        variable: &'static str,
+        required: &str,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<Vec<T>>, ConfigError> {
+        let list = self
+            .get(variable)
+            .ok_or_else(|| invalid(variable, required.to_owned()))?;
+        if list == "*" {
+            return Ok(None);
+        }
+        let entries: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if entries.is_empty() {
+            return Err(invalid(variable, format!("no {what} given")));
+        }
+        let parsed = entries.iter().map(|entry| {
+            (*entry != "*")
+                .then(|| parse(entry))
+                .flatten()
+                .ok_or_else(|| invalid(variable, format!("`{entry}` is not a {what}, and * stands alone")))
+        });
+        parsed.collect::<Result<Vec<T>, _>>().map(Some)
+    }
+
+    /// A comma-separated set of `names` (`default` when unset): which of
+    /// them are set; another word is an error naming `what` it should be.
+    pub(super) fn flags<const N: usize>(
+        &self,
+        variable: &'static str,
+        default: &str,
+        what: &str,
+        names: [&str; N],
+    ) -> Result<[bool; N], ConfigError> {
+        let mut set = [false; N];
+        for word in self
+            .get(variable)
+            .as_deref()
+            .unwrap_or(default)
+            .split(',')
+            .map(str::trim)
+        {
+            match names.iter().position(|name| *name == word) {
+                Some(i) => set[i] = true,
+                None => {
+                    return Err(invalid(
+                        variable,
+                        format!("unknown {what} `{word}` ({})", names.join(", ")),
+                    ));
+                }
+            }
+        }
+        Ok(set)
+    }
+}
+
 /// A configuration error: always names the variable at fault, never echoes a
 /// credential's value.
 #[derive(Debug, thiserror::Error)]

@@ -21,58 +21,25 @@ pub(super) fn livekit(env: &Env<'_>) -> Result<Option<LiveKitConfig>, ConfigErro
         return Ok(None);
     };
     check_url(&url).map_err(|reason| invalid("LIVEKIT_URL", reason))?;
-    let rooms = match env.get("LIVEKIT_ROOMS").as_deref() {
-        None => {
-            return Err(invalid(
-                "LIVEKIT_ROOMS",
-                "required when LIVEKIT_URL is set (room names, prefixes ending in *, or *)",
-            ));
-        }
-        Some("*") => AllowedRooms::Any,
-        Some(list) => {
-            let entries: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-            if entries.is_empty() {
-                return Err(invalid("LIVEKIT_ROOMS", "no room given"));
-            }
-            let mut patterns = Vec::with_capacity(entries.len());
-            for entry in entries {
-                let pattern = (entry != "*").then(|| RoomPattern::parse(entry)).flatten();
-                patterns.push(pattern.ok_or_else(|| {
-                    invalid(
-                        "LIVEKIT_ROOMS",
-                        format!(
-                            "`{entry}` is not a room name or prefix* (1-128 of A-Z a-z 0-9 . _ ~ -), and * stands alone"
-                        ),
-                    )
-                })?);
-            }
-            AllowedRooms::List(patterns)
-        }
+    let rooms = env
+        .allow_list(
+            "LIVEKIT_ROOMS",
+            "required when LIVEKIT_URL is set (room names, prefixes ending in *, or *)",
+            "room name or prefix* (1-128 of A-Z a-z 0-9 . _ ~ -)",
+            RoomPattern::parse,
+        )?
+        .map_or(AllowedRooms::Any, AllowedRooms::List);
+    let [publish, subscribe, data] = env.flags(
+        "LIVEKIT_GRANTS",
+        "publish,subscribe,data",
+        "grant",
+        ["publish", "subscribe", "data"],
+    )?;
+    let grants = Grants {
+        publish,
+        subscribe,
+        data,
     };
-    let mut grants = Grants {
-        publish: false,
-        subscribe: false,
-        data: false,
-    };
-    for grant in env
-        .get("LIVEKIT_GRANTS")
-        .as_deref()
-        .unwrap_or("publish,subscribe,data")
-        .split(',')
-        .map(str::trim)
-    {
-        match grant {
-            "publish" => grants.publish = true,
-            "subscribe" => grants.subscribe = true,
-            "data" => grants.data = true,
-            other => {
-                return Err(invalid(
-                    "LIVEKIT_GRANTS",
-                    format!("unknown grant `{other}` (publish, subscribe, data)"),
-                ));
-            }
-        }
-    }
     let ttl = env.seconds("LIVEKIT_TTL_S", 600, LIVEKIT_TTL_RANGE)?.as_secs();
     let room_config = match env.get("LIVEKIT_ROOM_CONFIG").as_deref() {
         None | Some("false" | "0") => false,

@@ -107,52 +107,16 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
 
 /// The AIPIX policy variables (read only when `AIPIX_URL` is set).
 fn stream_policy(env: &Env<'_>) -> Result<StreamPolicy, ConfigError> {
-    let streams = match env.get("AIPIX_STREAMS").as_deref() {
-        None => {
-            return Err(invalid(
-                "AIPIX_STREAMS",
-                "required when AIPIX_URL is set (stream ids, or *)",
-            ));
-        }
-        Some("*") => AllowedStreams::Any,
-        Some(list) => {
-            let ids: Vec<String> = list
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect();
-            if ids.is_empty() {
-                return Err(invalid("AIPIX_STREAMS", "no stream id given"));
-            }
-            if let Some(bad) = ids.iter().find(|id| !is_stream_id(id)) {
-                return Err(invalid(
-                    "AIPIX_STREAMS",
-                    format!("`{bad}` is not a stream id (1-128 of A-Z a-z 0-9 . _ -), and * stands alone"),
-                ));
-            }
-            AllowedStreams::List(ids)
-        }
-    };
-    let mut rights = Rights::default();
-    for right in env
-        .get("AIPIX_RIGHTS")
-        .as_deref()
-        .unwrap_or("live")
-        .split(',')
-        .map(str::trim)
-    {
-        match right {
-            "live" => rights.live = true,
-            "dvr" => rights.dvr = true,
-            "copy" => rights.copy = true,
-            other => {
-                return Err(invalid(
-                    "AIPIX_RIGHTS",
-                    format!("unknown right `{other}` (live, dvr, copy)"),
-                ));
-            }
-        }
-    }
+    let streams = env
+        .allow_list(
+            "AIPIX_STREAMS",
+            "required when AIPIX_URL is set (stream ids, or *)",
+            "stream id (1-128 of A-Z a-z 0-9 . _ -)",
+            |id| is_stream_id(id).then(|| id.to_owned()),
+        )?
+        .map_or(AllowedStreams::Any, AllowedStreams::List);
+    let [live, dvr, copy] = env.flags("AIPIX_RIGHTS", "live", "right", ["live", "dvr", "copy"])?;
+    let rights = Rights { live, dvr, copy };
     let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
         env.get(name).map_or(Ok(default), |v| {
             v.parse()

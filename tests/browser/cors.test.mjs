@@ -8,27 +8,10 @@
 //   cargo build && (cd tests/browser && npm ci && npm test)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import net from "node:net";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const vendorBin = process.env.VENDOR_BIN ?? path.join(root, "target/debug/token-vendor");
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
+import { freePort, launchChromium, root, startVendor } from "./support.mjs";
 
 // Serves the repository's examples/web and clients/js on 127.0.0.1:port, as
 // `python3 -m http.server` from the root does: each port is its own origin.
@@ -52,40 +35,22 @@ async function servePage(port) {
   return server;
 }
 
-let vendor, vendorLog = "", vendorUrl, allowedPage, refusedPage, allowedOrigin, refusedOrigin, browser;
+let vendor, vendorUrl, allowedPage, refusedPage, allowedOrigin, refusedOrigin, browser;
 
 before(async () => {
   const [vendorPort, allowedPort, refusedPort] = [await freePort(), await freePort(), await freePort()];
-  vendorUrl = `http://127.0.0.1:${vendorPort}`;
   allowedOrigin = `http://127.0.0.1:${allowedPort}`;
   refusedOrigin = `http://127.0.0.1:${refusedPort}`;
-  vendor = spawn(vendorBin, [], {
-    env: { PATH: process.env.PATH, LISTEN_ADDR: `127.0.0.1:${vendorPort}`, ALLOWED_ORIGINS: allowedOrigin },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  vendor.stdout.on("data", (d) => (vendorLog += d));
-  vendor.stderr.on("data", (d) => (vendorLog += d));
-  const deadline = Date.now() + 20000;
-  while (!vendorLog.includes("listening")) {
-    assert.ok(Date.now() < deadline, `vendor did not start:\n${vendorLog}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  vendor = await startVendor(vendorPort, { ALLOWED_ORIGINS: allowedOrigin });
+  vendorUrl = vendor.url;
   allowedPage = await servePage(allowedPort);
   refusedPage = await servePage(refusedPort);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-    // playwright gives every launch a fresh, empty profile of its own.
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  vendor?.kill();
+  vendor?.stop();
   allowedPage?.close();
   refusedPage?.close();
 });
@@ -117,7 +82,7 @@ test("a fetch that needs a preflight (Authorization header) also gets a token", 
   const page = await browser.newPage();
   await page.goto(`${allowedOrigin}/examples/web/?vendor=${vendorUrl}`);
   const grantedPreflights = () =>
-    vendorLog.split("\n").filter((l) => l.includes("method=OPTIONS") && l.includes("status=204")).length;
+    vendor.log().split("\n").filter((l) => l.includes("method=OPTIONS") && l.includes("status=204")).length;
   const preflightsBefore = grantedPreflights();
 
   const result = await clickAndWait(page, "#get-token-auth");
@@ -125,7 +90,7 @@ test("a fetch that needs a preflight (Authorization header) also gets a token", 
   assert.equal(result.status, "ok", result.error);
   assert.equal(result.token.split(".").length, 3);
   // The vendor itself saw and granted the preflight.
-  assert.equal(grantedPreflights(), preflightsBefore + 1, vendorLog);
+  assert.equal(grantedPreflights(), preflightsBefore + 1, vendor.log());
   await page.close();
 });
 
@@ -139,10 +104,10 @@ test("a page from a refused origin is blocked by the browser and the vendor logs
   // The client's error: status 0, as the browser hides the 403 from the page.
   assert.match(result.error, /^TokenVendorError 0 network_error: /);
   assert.equal(result.token, "–");
-  const refused = vendorLog
+  const refused = vendor.log()
     .split("\n")
     .filter((l) => l.includes(`origin="${refusedOrigin}"`) && l.includes("status=403"));
-  assert.ok(refused.length > 0, `no 403 for ${refusedOrigin} in:\n${vendorLog}`);
+  assert.ok(refused.length > 0, `no 403 for ${refusedOrigin} in:\n${vendor.log()}`);
   await page.close();
 });
 
@@ -166,7 +131,7 @@ test("two tabs meet in one room: create in one, join in the other, same token", 
   assert.equal(created.room.length, 22);
   assert.equal(await second.textContent("#room-status"), "joined", await second.textContent("#room-error"));
   assert.equal(await second.textContent("#room-token"), created.token);
-  assert.ok(!vendorLog.includes(created.room), "the room name is never logged");
+  assert.ok(!vendor.log().includes(created.room), "the room name is never logged");
   await first.close();
   await second.close();
 });
@@ -177,7 +142,7 @@ test("a token is served from the cache until shortly before it expires, then ref
   const page = await browser.newPage();
   await page.goto(`${allowedOrigin}/examples/web/?vendor=${vendorUrl}&margin=3597`);
   const tokenRequests = () =>
-    vendorLog.split("\n").filter((l) => l.includes("method=GET") && l.includes("path=/token") && l.includes("status=200")).length;
+    vendor.log().split("\n").filter((l) => l.includes("method=GET") && l.includes("path=/token") && l.includes("status=200")).length;
   const before = tokenRequests();
 
   const first = await clickAndWait(page, "#get-token");
@@ -190,10 +155,10 @@ test("a token is served from the cache until shortly before it expires, then ref
 
   assert.equal(first.status, "ok", first.error);
   assert.equal(cached.token, first.token, "the second click is answered from the cache");
-  assert.equal(afterCached, before + 1, `one request for two clicks:\n${vendorLog}`);
+  assert.equal(afterCached, before + 1, `one request for two clicks:\n${vendor.log()}`);
   assert.equal(refreshed.status, "ok", refreshed.error);
   assert.notEqual(refreshed.token, first.token, "a new token near expiry");
-  assert.equal(tokenRequests(), before + 2, vendorLog);
+  assert.equal(tokenRequests(), before + 2, vendor.log());
   await page.close();
 });
 

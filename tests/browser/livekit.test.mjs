@@ -7,31 +7,14 @@
 //   cargo build && (cd tests/browser && npm ci && npm test)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import net from "node:net";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { freePort, launchChromium, root, startVendor } from "./support.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
-const vendorBin = process.env.VENDOR_BIN ?? path.join(root, "target/debug/token-vendor");
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const bundle = path.join(here, "node_modules/livekit-client/dist/livekit-client.esm.mjs");
+const bundle = path.join(root, "tests/browser/node_modules/livekit-client/dist/livekit-client.esm.mjs");
 const KEY = "APIbrowserkey21";
 const SECRET = "browser-livekit-secret-7c1d0e5b9a3f2e4d6c8b";
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 // The page: livekit-client's bundle, and a module that fetches one token
 // and decodes its claims (as an app would before connecting).
@@ -49,31 +32,19 @@ const page = (vendorUrl) => `<!doctype html>
   }
 </script>`;
 
-let vendor, vendorLog = "", vendorUrl, pageServer, pageOrigin, browser;
+let vendor, vendorUrl, pageServer, pageOrigin, browser;
 
 before(async () => {
   const [vendorPort, pagePort] = [await freePort(), await freePort()];
-  vendorUrl = `http://127.0.0.1:${vendorPort}`;
   pageOrigin = `http://127.0.0.1:${pagePort}`;
-  vendor = spawn(vendorBin, [], {
-    env: {
-      PATH: process.env.PATH,
-      LISTEN_ADDR: `127.0.0.1:${vendorPort}`,
-      ALLOWED_ORIGINS: pageOrigin,
-      LIVEKIT_URL: "ws://127.0.0.1:7880",
-      LIVEKIT_ROOMS: "lobby",
-      LIVEKIT_API_KEY: KEY,
-      LIVEKIT_API_SECRET: SECRET,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  vendor = await startVendor(vendorPort, {
+    ALLOWED_ORIGINS: pageOrigin,
+    LIVEKIT_URL: "ws://127.0.0.1:7880",
+    LIVEKIT_ROOMS: "lobby",
+    LIVEKIT_API_KEY: KEY,
+    LIVEKIT_API_SECRET: SECRET,
   });
-  vendor.stdout.on("data", (d) => (vendorLog += d));
-  vendor.stderr.on("data", (d) => (vendorLog += d));
-  const deadline = Date.now() + 20000;
-  while (!vendorLog.includes("listening")) {
-    assert.ok(Date.now() < deadline, `vendor did not start:\n${vendorLog}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  vendorUrl = vendor.url;
   pageServer = createServer(async (req, res) => {
     if (req.url === "/livekit-client.esm.mjs") {
       res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" });
@@ -87,19 +58,12 @@ before(async () => {
     }
   });
   await new Promise((resolve) => pageServer.listen(pagePort, "127.0.0.1", resolve));
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  vendor?.kill();
+  vendor?.stop();
   pageServer?.close();
 });
 
@@ -110,7 +74,7 @@ test("livekit-client's TokenSource.endpoint gets a token from the vendor in Chro
   await tab.waitForFunction(() => window.result !== undefined, null, { timeout: 20000 });
   const result = await tab.evaluate(() => window.result);
 
-  assert.equal(result.error, undefined, `${result.error}\n${vendorLog}`);
+  assert.equal(result.error, undefined, `${result.error}\n${vendor.log()}`);
   assert.equal(result.serverUrl, "ws://127.0.0.1:7880");
   const { claims } = result;
   assert.equal(claims.iss, KEY);
@@ -121,7 +85,7 @@ test("livekit-client's TokenSource.endpoint gets a token from the vendor in Chro
   assert.ok(claims.sub.startsWith("guest-"), claims.sub);
   assert.equal(claims.exp - claims.nbf, 600);
   // The JSON POST was cross-origin: the vendor granted its preflight first.
-  assert.match(vendorLog, /method=OPTIONS path=\/livekit\/token .*status=204/);
-  assert.match(vendorLog, /method=POST path=\/livekit\/token .*status=201/);
+  assert.match(vendor.log(), /method=OPTIONS path=\/livekit\/token .*status=204/);
+  assert.match(vendor.log(), /method=POST path=\/livekit\/token .*status=201/);
   await tab.close();
 });
