@@ -101,6 +101,10 @@ pub struct RequestRecord {
     pub server_errors: u64,
     #[metrics(unit = Count)]
     pub credentials_unavailable: u64,
+    /// Only with a quota: 1 when the request was served without its count
+    /// (the quota table failed or throttled, and `QUOTA_FAIL=open`).
+    #[metrics(unit = Count)]
+    pub quota_bypassed: Option<u64>,
     #[metrics(unit = Millisecond)]
     pub latency: Duration,
     /// Only when a provider was called.

@@ -44,7 +44,12 @@ pub use token::TokenProvider;
 /// and, when a token was handed out, the audit line's fields.
 #[derive(Debug, Default)]
 pub(crate) struct Notes {
+    /// The request's id (Lambda's, or one made locally), for its count too.
+    request_id: String,
     admission: Option<Admission>,
+    /// A quota is set but its store could not be used, and the quota fails
+    /// open: served without a count.
+    quota_bypassed: bool,
     issued: Option<Issued>,
 }
 
@@ -140,12 +145,14 @@ impl Vendor {
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let deadline = deadline_of(&request);
-        let request_id = request_id(&request);
-        let span = tracing::info_span!("request", request_id = %request_id);
+        let mut notes = Notes {
+            request_id: request_id(&request),
+            ..Notes::default()
+        };
+        let span = tracing::info_span!("request", request_id = %notes.request_id);
         let path = route_path(&request).to_owned();
         let origin = self.origins.check(request.headers());
         let mut upstream = UpstreamTrace::default();
-        let mut notes = Notes::default();
 
         let result = self
             .respond(&request, &path, &origin, &mut notes, &mut upstream, deadline)
@@ -161,7 +168,7 @@ impl Vendor {
             } else {
                 tracing::debug!(code = error.code(), error = %chain(&error), "request refused");
             }
-            error_response(&error, &request_id)
+            error_response(&error, &notes.request_id)
         });
         finish_headers(response.headers_mut(), &origin);
         if let Some(admission) = notes.admission {
@@ -212,11 +219,12 @@ impl Vendor {
                 client_errors: u64::from(status.is_client_error()),
                 server_errors: u64::from(status.is_server_error()),
                 credentials_unavailable: u64::from(credentials_unusable),
+                quota_bypassed: self.quota.is_some().then_some(u64::from(notes.quota_bypassed)),
                 latency,
                 upstream_latency: (upstream.calls > 0).then_some(upstream.latency),
                 status_code: u64::from(status.as_u16()),
                 error_code,
-                request_id,
+                request_id: std::mem::take(&mut notes.request_id),
                 trace_id,
             });
         }
@@ -229,10 +237,9 @@ impl Vendor {
         let Some(quota) = &self.quota else {
             return Ok(());
         };
-        // The request's own id (Lambda's, or a fresh one locally) marks the count.
-        notes.admission = quota
-            .admit(&caller(request), &request_id(request), deadline)
-            .await?;
+        // The request's own id marks the count.
+        notes.admission = quota.admit(&caller(request), &notes.request_id, deadline).await?;
+        notes.quota_bypassed = notes.admission.is_none();
         match notes.admission {
             Some(admission) if !admission.allowed => Err(ApiError::QuotaExceeded {
                 retry_after: admission.reset,

@@ -541,3 +541,75 @@ async fn the_records_go_to_stdout() {
     assert_eq!(emf_records(&cold).len(), 1, "{cold}");
     assert!(!errors.contains("_aws"), "a record on stderr: {errors}");
 }
+
+#[tokio::test]
+async fn a_request_served_without_its_quota_count_is_counted_as_quota_bypassed() {
+    // Arrange: the demo upstream with a quota whose table is missing, failing
+    // open (the default), then closed; and one with the table there.
+    let moto = Moto::start();
+    let dynamo = dynamodb(&moto.endpoint);
+    create_keyed_table(&dynamo, "quotas", "pk").await;
+    let mut runs = Vec::new();
+    for (table, fail) in [
+        ("no-such-table", "open"),
+        ("no-such-table", "closed"),
+        ("quotas", "open"),
+    ] {
+        let mut vars = aws_env(&moto);
+        vars.extend([
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
+            ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+            ("METRICS", "emf".to_owned()),
+            ("QUOTA", "5/7d".to_owned()),
+            ("QUOTA_TABLE", table.to_owned()),
+            ("QUOTA_FAIL", fail.to_owned()),
+        ]);
+        let vendor = Process::spawn(&vars);
+        let base = format!("http://127.0.0.1:{}", vendor.listening_port().await);
+
+        // Act
+        let status = reqwest::get(format!("{base}/token"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let preflight = reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, format!("{base}/token"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        runs.push((status, preflight, vendor.stop().await));
+    }
+
+    // Assert: served uncounted is QuotaBypassed 1; refused (closed), counted,
+    // or not counted at all (a preflight) is 0.
+    let bypassed = |output: &str| -> Vec<Option<i64>> {
+        request_records(output)
+            .iter()
+            .map(|r| r.get("QuotaBypassed").and_then(Value::as_i64))
+            .collect()
+    };
+    let statuses: Vec<(u16, u16)> = runs.iter().map(|(s, p, _)| (*s, *p)).collect();
+    assert_eq!(statuses, [(200, 204), (503, 204), (200, 204)]);
+    assert_eq!(bypassed(&runs[0].2), [Some(1), Some(0)], "{}", runs[0].2);
+    assert_eq!(bypassed(&runs[1].2), [Some(0), Some(0)], "{}", runs[1].2);
+    assert_eq!(bypassed(&runs[2].2), [Some(0), Some(0)], "{}", runs[2].2);
+    // The count is marked with the request's own id: the one its log line
+    // carries (locally there was a second, different one).
+    let logged: Vec<&str> = runs[2]
+        .2
+        .lines()
+        .filter(|l| l.contains("path=/token") && l.contains("method=GET"))
+        .filter_map(|l| l.split("request_id=").nth(1)?.split('}').next())
+        .collect();
+    let items = dynamo.scan().table_name("quotas").send().await.unwrap();
+    let last_ids: Vec<&str> = items
+        .items()
+        .iter()
+        .filter_map(|item| item.get("lastId")?.as_s().ok().map(String::as_str))
+        .collect();
+    assert_eq!(logged.len(), 1, "{}", runs[2].2);
+    assert_eq!(last_ids, logged);
+}

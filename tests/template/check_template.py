@@ -191,7 +191,14 @@ check(subscription["Type"] == "AWS::SNS::Subscription" and subscription.get("Con
       "an e-mail subscription only when AlarmEmail is set")
 alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
 check(set(alarms) == {"ServerErrorsAlarm", "CredentialsUnavailableAlarm", "FunctionErrorsAlarm",
-                      "FunctionThrottlesAlarm", "Api5xxAlarm"}, "five alarms: %s" % sorted(alarms))
+                      "FunctionThrottlesAlarm", "Api5xxAlarm", "QuotaBypassedAlarm"}, "six alarms: %s" % sorted(alarms))
+bypassed = alarms["QuotaBypassedAlarm"]
+check(resources["QuotaBypassedAlarm"].get("Condition") == "HasQuota" and bypassed["MetricName"] == "QuotaBypassed"
+      and bypassed["Namespace"] == {"Ref": "MetricsNamespace"} and "Dimensions" not in bypassed
+      and bypassed["Statistic"] == "Sum" and bypassed["Threshold"] == 1
+      and bypassed["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+      and bypassed["TreatMissingData"] == "notBreaching",
+      "QuotaBypassed: all routes, >= 1 in 5 minutes, only with a quota")
 for name, alarm in alarms.items():
     check(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["OKActions"] == [{"Ref": "AlarmTopic"}],
           "%s notifies the topic (alarm and OK)" % name)
