@@ -10,6 +10,9 @@ const DEFAULT_RETRIES = 2;
 const BACKOFF_BASE_MS = 200;
 /** Ceiling on a server's Retry-After, so a bad header cannot stall a caller. */
 const MAX_RETRY_AFTER_SECONDS = 30;
+/** A throttle 429 without Retry-After waits at least this long: API Gateway
+ * throttles a whole route, so quick retries from every client storm it. */
+const THROTTLE_FLOOR_MS = 1000;
 /** Statuses that mean "try again later"; every other status is final. */
 const RETRYABLE_STATUSES = new Set([429, 503, 504]);
 
@@ -45,12 +48,21 @@ export function createTokenSource(options) {
   const client = makeClient(options);
   const now = options.now ?? Date.now;
 
-  let cached = null; // { token, expiresAt: Date } of the last token worth keeping
+  let cached = null; // { token, expiresAt: Date, refreshAt: ms } of the last token worth keeping
   let inFlight = null; // the shared promise of the current request, if any
   let generation = 0; // bumped by invalidate() so a stale request cannot refill the cache
 
+  // Refreshed at the later of `expiresAt − margin` and the midpoint of the
+  // token's life as received (the vendor's own rule for rooms): a token that
+  // lives less than the margin is still reused for half its life, not asked
+  // for on every call.
+  function refreshAt(received, expiresAt) {
+    const expires = expiresAt.getTime();
+    return Math.max(expires - refreshMarginSeconds * 1000, received + (expires - received) / 2);
+  }
+
   function fresh() {
-    return cached !== null && now() < cached.expiresAt.getTime() - refreshMarginSeconds * 1000;
+    return cached !== null && now() < cached.refreshAt;
   }
 
   return {
@@ -63,7 +75,9 @@ export function createTokenSource(options) {
           .then(({ status, body }) => {
             const result = parseToken(status, body);
             // A token without an expiry is never cached: it is asked for every time.
-            if (started === generation && result.expiresAt !== null) cached = result;
+            if (started === generation && result.expiresAt !== null) {
+              cached = { ...result, refreshAt: refreshAt(now(), result.expiresAt) };
+            }
             return result;
           })
           .finally(() => {
@@ -97,9 +111,12 @@ export async function joinRoom(options) {
   }
   const rooms = `${String(baseUrl).replace(/\/+$/, "")}/rooms`;
   const client = makeClient(options);
+  // POST makes a new room (and spends a quota unit) each time it reaches the
+  // vendor, and a failed fetch cannot tell whether it did: never retried.
+  // PUT is idempotent: retried like getToken.
   const { status, body } =
     room == null
-      ? await client.call("POST", rooms)
+      ? await client.call("POST", rooms, { retry: false })
       : await client.call("PUT", `${rooms}/${encodeURIComponent(room)}`);
 
   const { token, expiresAt } = parseToken(status, body);
@@ -171,24 +188,39 @@ function makeClient(options) {
   }
 
   return {
-    /** `attempt`, retried on network errors, 429, 503 and 504. */
-    async call(method, url) {
+    /** `attempt`, retried (unless `retry` is false) as `retryWait` says. */
+    async call(method, url, { retry = true } = {}) {
       for (let k = 0; ; k++) {
         try {
           return await attempt(method, url);
         } catch (error) {
-          const retryable =
-            error instanceof TokenVendorError && (error.status === 0 || RETRYABLE_STATUSES.has(error.status));
-          if (!retryable || k >= retries) throw error;
-          await sleep(
-            error.retryAfter !== null
-              ? Math.min(error.retryAfter, MAX_RETRY_AFTER_SECONDS) * 1000
-              : Math.random() * BACKOFF_BASE_MS * 2 ** k, // full jitter
-          );
+          const wait = retry && k < retries ? retryWait(error, k) : null;
+          if (wait === null) throw error;
+          await sleep(wait);
         }
       }
     },
   };
+}
+
+/**
+ * How long to wait before attempt `k + 1` after `error`, or null when it is
+ * final: network errors, 429, 503 and 504 are worth another try, except a
+ * used-up quota (`quota_exceeded`: it answers the same until its window ends)
+ * and a 429 whose Retry-After is beyond the cap (rejected at once, with
+ * `retryAfter` for the caller to act on). The wait is Retry-After when given
+ * (503/504: capped), else full-jitter backoff, at least 1 s for a 429.
+ */
+function retryWait(error, k) {
+  if (!(error instanceof TokenVendorError)) return null;
+  if (error.status !== 0 && !RETRYABLE_STATUSES.has(error.status)) return null;
+  if (error.code === "quota_exceeded") return null;
+  if (error.retryAfter !== null) {
+    if (error.status === 429 && error.retryAfter > MAX_RETRY_AFTER_SECONDS) return null;
+    return Math.min(error.retryAfter, MAX_RETRY_AFTER_SECONDS) * 1000;
+  }
+  const jitter = Math.random() * BACKOFF_BASE_MS * 2 ** k; // full jitter
+  return error.status === 429 ? THROTTLE_FLOOR_MS + jitter * (THROTTLE_FLOOR_MS / BACKOFF_BASE_MS) : jitter;
 }
 
 /** `{token, expiresAt: Date | null}` from a 2xx body, or a `bad_response` error. */

@@ -104,3 +104,20 @@ test("joinRoom rejects a missing baseUrl or an empty room name with a TypeError"
   await assert.rejects(joinRoom({ room: "r" }), TypeError);
   await assert.rejects(joinRoom({ baseUrl: "http://127.0.0.1:9", room: "" }), TypeError);
 });
+
+test("creating a room (POST) is never retried: each try would make a new room", async () => {
+  const srv = await serve([
+    { status: 503, body: { error: { code: "upstream_unavailable", message: "busy" } }, headers: { "Retry-After": "1" } },
+    { status: 201, body: { room: "r", token: "t" } },
+  ]);
+  const { waits, sleep } = recordingSleep();
+  const error = await joinRoom({ baseUrl: srv.base, sleep }).catch((e) => e);
+  assert.ok(error instanceof TokenVendorError);
+  assert.equal(error.status, 503);
+  assert.equal(srv.requests.length, 1);
+  assert.deepEqual(waits, []);
+  // Nor after a network error, which cannot tell whether the POST arrived.
+  const refused = await joinRoom({ baseUrl: "http://127.0.0.1:9", sleep }).catch((e) => e);
+  assert.equal(refused.code, "network_error");
+  assert.deepEqual(waits, []);
+});

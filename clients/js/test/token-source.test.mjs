@@ -143,7 +143,7 @@ test("a caller mutating its result does not alter the cache", async () => {
 
 test("429, 503 and 504 are retried, waiting Retry-After seconds", async () => {
   const srv = await serve([
-    { status: 429, body: { error: { code: "quota_exceeded", message: "slow down" } }, headers: { "Retry-After": "2" } },
+    { status: 429, body: { message: "Too Many Requests" }, headers: { "Retry-After": "2" } },
     { status: 503, body: { error: { code: "upstream_unavailable", message: "busy" } }, headers: { "Retry-After": "1" } },
     { status: 200, body: { token: "ok" } },
   ]);
@@ -182,7 +182,7 @@ test("without Retry-After the wait is full-jitter backoff from 200 ms", async (t
   }
   // With the real Math.random the waits stay within their windows.
   for (let run = 0; run < 20; run++) {
-    const srv = await serve([{ status: 429, body: "x" }, { status: 429, body: "x" }, { status: 200, body: { token: "ok" } }]);
+    const srv = await serve([{ status: 503, body: "x" }, { status: 503, body: "x" }, { status: 200, body: { token: "ok" } }]);
     const { waits, sleep } = recordingSleep();
     await createTokenSource({ url: srv.url, sleep }).getToken();
     assert.ok(waits[0] >= 0 && waits[0] < 200, `first wait ${waits[0]}`);
@@ -345,4 +345,68 @@ test("invalid options throw a TypeError", () => {
   assert.throws(() => createTokenSource({}), TypeError);
   assert.throws(() => createTokenSource({ url: "http://x/token", retries: -1 }), TypeError);
   assert.throws(() => createTokenSource({ url: "http://x/token", refreshMarginSeconds: "60" }), TypeError);
+});
+
+test("a used-up quota (429 quota_exceeded) is final at once, with retryAfter", async () => {
+  const srv = await serve([
+    { status: 429, body: { error: { code: "quota_exceeded", message: "later" } }, headers: { "Retry-After": "5" } },
+    { status: 200, body: { token: "ok" } },
+  ]);
+  const { waits, sleep } = recordingSleep();
+  const error = await createTokenSource({ url: srv.url, sleep }).getToken().catch((e) => e);
+  assert.ok(error instanceof TokenVendorError);
+  assert.equal(error.code, "quota_exceeded");
+  assert.equal(error.retryAfter, 5);
+  assert.equal(srv.requests.length, 1);
+  assert.deepEqual(waits, []);
+});
+
+test("a 429 whose Retry-After is beyond the 30 s cap is rejected at once, not waited for", async () => {
+  const srv = await serve([
+    { status: 429, body: { message: "Too Many Requests" }, headers: { "Retry-After": "2443" } },
+    { status: 200, body: { token: "ok" } },
+  ]);
+  const { waits, sleep } = recordingSleep();
+  const error = await createTokenSource({ url: srv.url, sleep }).getToken().catch((e) => e);
+  assert.equal(error.status, 429);
+  assert.equal(error.retryAfter, 2443);
+  assert.equal(srv.requests.length, 1);
+  assert.deepEqual(waits, []);
+});
+
+test("a throttle 429 without Retry-After backs off at least 1 s", async (t) => {
+  // API Gateway's throttle: no Retry-After, not the vendor's JSON.
+  for (const [random, expected] of [
+    [0, [1000, 1000]],
+    [0.999, [1999, 2998]],
+  ]) {
+    const srv = await serve([
+      { status: 429, body: { message: "Too Many Requests" } },
+      { status: 429, body: { message: "Too Many Requests" } },
+      { status: 200, body: { token: "ok" } },
+    ]);
+    const random_ = t.mock.method(Math, "random", () => random);
+    const { waits, sleep } = recordingSleep();
+    assert.equal((await createTokenSource({ url: srv.url, sleep }).getToken()).token, "ok");
+    random_.mock.restore();
+    waits.forEach((w, k) => assert.ok(Math.abs(w - expected[k]) < 1e-9, `wait ${k}: ${w} != ${expected[k]}`));
+  }
+});
+
+test("a token that lives less than the margin is reused for half its life", async () => {
+  // 40 s CAS tokens with the default 60 s margin: refreshed at the midpoint.
+  const srv = await serve([
+    { status: 200, body: { token: "t1", expiresAt: ISO(T0 + 40_000) } },
+    { status: 200, body: { token: "t2", expiresAt: ISO(T0 + 60_000) } },
+  ]);
+  let now = T0;
+  const source = createTokenSource({ url: srv.url, now: () => now });
+  assert.equal((await source.getToken()).token, "t1");
+  for (let i = 0; i < 5; i++) assert.equal((await source.getToken()).token, "t1");
+  now = T0 + 19_999;
+  assert.equal((await source.getToken()).token, "t1");
+  assert.equal(srv.requests.length, 1);
+  now = T0 + 20_000;
+  assert.equal((await source.getToken()).token, "t2");
+  assert.equal(srv.requests.length, 2);
 });
