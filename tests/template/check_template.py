@@ -155,6 +155,26 @@ check(all(livekit_url.match(v) for v in ["", "wss://x.livekit.cloud", "wss://h.e
       and all(livekit_rooms.match(v) for v in ["", "*", "lobby", "party-*,lobby"])
       and not any(livekit_rooms.match(v) for v in ["*,lobby", "a b", "p*x", "lobby,"]),
       "LiveKitUrl and LiveKitRooms refuse what LIVEKIT_URL and LIVEKIT_ROOMS refuse (and ws, which is for loopback only)")
+origins = re.compile(params["AllowedOrigins"]["AllowedPattern"])
+check(all(origins.match(v) for v in ["*", "https://app.example.com", "http://localhost:5173",
+                                    "https://a.example,http://127.0.0.1:3000", "null"])
+      and not any(origins.match(v) for v in ["*,https://a.example", "https://a.example/", "https://App.example.com",
+                                            "app.example.com", "https://a.example, https://b.example",
+                                            "https://a.example/path", "ftp://a.example"]),
+      "AllowedOrigins refuses what ALLOWED_ORIGINS refuses (*-plus-others, a path or slash, upper case, no scheme)")
+check(params["RoomTtlSeconds"]["MinValue"] == 60 and params["RoomTtlSeconds"]["MaxValue"] == 2592000
+      and params["RoomRefreshMarginSeconds"]["MaxValue"] == 86400,
+      "RoomTtlSeconds and RoomRefreshMarginSeconds bounded as ROOM_TTL_S and ROOM_REFRESH_MARGIN_S")
+# SAM moves the property into the definition's servers entry.
+endpoint = [s.get("x-amazon-apigateway-endpoint-configuration") for s in api.get("servers", [])]
+check(endpoint == [{"disableExecuteApiEndpoint": {"Fn::If": ["ExecuteApiDisabled", True, False]}}]
+      and source["Conditions"]["ExecuteApiDisabled"] == {"Fn::Equals": [{"Ref": "DisableExecuteApiEndpoint"}, "true"]}
+      and params["DisableExecuteApiEndpoint"]["Default"] == "false",
+      "DisableExecuteApiEndpoint: the execute-api URL stays on unless asked (custom domain or CloudFront in front)")
+check(function.get("ReservedConcurrentExecutions") == {"Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"},
+                                                                  {"Ref": "AWS::NoValue"}]}
+      and params["ReservedConcurrency"]["Default"] == "",
+      "ReservedConcurrency: reserved only when set")
 rules = source["Rules"]
 check("LiveKitUrl" in str(rules["SomeProvider"]) and "LiveKitRoomsWithUrl" in rules,
       "rules: some provider (LiveKit counts), and LiveKitRooms with LiveKitUrl")
