@@ -154,10 +154,17 @@ impl Vendor {
         let origin = self.origins.check(request.headers());
         let mut upstream = UpstreamTrace::default();
 
-        let result = self
-            .respond(&request, &path, &origin, &mut notes, &mut upstream, deadline)
-            .instrument(span.clone())
-            .await;
+        let result = async {
+            let result = self
+                .respond(&request, &path, &origin, &mut notes, &mut upstream, deadline)
+                .await;
+            if result.as_ref().is_err_and(ApiError::is_server_side) {
+                self.give_back(&request, &mut notes, deadline).await;
+            }
+            result
+        }
+        .instrument(span.clone())
+        .await;
         let (mut error_code, mut credentials_unusable) = (None, false);
         let mut response = result.unwrap_or_else(|error| {
             let _entered = span.enter();
@@ -245,6 +252,21 @@ impl Vendor {
                 retry_after: admission.reset,
             }),
             _ => Ok(()),
+        }
+    }
+
+    /// Gives back the quota unit this request took, if it took one: its
+    /// token was not issued (a server-side failure after the count).
+    /// `RateLimit-Remaining` then says the unit is there again.
+    async fn give_back(&self, request: &Request, notes: &mut Notes, deadline: Deadline) {
+        let (Some(quota), Some(admission)) = (&self.quota, notes.admission.as_mut()) else {
+            return;
+        };
+        if quota
+            .give_back(&caller(request), &notes.request_id, admission, deadline)
+            .await
+        {
+            admission.remaining = (admission.remaining + 1).min(admission.limit);
         }
     }
 

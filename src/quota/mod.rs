@@ -79,6 +79,8 @@ pub struct Admission {
     /// Seconds until the window ends, rounded up (at least 1).
     pub reset: u64,
     pub allowed: bool,
+    /// Epoch seconds: the window's start, which names its count.
+    pub(crate) window_start: u64,
 }
 
 /// The quota of one deployment.
@@ -133,12 +135,14 @@ impl Quota {
                 remaining: limit.saturating_sub(count),
                 reset,
                 allowed: true,
+                window_start,
             })),
             Ok(None) => Ok(Some(Admission {
                 limit,
                 remaining: 0,
                 reset,
                 allowed: false,
+                window_start,
             })),
             Err(error) => match self.fail {
                 FailMode::Open => {
@@ -148,5 +152,32 @@ impl Quota {
                 FailMode::Closed => Err(ApiError::Store(Box::new(error))),
             },
         }
+    }
+}
+
+impl Quota {
+    /// Gives back the unit `admission` took for `caller` (request `id`),
+    /// because its token was not issued (the provider or a table failed):
+    /// a unit is spent only on a token handed out. By `deadline`; when the
+    /// store fails or time is up the unit stays spent (logged). `true` when
+    /// given back.
+    pub(crate) async fn give_back(
+        &self,
+        caller: &Caller,
+        id: &str,
+        admission: &Admission,
+        deadline: Deadline,
+    ) -> bool {
+        if !admission.allowed {
+            return false;
+        }
+        let given = deadline
+            .within(self.store.give_back(caller.as_str(), id, admission.window_start))
+            .await
+            .unwrap_or(Err(QuotaStoreError::OutOfTime));
+        given.unwrap_or_else(|error| {
+            tracing::warn!(error = %chain(&error), "quota unit not given back: it stays spent");
+            false
+        })
     }
 }

@@ -128,4 +128,57 @@ impl QuotaStore {
             }
         }
     }
+
+    /// Gives back the unit request `id` took in the window that starts at
+    /// `window_start`: its token was not issued. Never below zero, and at
+    /// most once per id: DynamoDB keeps the id in `refunded`, so the SDK's
+    /// retry of a give-back whose reply was lost does not give twice. `true`
+    /// when given back.
+    pub(super) async fn give_back(
+        &self,
+        key: &str,
+        id: &str,
+        window_start: u64,
+    ) -> Result<bool, QuotaStoreError> {
+        match self {
+            Self::Memory(map) => {
+                let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match map
+                    .get_mut(key)
+                    .filter(|entry| entry.0 == window_start && entry.1 > 0)
+                {
+                    Some(entry) => {
+                        entry.1 -= 1;
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
+            Self::Dynamo { client, table } => {
+                let result = client
+                    .update_item()
+                    .table_name(table)
+                    .key("pk", AttributeValue::S(format!("{key}#{window_start}")))
+                    .update_expression("ADD #count :minus_one, refunded :ids")
+                    .condition_expression("#count > :zero AND NOT contains(refunded, :id)")
+                    .expression_attribute_names("#count", "count")
+                    .expression_attribute_values(":minus_one", AttributeValue::N("-1".to_owned()))
+                    .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
+                    .expression_attribute_values(":ids", AttributeValue::Ss(vec![id.to_owned()]))
+                    .expression_attribute_values(":id", AttributeValue::S(id.to_owned()))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(true),
+                    Err(SdkError::ServiceError(e))
+                        if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+                    {
+                        // Given back already (a retry whose reply was lost), or nothing to give.
+                        Ok(false)
+                    }
+                    Err(e) => Err(QuotaStoreError::Failed(DisplayErrorContext(&e).to_string())),
+                }
+            }
+        }
+    }
 }

@@ -79,7 +79,8 @@ async fn the_memory_store_counts_per_caller_and_window() {
             limit: 2,
             remaining: 1,
             reset: 60,
-            allowed: true
+            allowed: true,
+            window_start: 600,
         }
     );
     assert!(at(&quota, &a, 630).await.allowed);

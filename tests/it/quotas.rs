@@ -475,3 +475,64 @@ async fn locally_without_a_table_the_quota_counts_in_memory_per_peer_address() {
     assert!(routes[2].starts_with("/rooms/#"), "{routes:?}");
     assert!(!output.contains(&room), "a room name in the log");
 }
+
+#[tokio::test]
+async fn a_unit_is_spent_only_on_a_token_issued_and_failures_give_theirs_back() {
+    // Arrange: CAS fails three times (500: the answer is 502), then mints;
+    // 2 tokens per caller and week, in DynamoDB and in memory.
+    let moto = Moto::start();
+    let client = quota_table(&moto).await;
+    for store in [QuotaStore::dynamo(client.clone(), QUOTAS), QuotaStore::memory()] {
+        let minting = Minting::default();
+        let cas = upstream().await;
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .respond_with(wiremock::ResponseTemplate::new(500))
+            .up_to_n_times(3)
+            .with_priority(1)
+            .mount(&cas)
+            .await;
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .respond_with(minting.clone())
+            .with_priority(2)
+            .mount(&cas)
+            .await;
+        let vendor = with_quota(
+            cas_vendor(&cas.uri(), fixed_store(), TIMEOUT),
+            "2/7d",
+            store,
+            FailMode::Closed,
+        );
+
+        // Act
+        let mut answers = Vec::new();
+        for _ in 0..6 {
+            let response = vendor.handle(get_token("203.0.113.77")).await;
+            answers.push((
+                response.status().as_u16(),
+                remaining(&response).map(str::to_owned),
+            ));
+        }
+
+        // Assert: the three failures spent nothing (and said so), then the
+        // caller's two tokens, then 429.
+        let two = Some("2".to_owned());
+        assert_eq!(
+            answers,
+            [
+                (502, two.clone()),
+                (502, two.clone()),
+                (502, two),
+                (200, Some("1".to_owned())),
+                (200, Some("0".to_owned())),
+                (429, Some("0".to_owned())),
+            ]
+        );
+        assert_eq!(minting.calls(), 2);
+    }
+    // The give-backs are recorded by id (a retried one cannot give twice)
+    // and the count is the two tokens issued.
+    let items = client.scan().table_name(QUOTAS).send().await.unwrap();
+    let item = &items.items()[0];
+    assert_eq!(item["count"].as_n().unwrap(), "2");
+    assert_eq!(item["refunded"].as_ss().unwrap().len(), 3);
+}
