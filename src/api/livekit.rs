@@ -6,6 +6,7 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
+use crate::api::request::check_json_sent;
 use crate::api::response::json_response;
 use crate::api::{Issued, Notes, Vendor};
 use crate::deadline::Deadline;
@@ -24,6 +25,7 @@ impl Vendor {
         deadline: Deadline,
     ) -> Result<Response<Body>, ApiError> {
         let livekit = self.livekit.as_ref().ok_or(ApiError::NotEnabled)?;
+        check_json_sent(request)?;
         let asked = TokenRequest::from_body(request.body().as_ref())?;
         let grant = livekit.policy().decide(&asked, authorized_sub(request))?;
         self.admit(request, notes, deadline).await?;

@@ -2,8 +2,9 @@
 //! without a stage, its deadline, its ids, its caller and an optional JSON
 //! body.
 
+use http::header::CONTENT_TYPE;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Request, RequestExt};
 
 use crate::deadline::Deadline;
 use crate::error::ApiError;
@@ -84,9 +85,33 @@ pub(crate) fn caller(request: &Request) -> Caller {
     quota::caller_of(request).unwrap_or_else(Caller::unknown)
 }
 
+/// Whether the request says its body is JSON (`application/json`, or a
+/// `+json` type).
+fn sent_as_json(request: &Request) -> bool {
+    let Some(Ok(value)) = request.headers().get(CONTENT_TYPE).map(|v| v.to_str()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json") || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+/// A body sent as JSON must be JSON: one of only whitespace is not (`400`).
+/// An empty body is no body, and without a JSON `Content-Type` whitespace
+/// counts as none.
+pub(crate) fn check_json_sent(request: &Request) -> Result<(), ApiError> {
+    let body: &[u8] = request.body().as_ref();
+    if !body.is_empty() && is_json_whitespace(body) && sent_as_json(request) {
+        return Err(ApiError::BadRequest(
+            "A body sent as JSON must be JSON; this one is only whitespace.",
+        ));
+    }
+    Ok(())
+}
+
 /// A POST body is optional; when present it must be a JSON object.
-pub(crate) fn check_json_body(body: &Body) -> Result<(), ApiError> {
-    let bytes: &[u8] = body.as_ref();
+pub(crate) fn check_json_body(request: &Request) -> Result<(), ApiError> {
+    check_json_sent(request)?;
+    let bytes: &[u8] = request.body().as_ref();
     if is_json_whitespace(bytes) {
         return Ok(());
     }
@@ -100,15 +125,41 @@ pub(crate) fn check_json_body(body: &Body) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::Body;
+
     use super::*;
+
+    fn with_body(body: &[u8], content_type: Option<&str>) -> Request {
+        let mut request = http::Request::builder().method("POST").uri("/token");
+        if let Some(content_type) = content_type {
+            request = request.header(CONTENT_TYPE, content_type);
+        }
+        request.body(Body::from(body.to_vec())).unwrap()
+    }
 
     #[test]
     fn an_optional_body_is_empty_json_whitespace_or_an_object() {
         for ok in [&b""[..], b" \t\r\n", b"{}", br#" {"a":1} "#] {
-            assert!(check_json_body(&Body::from(ok.to_vec())).is_ok(), "{ok:?}");
+            assert!(check_json_body(&with_body(ok, None)).is_ok(), "{ok:?}");
         }
         for bad in [&b"\x0c"[..], b"[]", b"1", b"{", b"\x0c{}"] {
-            assert!(check_json_body(&Body::from(bad.to_vec())).is_err(), "{bad:?}");
+            assert!(check_json_body(&with_body(bad, None)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn whitespace_sent_as_json_is_not_json_but_no_body_is_no_body() {
+        for json in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+        ] {
+            assert!(check_json_sent(&with_body(b"\n", Some(json))).is_err(), "{json}");
+            assert!(check_json_sent(&with_body(b"", Some(json))).is_ok(), "{json}");
+            assert!(check_json_sent(&with_body(b"{}", Some(json))).is_ok(), "{json}");
+        }
+        for other in [None, Some("text/plain")] {
+            assert!(check_json_sent(&with_body(b" \n", other)).is_ok(), "{other:?}");
         }
     }
 

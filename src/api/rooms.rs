@@ -56,7 +56,7 @@ impl Vendor {
                 Ok(room_response(&room, None))
             }
             RoomRoute::Create => {
-                check_json_body(request.body())?;
+                check_json_body(request)?;
                 self.admit(request, notes, deadline).await?;
                 let name = RoomName::generate().map_err(|e| ApiError::Internal(Box::new(e)))?;
                 let room = rooms.put(&name, tokens, upstream, deadline).await?;

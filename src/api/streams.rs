@@ -5,6 +5,7 @@ use http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
+use crate::api::request::check_json_sent;
 use crate::api::response::json_response;
 use crate::api::{Issued, Notes, Vendor};
 use crate::deadline::Deadline;
@@ -31,6 +32,7 @@ impl Vendor {
                 "POST takes its parameters in the JSON body, not the query.",
             ));
         } else {
+            check_json_sent(request)?;
             Asked::from_body(request.body().as_ref())?
         };
         let decided = streams.policy().decide(stream, &asked)?;

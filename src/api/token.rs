@@ -58,7 +58,7 @@ impl Vendor {
     ) -> Result<Response<Body>, ApiError> {
         let tokens = self.tokens.as_ref().ok_or(ApiError::NotEnabled)?;
         if request.method() == Method::POST {
-            check_json_body(request.body())?;
+            check_json_body(request)?;
         }
         self.admit(request, notes, deadline).await?;
         let minted = tokens.mint(upstream, deadline).await?;

@@ -739,3 +739,25 @@ async fn a_claim_taken_over_while_minting_joins_the_takers_token() {
         Some("takers-token")
     );
 }
+
+#[tokio::test]
+async fn a_whitespace_body_sent_as_json_is_a_bad_request_not_a_room() {
+    // Arrange: what schemathesis found: POST /rooms with a body of "\n"
+    // sent as JSON made a room.
+    let minting = Minting::default();
+    let cas = minting_cas(&minting).await;
+    let vendor = vendor(&cas.uri(), RoomStore::memory());
+
+    // Act
+    let as_json = vendor.handle(post("/rooms", Some(ALLOWED), "\n")).await;
+    let empty = vendor.handle(post("/rooms", Some(ALLOWED), "")).await;
+    let token = vendor.handle(post("/token", Some(ALLOWED), " \r\n")).await;
+
+    // Assert: refused before CAS is called; an empty body is still none.
+    assert_eq!(as_json.status(), 400);
+    assert_eq!(error_code(&as_json), "bad_request");
+    assert_eq!(header(&as_json, "access-control-allow-origin"), Some(ALLOWED));
+    assert_eq!(empty.status(), 201);
+    assert_eq!(token.status(), 400);
+    assert_eq!(minting.calls(), 1, "only the empty body's room was minted");
+}
