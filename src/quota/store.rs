@@ -32,7 +32,15 @@ impl fmt::Debug for QuotaStore {
                 .debug_struct("Dynamo")
                 .field("table", table)
                 .finish_non_exhaustive(),
-            Self::Memory(_) => f.write_str("Memory"),
+            Self::Memory(map) => f
+                .debug_struct("Memory")
+                .field(
+                    "callers",
+                    &map.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .len(),
+                )
+                .finish(),
         }
     }
 }
@@ -65,6 +73,11 @@ impl QuotaStore {
         match self {
             Self::Memory(map) => {
                 let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if !map.contains_key(key) {
+                    // A new caller: first forget counts of windows that have
+                    // ended, as the table's TTL would.
+                    map.retain(|_, (start, _)| *start >= window_start);
+                }
                 // One entry per caller: a new window replaces the old one.
                 let entry = map.entry(key.to_owned()).or_insert((window_start, 0));
                 if entry.0 != window_start {

@@ -89,3 +89,14 @@ async fn the_memory_store_counts_per_caller_and_window() {
     assert!(at(&quota, &b, 659).await.allowed, "another caller apart");
     assert!(at(&quota, &a, 660).await.allowed, "a new window");
 }
+
+#[tokio::test]
+async fn the_memory_store_forgets_the_counts_of_windows_that_ended() {
+    let quota = quota(2, 60, QuotaStore::memory());
+    at(&quota, &Caller("ip:192.0.2.1".into()), 600).await;
+    at(&quota, &Caller("ip:192.0.2.2".into()), 610).await;
+    assert_eq!(format!("{:?}", quota.store), "Memory { callers: 2 }");
+    // A new caller in the next window: the ended window's two go.
+    at(&quota, &Caller("ip:192.0.2.3".into()), 660).await;
+    assert_eq!(format!("{:?}", quota.store), "Memory { callers: 1 }");
+}

@@ -167,6 +167,14 @@ impl RoomStore {
         match self {
             Self::Memory(map) => {
                 let mut map = lock(map);
+                if !map.contains_key(room.as_str()) {
+                    // A new room: first forget those whose token (or failed
+                    // claim) has expired, as DynamoDB's TTL would.
+                    let now = claim.now_ms.div_euclid(1000);
+                    map.retain(|_, item| {
+                        item.leased(claim.now_ms) || item.expires_at.is_none_or(|e| e > now)
+                    });
+                }
                 let item = map.entry(room.as_str().to_owned()).or_default();
                 let lease_free = !item.leased(claim.now_ms);
                 let same_token = item.token.as_deref() == claim.old_token;

@@ -761,3 +761,35 @@ async fn a_whitespace_body_sent_as_json_is_a_bad_request_not_a_room() {
     assert_eq!(token.status(), 400);
     assert_eq!(minting.calls(), 1, "only the empty body's room was minted");
 }
+
+#[tokio::test]
+async fn the_memory_store_forgets_rooms_whose_token_has_expired() {
+    // Arrange: tokens that live a second.
+    let minting = Minting::living(1);
+    let cas = minting_cas(&minting).await;
+    let vendor = vendor(&cas.uri(), RoomStore::memory());
+    for room in ["first", "second"] {
+        assert_eq!(
+            vendor
+                .handle(request("PUT", &format!("/rooms/{room}"), Some(ALLOWED)))
+                .await
+                .status(),
+            201
+        );
+    }
+    assert!(
+        format!("{vendor:?}").contains("Memory { rooms: 2 }"),
+        "{vendor:?}"
+    );
+
+    // Act: a new room once both tokens have expired.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let third = vendor.handle(request("PUT", "/rooms/third", Some(ALLOWED))).await;
+
+    // Assert: only the new room is kept (locally, as DynamoDB's TTL would).
+    assert_eq!(third.status(), 201);
+    assert!(
+        format!("{vendor:?}").contains("Memory { rooms: 1 }"),
+        "{vendor:?}"
+    );
+}
