@@ -450,3 +450,38 @@ fn under_lambda_the_livekit_pair_comes_only_from_the_secret() {
         assert!(!e.to_string().contains(credential.1), "{e}");
     }
 }
+
+#[test]
+fn the_quota_window_is_bounded_at_seven_days() {
+    // The same values as tests/template/check_template.py feeds the
+    // template's QuotaPerCaller pattern.
+    for ok in [
+        "20/1h",
+        "100/7d",
+        "5/168h",
+        "20/604800s",
+        "20/10080m",
+        "1/1s",
+        "3/90m",
+    ] {
+        assert!(config(&[("QUOTA", ok)]).is_ok(), "{ok}");
+    }
+    for refused in [
+        "5/h",
+        "0/1h",
+        "20/1w",
+        "20 /1h",
+        "1/8d",
+        "20/999999s",
+        "20/169h",
+        "20/10081m",
+        "20/604801s",
+        "20/0s",
+    ] {
+        assert_eq!(
+            config(&[("QUOTA", refused)]).unwrap_err().variable,
+            "QUOTA",
+            "{refused}"
+        );
+    }
+}

@@ -88,9 +88,14 @@ check(source["Conditions"]["HasQuota"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "
       "HasQuota: QuotaPerCaller is not empty")
 import re
 quota_pattern = re.compile(source["Parameters"]["QuotaPerCaller"]["AllowedPattern"])
-check(all(quota_pattern.match(v) for v in ["", "20/1h", "100/7d", "5/168h"])
-      and not any(quota_pattern.match(v) for v in ["5/h", "0/1h", "20/1w", "20 /1h", "20/1h "]),
-      "QuotaPerCaller's pattern takes what QUOTA takes (the 7 d bound is checked at start)")
+# The values src/config/tests.rs::the_quota_window_is_bounded_at_seven_days feeds the binary too
+# (but "20/1h ": the binary trims what it reads, the template cannot).
+QUOTA_OK = ["20/1h", "100/7d", "5/168h", "20/604800s", "20/10080m", "1/1s", "3/90m"]
+QUOTA_REFUSED = ["5/h", "0/1h", "20/1w", "20 /1h", "20/1h ", "1/8d", "20/999999s", "20/169h", "20/10081m",
+                 "20/604801s", "20/0s"]
+check(quota_pattern.match("") and all(quota_pattern.match(v) for v in QUOTA_OK)
+      and not any(quota_pattern.match(v) for v in QUOTA_REFUSED),
+      "QuotaPerCaller's pattern takes what QUOTA takes, the 7 d bound included")
 rooms = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadAndWriteRoomsOnly"]
 # Exactly the actions src/rooms/store.rs calls (get_item, update_item).
 check(len(rooms) == 1 and sorted(rooms[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
