@@ -18,6 +18,10 @@ mod tests;
 pub(crate) use caller::{Caller, PeerIp, authorized_sub, caller_of};
 pub use store::QuotaStore;
 
+/// The least time a give-back gets, past the request's own deadline if need
+/// be: less than [`crate::deadline::MARGIN`], which is kept for the answer.
+const GIVE_BACK_BUDGET: Duration = Duration::from_millis(150);
+
 /// The longest window: a week.
 pub(crate) const MAX_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 
@@ -171,7 +175,11 @@ impl Quota {
         if !admission.allowed {
             return false;
         }
-        let given = deadline
+        // Its own budget when the request's is (nearly) spent: the failure
+        // being given back is often the deadline itself (a slow provider,
+        // a hung table). GIVE_BACK_BUDGET stays inside deadline::MARGIN.
+        let budget = Deadline::after(deadline.remaining().max(GIVE_BACK_BUDGET));
+        let given = budget
             .within(self.store.give_back(caller.as_str(), id, admission.window_start))
             .await
             .unwrap_or(Err(QuotaStoreError::OutOfTime));

@@ -45,6 +45,9 @@ impl fmt::Debug for QuotaStore {
     }
 }
 
+/// The most give-backs one caller's window records in DynamoDB.
+const MAX_REFUNDS: u32 = 100;
+
 impl QuotaStore {
     pub fn dynamo(client: DynamoClient, table: impl Into<String>) -> Self {
         Self::Dynamo {
@@ -78,9 +81,11 @@ impl QuotaStore {
                     // ended, as the table's TTL would.
                     map.retain(|_, (start, _)| *start >= window_start);
                 }
-                // One entry per caller: a new window replaces the old one.
+                // One entry per caller: a new window replaces the old one (and
+                // a request that read the clock before the boundary but came
+                // after a newer window's counts into the newer window).
                 let entry = map.entry(key.to_owned()).or_insert((window_start, 0));
-                if entry.0 != window_start {
+                if entry.0 < window_start {
                     *entry = (window_start, 0);
                 }
                 if entry.1 >= limit {
@@ -173,7 +178,13 @@ impl QuotaStore {
                     .table_name(table)
                     .key("pk", AttributeValue::S(format!("{key}#{window_start}")))
                     .update_expression("ADD #count :minus_one, refunded :ids")
-                    .condition_expression("#count > :zero AND NOT contains(refunded, :id)")
+                    // At most MAX_REFUNDS ids a window: the item stays small
+                    // (every 429 reads it back), and past that the unit stays spent.
+                    .condition_expression(
+                        "#count > :zero AND NOT contains(refunded, :id) AND \
+                         (attribute_not_exists(refunded) OR size(refunded) < :max)",
+                    )
+                    .expression_attribute_values(":max", AttributeValue::N(MAX_REFUNDS.to_string()))
                     .expression_attribute_names("#count", "count")
                     .expression_attribute_values(":minus_one", AttributeValue::N("-1".to_owned()))
                     .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))

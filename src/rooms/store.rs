@@ -172,7 +172,7 @@ impl RoomStore {
                     // claim) has expired, as DynamoDB's TTL would.
                     let now = claim.now_ms.div_euclid(1000);
                     map.retain(|_, item| {
-                        item.leased(claim.now_ms) || item.expires_at.is_none_or(|e| e > now)
+                        item.leased(claim.now_ms) || item.expires_at.is_some_and(|e| e > now)
                     });
                 }
                 let item = map.entry(room.as_str().to_owned()).or_default();

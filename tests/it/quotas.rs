@@ -536,3 +536,43 @@ async fn a_unit_is_spent_only_on_a_token_issued_and_failures_give_theirs_back() 
     assert_eq!(item["count"].as_n().unwrap(), "2");
     assert_eq!(item["refunded"].as_ss().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn a_request_cut_at_its_deadline_still_gives_its_unit_back() {
+    // Arrange: CAS answers the first call after 2 s, the request is due in
+    // 0.8 s (0.55 s after the margin); one token per caller and week, in
+    // DynamoDB.
+    let moto = Moto::start();
+    let client = quota_table(&moto).await;
+    let minting = Minting::default();
+    let cas = upstream().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&cas)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(minting.clone())
+        .with_priority(2)
+        .mount(&cas)
+        .await;
+    let vendor = with_quota(
+        cas_vendor(&cas.uri(), fixed_store(), Duration::from_secs(5)),
+        "1/7d",
+        QuotaStore::dynamo(client, QUOTAS),
+        FailMode::Closed,
+    );
+
+    // Act
+    let cut = vendor
+        .handle(due_in(get_token("203.0.113.88"), Duration::from_millis(800)))
+        .await;
+    let then = vendor.handle(get_token("203.0.113.88")).await;
+    let over = vendor.handle(get_token("203.0.113.88")).await;
+
+    // Assert: the 504 gave its unit back although its own time was up.
+    assert_eq!((cut.status().as_u16(), remaining(&cut)), (504, Some("1")));
+    assert_eq!((then.status().as_u16(), remaining(&then)), (200, Some("0")));
+    assert_eq!(over.status(), 429);
+}

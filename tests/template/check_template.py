@@ -178,8 +178,9 @@ check(endpoint == [{"disableExecuteApiEndpoint": {"Fn::If": ["ExecuteApiDisabled
       "DisableExecuteApiEndpoint: the execute-api URL stays on unless asked (custom domain or CloudFront in front)")
 check(function.get("ReservedConcurrentExecutions") == {"Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"},
                                                                   {"Ref": "AWS::NoValue"}]}
-      and params["ReservedConcurrency"]["Default"] == "",
-      "ReservedConcurrency: reserved only when set")
+      and params["ReservedConcurrency"]["Default"] == ""
+      and not re.match(params["ReservedConcurrency"]["AllowedPattern"], "0"),
+      "ReservedConcurrency: reserved only when set, and never 0 (which would throttle every call)")
 rules = source["Rules"]
 check("LiveKitUrl" in str(rules["SomeProvider"]) and "LiveKitRoomsWithUrl" in rules,
       "rules: some provider (LiveKit counts), and LiveKitRooms with LiveKitUrl")
