@@ -52,13 +52,14 @@ export function createTokenSource(options) {
   let inFlight = null; // the shared promise of the current request, if any
   let generation = 0; // bumped by invalidate() so a stale request cannot refill the cache
 
-  // Refreshed at the later of `expiresAt − margin` and the midpoint of the
-  // token's life as received (the vendor's own rule for rooms): a token that
-  // lives less than the margin is still reused for half its life, not asked
-  // for on every call.
+  // Refreshed `refreshMarginSeconds` before `expiresAt`; a token that lives
+  // no longer than the margin (as received) at the midpoint of its life
+  // instead, so that it is reused for half its life rather than asked for on
+  // every call.
   function refreshAt(received, expiresAt) {
     const expires = expiresAt.getTime();
-    return Math.max(expires - refreshMarginSeconds * 1000, received + (expires - received) / 2);
+    const margin = refreshMarginSeconds * 1000;
+    return expires - received > margin ? expires - margin : received + (expires - received) / 2;
   }
 
   function fresh() {
