@@ -4,10 +4,8 @@
 
 use std::ops::RangeInclusive;
 
-use url::Url;
-
 use crate::config::env::{ConfigError, Env, invalid};
-use crate::config::providers::is_loopback;
+use crate::config::providers::check_base_url;
 use crate::providers::livekit::{
     AllowedRooms, Grants, IdentitySource, LiveKitConfig, LiveKitPolicy, RoomPattern,
 };
@@ -20,7 +18,8 @@ pub(super) fn livekit(env: &Env<'_>) -> Result<Option<LiveKitConfig>, ConfigErro
     let Some(url) = env.get("LIVEKIT_URL") else {
         return Ok(None);
     };
-    check_url(&url).map_err(|reason| invalid("LIVEKIT_URL", reason))?;
+    // wss, or ws for a loopback host (a local LiveKit server).
+    check_base_url(&url, "wss", "ws").map_err(|reason| invalid("LIVEKIT_URL", reason))?;
     let rooms = env
         .allow_list(
             "LIVEKIT_ROOMS",
@@ -74,22 +73,4 @@ pub(super) fn livekit(env: &Env<'_>) -> Result<Option<LiveKitConfig>, ConfigErro
             max_attributes: chars("LIVEKIT_MAX_ATTRIBUTES", 4096)?,
         },
     }))
-}
-
-/// A LiveKit URL: `wss://`, or `ws://` for a loopback host; no credentials,
-/// query or fragment.
-fn check_url(raw: &str) -> Result<(), String> {
-    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain credentials".to_owned());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("must not contain a query or fragment".to_owned());
-    }
-    match url.scheme() {
-        "wss" => Ok(()),
-        "ws" if is_loopback(&url) => Ok(()),
-        "ws" => Err("must use wss (plain ws only for loopback hosts)".to_owned()),
-        _ => Err("must be a wss:// URL".to_owned()),
-    }
 }

@@ -154,6 +154,12 @@ fn stream_policy(env: &Env<'_>) -> Result<StreamPolicy, ConfigError> {
 /// A provider base URL: http(s), no credentials, query or fragment; plain
 /// http only for loopback hosts (tests and local stand-ins).
 fn parse_base_url(raw: &str) -> Result<Url, String> {
+    check_base_url(raw, "https", "http")
+}
+
+/// A base URL of the scheme `secure` (or `plain` for a loopback host), with
+/// no credentials, query or fragment.
+pub(super) fn check_base_url(raw: &str, secure: &str, plain: &str) -> Result<Url, String> {
     let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain credentials".to_owned());
@@ -162,15 +168,16 @@ fn parse_base_url(raw: &str) -> Result<Url, String> {
         return Err("must not contain a query or fragment".to_owned());
     }
     match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => return Err("must use https (plain http only for loopback hosts)".to_owned()),
-        _ => return Err("must be an https URL".to_owned()),
+        scheme if scheme == secure => Ok(url),
+        scheme if scheme == plain && is_loopback(&url) => Ok(url),
+        scheme if scheme == plain => Err(format!(
+            "must use {secure} (plain {plain} only for loopback hosts)"
+        )),
+        _ => Err(format!("must be an {secure} URL")),
     }
-    Ok(url)
 }
 
-pub(super) fn is_loopback(url: &Url) -> bool {
+fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
