@@ -485,3 +485,38 @@ fn the_quota_window_is_bounded_at_seven_days() {
         );
     }
 }
+
+#[test]
+fn allowed_origins_are_refused_as_the_template_refuses_them() {
+    // The same values as tests/template/check_template.py feeds the
+    // template's AllowedOrigins pattern.
+    for ok in [
+        "*",
+        "https://app.example.com",
+        "http://localhost:5173",
+        "https://a.example,http://127.0.0.1:3000",
+        "null",
+        "https://a.example:8443",
+        "http://x:65535",
+    ] {
+        assert!(config(&[("ALLOWED_ORIGINS", ok)]).is_ok(), "{ok}");
+    }
+    for refused in [
+        "*,https://a.example",
+        "https://a.example/",
+        "https://App.example.com",
+        "app.example.com",
+        "https://a.example/path",
+        "ftp://a.example",
+        "https://a.example:443",
+        "http://a.example:80",
+        "http://a.example:65536",
+        "https://a.example,http://b.example:80",
+    ] {
+        assert_eq!(
+            config(&[("ALLOWED_ORIGINS", refused)]).unwrap_err().variable,
+            "ALLOWED_ORIGINS",
+            "{refused}"
+        );
+    }
+}

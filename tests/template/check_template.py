@@ -161,12 +161,18 @@ check(all(livekit_url.match(v) for v in ["", "wss://x.livekit.cloud", "wss://h.e
       and not any(livekit_rooms.match(v) for v in ["*,lobby", "a b", "p*x", "lobby,"]),
       "LiveKitUrl and LiveKitRooms refuse what LIVEKIT_URL and LIVEKIT_ROOMS refuse (and ws, which is for loopback only)")
 origins = re.compile(params["AllowedOrigins"]["AllowedPattern"])
-check(all(origins.match(v) for v in ["*", "https://app.example.com", "http://localhost:5173",
-                                    "https://a.example,http://127.0.0.1:3000", "null"])
-      and not any(origins.match(v) for v in ["*,https://a.example", "https://a.example/", "https://App.example.com",
-                                            "app.example.com", "https://a.example, https://b.example",
-                                            "https://a.example/path", "ftp://a.example"]),
-      "AllowedOrigins refuses what ALLOWED_ORIGINS refuses (*-plus-others, a path or slash, upper case, no scheme)")
+# The values src/config/tests.rs::allowed_origins_are_refused_as_the_template_refuses_them feeds
+# the binary too; the template also refuses port 0 (the binary takes it).
+ORIGINS_OK = ["*", "https://app.example.com", "http://localhost:5173", "https://a.example,http://127.0.0.1:3000",
+              "null", "https://a.example:8443", "http://x:65535"]
+ORIGINS_REFUSED = ["*,https://a.example", "https://a.example/", "https://App.example.com", "app.example.com",
+                   "https://a.example/path", "ftp://a.example", "https://a.example:443", "http://a.example:80",
+                   "http://a.example:65536", "https://a.example,http://b.example:80"]
+check(all(origins.match(v) for v in ORIGINS_OK)
+      and not any(origins.match(v) for v in ORIGINS_REFUSED + ["https://a.example, https://b.example",
+                                                               "http://a.example:0"]),
+      "AllowedOrigins refuses what ALLOWED_ORIGINS refuses (*-plus-others, a path or slash, upper case, no "
+      "scheme, a default or out-of-range port), and spaces (API Gateway's CORS list splits on commas)")
 check(params["RoomTtlSeconds"]["MinValue"] == 60 and params["RoomTtlSeconds"]["MaxValue"] == 2592000
       and params["RoomRefreshMarginSeconds"]["MaxValue"] == 86400,
       "RoomTtlSeconds and RoomRefreshMarginSeconds bounded as ROOM_TTL_S and ROOM_REFRESH_MARGIN_S")
