@@ -173,6 +173,10 @@ check(all(origins.match(v) for v in ORIGINS_OK)
                                                                "http://a.example:0"]),
       "AllowedOrigins refuses what ALLOWED_ORIGINS refuses (*-plus-others, a path or slash, upper case, no "
       "scheme, a default or out-of-range port), and spaces (API Gateway's CORS list splits on commas)")
+streams = re.compile(params["AipixStreams"]["AllowedPattern"])
+check(all(streams.match(v) for v in ["", "*", "cam-1", "cam-1,cam.2"])
+      and not any(streams.match(v) for v in ["cam 1", "*,cam-1", "cam%2D1", "cam/1", "c" * 129]),
+      "AipixStreams refuses what AIPIX_STREAMS refuses (and spaces)")
 check(params["RoomTtlSeconds"]["MinValue"] == 60 and params["RoomTtlSeconds"]["MaxValue"] == 2592000
       and params["RoomRefreshMarginSeconds"]["MaxValue"] == 86400,
       "RoomTtlSeconds and RoomRefreshMarginSeconds bounded as ROOM_TTL_S and ROOM_REFRESH_MARGIN_S")
