@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use crate::api::{TokenProvider, Vendor};
-use crate::aws::{dynamodb_client, load_sdk, secrets_manager_client};
+use crate::aws::{Preconnect, dynamodb_client, load_sdk, preconnect_dynamodb, secrets_manager_client};
 use crate::config::{Config, CredentialSource, Mode};
 use crate::logging::chain;
 use crate::metrics::Metrics;
@@ -50,10 +50,12 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
             .with_metrics(metrics, None);
         if let Some(spec) = config.quota {
             let store = match config.quota_table {
-                Some(table) => QuotaStore::dynamo(
-                    dynamodb_client(&Box::pin(load_sdk(lambda)).await.map_err(StartError::HttpClient)?),
-                    table,
-                ),
+                Some(table) => {
+                    let client =
+                        dynamodb_client(&Box::pin(load_sdk(lambda)).await.map_err(StartError::HttpClient)?);
+                    warm_up_dynamodb(&client, (&table, QuotaStore::KEY)).await;
+                    QuotaStore::dynamo(client, table)
+                }
                 None => QuotaStore::memory(),
             };
             vendor = vendor.with_quota(Quota::new(spec, store, config.quota_fail));
@@ -99,17 +101,26 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
                 CredentialStore::secrets_manager(client, secret_id)
             }
         };
-        // The DynamoDB client is built while the secret's request is in
-        // flight: `join!` polls the read first, which sends it and waits.
-        let needs_dynamo = config.rooms_table.is_some() || config.quota_table.is_some();
+        // The DynamoDB client is built, and its connection opened, while
+        // the secret's request is in flight: `join!` polls the read first,
+        // which sends it and waits.
+        // One table's read opens the connection both tables use.
+        let warm_up = (config.rooms_table.as_deref().map(|table| (table, RoomStore::KEY))).or_else(|| {
+            config
+                .quota_table
+                .as_deref()
+                .map(|table| (table, QuotaStore::KEY))
+        });
         let dynamo = async {
-            match (needs_dynamo, sdk) {
-                (false, _) => Ok(None),
-                (true, Some(sdk)) => Ok(Some(dynamodb_client(&sdk))),
-                (true, None) => Ok(Some(dynamodb_client(
-                    &Box::pin(load_sdk(lambda)).await.map_err(StartError::HttpClient)?,
-                ))),
-            }
+            let Some(warm_up) = warm_up else {
+                return Ok(None);
+            };
+            let client = match sdk {
+                Some(sdk) => dynamodb_client(&sdk),
+                None => dynamodb_client(&Box::pin(load_sdk(lambda)).await.map_err(StartError::HttpClient)?),
+            };
+            warm_up_dynamodb(&client, warm_up).await;
+            Ok(Some(client))
         };
         let read = async {
             let reading = Instant::now();
@@ -193,6 +204,24 @@ async fn warm_up(http: &reqwest::Client, base_url: &Url, budget: Duration) {
         Err(_) => tracing::warn!(
             budget_ms = budget.as_millis() as u64,
             "upstream warm-up timed out"
+        ),
+    }
+}
+
+/// Opens the DynamoDB client's connection during init ([`preconnect_dynamodb`]);
+/// failure only costs the first room or quota call its handshake.
+async fn warm_up_dynamodb(client: &aws_sdk_dynamodb::Client, (table, key): (&str, &str)) {
+    let started = Instant::now();
+    match preconnect_dynamodb(client, table, key, WARM_UP_BUDGET).await {
+        Preconnect::Answered(status) => tracing::debug!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "DynamoDB connection warmed"
+        ),
+        Preconnect::Failed(error) => tracing::warn!(%error, "DynamoDB warm-up failed"),
+        Preconnect::TimedOut => tracing::warn!(
+            budget_ms = WARM_UP_BUDGET.as_millis() as u64,
+            "DynamoDB warm-up timed out"
         ),
     }
 }

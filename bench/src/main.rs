@@ -14,7 +14,12 @@
 //! and prints instructions (not seconds: the same whatever else the machine
 //! does) for a cold start with its first request, and per warm request; and
 //! the same for a LiveKit-only deployment and `POST /livekit/token`, whose
-//! token is signed in the process (no upstream call).
+//! token is signed in the process (no upstream call); and for a deployment
+//! with a quota, whose every token request counts in DynamoDB.
+//!
+//! DynamoDB (moto) is reached through a proxy that counts connections, as
+//! the CAS stand-in counts its own: how many each cold start opens during
+//! init and how many its first request opens.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -23,6 +28,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::config::{Credentials, Region, SharedCredentialsProvider};
 use bench::cas::CasStandIn;
+use bench::dynamo::create_table;
+use bench::proxy::CountingProxy;
 use bench::runtime_api::{Kind, RuntimeApi};
 use bench::tls::{Leaf, TestCa};
 use tokio::process::{Child, Command};
@@ -31,6 +38,8 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const SECRET_NAME: &str = "bench/cas";
 const LIVEKIT_SECRET_NAME: &str = "bench/livekit";
+const ROOMS_TABLE: &str = "bench-rooms";
+const QUOTA_TABLE: &str = "bench-quotas";
 
 struct Options {
     runs: usize,
@@ -74,6 +83,8 @@ struct Figures {
     conns_first: Vec<usize>,
     conns_warm: Vec<usize>,
     handshakes_init: Vec<usize>,
+    dynamo_init: Vec<usize>,
+    dynamo_first: Vec<usize>,
     handshakes_first: Vec<usize>,
     token_path_during_init: usize,
     recovered: Vec<bool>,
@@ -176,17 +187,25 @@ enum Wrapper {
     Callgrind(PathBuf),
 }
 
+/// The stand-ins a subject talks to.
+struct Upstreams<'a> {
+    cas: &'a CasStandIn,
+    dynamo: &'a CountingProxy,
+}
+
 /// One cold start of `subject` and its first request.
 async fn cold_start(
     subject: &Subject<'_>,
     wrapper: &Wrapper,
     run: usize,
-    cas: &CasStandIn,
+    upstreams: &Upstreams<'_>,
     events: &(String, String),
     figures: &mut Figures,
 ) -> Result<Live, Error> {
+    let Upstreams { cas, dynamo } = upstreams;
     let mut runtime = RuntimeApi::start().await?;
     let (conns0, token0, tls0) = (cas.connections(), cas.token_requests(), cas.handshakes());
+    let dynamo0 = dynamo.connections();
     let spawned = Instant::now();
     let mut command = match wrapper {
         Wrapper::None => Command::new(&subject.binary),
@@ -220,13 +239,15 @@ async fn cold_start(
     figures.conns_init.push(cas.connections() - conns0);
     figures.handshakes_init.push(cas.handshakes() - tls0);
     figures.token_path_during_init += cas.token_requests() - token0;
+    figures.dynamo_init.push(dynamo.connections() - dynamo0);
 
-    let (conns, tls) = (cas.connections(), cas.handshakes());
+    let (conns, tls, dynamo1) = (cas.connections(), cas.handshakes(), dynamo.connections());
     figures
         .first
         .push(invoke(&mut runtime, &format!("{run}-first"), &events.0).await?);
     figures.conns_first.push(cas.connections() - conns);
     figures.handshakes_first.push(cas.handshakes() - tls);
+    figures.dynamo_first.push(dynamo.connections() - dynamo1);
     Ok(Live { runtime, child, pid })
 }
 
@@ -352,6 +373,11 @@ async fn main() -> Result<(), Error> {
         .send()
         .await?;
     secret_round_trip(&moto.endpoint).await?;
+    let tables = aws_sdk_dynamodb::Client::new(&sdk(&moto.endpoint));
+    create_table(&tables, ROOMS_TABLE, "room").await?;
+    create_table(&tables, QUOTA_TABLE, "pk").await?;
+    let moto_addr = moto.endpoint.trim_start_matches("http://").parse()?;
+    let dynamo = CountingProxy::start(moto_addr).await?;
     let mut round_trips = Vec::new();
     let cas = CasStandIn::start(IDLE_CLOSE).await?;
     let ca = TestCa::new("bench CA")?;
@@ -372,9 +398,10 @@ async fn main() -> Result<(), Error> {
             ("AWS_REGION", "us-east-1".to_owned()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
             // As template.yaml deploys it: rooms on (the DynamoDB client is
-            // built at cold start; no room is asked for here).
-            ("ROOMS_TABLE", "bench-rooms".to_owned()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
+            // built, and its connection opened, at cold start; no room is
+            // asked for here).
+            ("ROOMS_TABLE", ROOMS_TABLE.to_owned()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", dynamo.url()),
             // As deployed: EMF records on (Lambda's default). `METRICS=off
             // bench/run.sh` measures the same binary without them.
             (
@@ -418,6 +445,17 @@ async fn main() -> Result<(), Error> {
         std::fs::read_to_string(options.root.join("events/http-api-post-livekit-token.json"))?,
         events.1.clone(),
     );
+    // With a quota: every token request counts in DynamoDB.
+    let mut quota_env = vendor.env.clone();
+    quota_env.extend([
+        ("QUOTA", "1000000/1h".to_owned()),
+        ("QUOTA_TABLE", QUOTA_TABLE.to_owned()),
+    ]);
+    let vendor_quota = Subject {
+        name: "token-vendor with a quota",
+        binary: vendor.binary.clone(),
+        env: quota_env,
+    };
     let hello = Subject {
         name: "hello-world",
         binary: release.join("hello-world"),
@@ -441,15 +479,25 @@ async fn main() -> Result<(), Error> {
     // Alternate the subjects' cold starts so machine noise hits both alike.
     let (mut v, mut h, mut m) = (Figures::default(), Figures::default(), Figures::default());
     let mut t = Figures::default();
+    let mut q = Figures::default();
+    let plain = Upstreams {
+        cas: &cas,
+        dynamo: &dynamo,
+    };
+    let over_https = Upstreams {
+        cas: &cas_tls,
+        dynamo: &dynamo,
+    };
     let mut tls_round_trips = Vec::new();
     // The first run's processes stay up for the warm requests.
     for run in 0..options.runs {
-        let mut hl = cold_start(&hello, &Wrapper::None, run, &cas, &events, &mut h).await?;
+        let mut hl = cold_start(&hello, &Wrapper::None, run, &plain, &events, &mut h).await?;
         round_trips.push(secret_round_trip(&moto.endpoint).await?);
-        let mut vl = cold_start(&vendor, &Wrapper::None, run, &cas, &events, &mut v).await?;
-        let mut ml = cold_start(&hello_mt, &Wrapper::None, run, &cas, &events, &mut m).await?;
+        let mut vl = cold_start(&vendor, &Wrapper::None, run, &plain, &events, &mut v).await?;
+        let mut ml = cold_start(&hello_mt, &Wrapper::None, run, &plain, &events, &mut m).await?;
         tls_round_trips.push(secret_round_trip(&moto.endpoint).await?);
-        let mut tl = cold_start(&vendor_tls, &Wrapper::None, run, &cas_tls, &events, &mut t).await?;
+        let mut tl = cold_start(&vendor_tls, &Wrapper::None, run, &over_https, &events, &mut t).await?;
+        let ql = cold_start(&vendor_quota, &Wrapper::None, run, &plain, &events, &mut q).await?;
         if run == 0 {
             warm(
                 &mut [(&mut vl, &mut v), (&mut hl, &mut h), (&mut ml, &mut m)],
@@ -465,6 +513,7 @@ async fn main() -> Result<(), Error> {
         vl.stop(&mut v).await;
         ml.stop(&mut m).await;
         tl.stop(&mut t).await;
+        ql.stop(&mut q).await;
     }
 
     println!();
@@ -544,15 +593,26 @@ async fn main() -> Result<(), Error> {
          request after the idle close succeeded: {:?}",
         t.handshakes_init, t.handshakes_first, options.warm, t.conns_warm, t.recovered
     );
+    println!(
+        "DynamoDB connections: per cold start (init) {:?}, by the first GET /token {:?}; \
+         with a quota (the GET counts in DynamoDB): init {:?}, first GET {:?}, first GET median {:.3} ms \
+         (without a quota {:.3} ms)",
+        v.dynamo_init,
+        v.dynamo_first,
+        q.dynamo_init,
+        q.dynamo_first,
+        stats(&ms(&q.first)).median,
+        stats(&ms(&v.first)).median,
+    );
     if let Some(zip) = &options.zip {
         print_size(zip);
     }
     if let Some(requests) = options.callgrind {
         println!();
         println!("instructions (callgrind; {requests} warm requests of each kind):");
-        let hello = instructions(&hello, requests, &cas, &events).await?;
-        let vendor = instructions(&vendor, requests, &cas, &events).await?;
-        let over_tls = instructions(&vendor_tls, requests, &cas_tls, &events).await?;
+        let hello = instructions(&hello, requests, &plain, &events).await?;
+        let vendor = instructions(&vendor, requests, &plain, &events).await?;
+        let over_tls = instructions(&vendor_tls, requests, &over_https, &events).await?;
         let line = |label: &str, v: f64, h: f64| {
             println!("{label:<38} {v:>14.0} {h:>14.0} {:>7.2}x", v / h);
         };
@@ -573,7 +633,7 @@ async fn main() -> Result<(), Error> {
             hello.cold as f64,
         );
         line("over https: per warm GET /token", over_tls.per_get, hello.per_get);
-        let livekit = instructions(&vendor_livekit, requests, &cas, &livekit_events).await?;
+        let livekit = instructions(&vendor_livekit, requests, &plain, &livekit_events).await?;
         line(
             "LiveKit: cold start + first request",
             livekit.cold as f64,
@@ -584,6 +644,13 @@ async fn main() -> Result<(), Error> {
             livekit.per_get,
             hello.per_get,
         );
+        let quota = instructions(&vendor_quota, requests, &plain, &events).await?;
+        line(
+            "quota: cold start + first request",
+            quota.cold as f64,
+            hello.cold as f64,
+        );
+        line("quota: per warm GET /token", quota.per_get, hello.per_get);
     }
     let _ = std::fs::remove_file(&ca_pem);
     Ok(())
@@ -601,7 +668,7 @@ struct Instructions {
 async fn instructions(
     subject: &Subject<'_>,
     requests: usize,
-    cas: &CasStandIn,
+    upstreams: &Upstreams<'_>,
     events: &(String, String),
 ) -> Result<Instructions, Error> {
     let mut totals = [0u64; 3];
@@ -609,7 +676,7 @@ async fn instructions(
         let out = std::env::temp_dir().join(format!("bench-callgrind-{}-{kind}", std::process::id()));
         let valgrind = Wrapper::Callgrind(out.clone());
         let mut figures = Figures::default();
-        let mut live = cold_start(subject, &valgrind, 0, cas, events, &mut figures).await?;
+        let mut live = cold_start(subject, &valgrind, 0, upstreams, events, &mut figures).await?;
         let event = if kind == 1 { &events.0 } else { &events.1 };
         for i in 0..if kind == 0 { 0 } else { requests } {
             invoke(&mut live.runtime, &format!("{kind}-{i}"), event).await?;

@@ -1,12 +1,16 @@
 //! AWS: the SDK's configuration (loaded once per cold start), the explicit
-//! timeouts of every AWS call, the client builders, and the SDK's HTTP
-//! client ([`http`]).
+//! timeouts of every AWS call, the client builders, DynamoDB's connection
+//! opened at init, and the SDK's HTTP client ([`http`]).
 
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_types::retry::RetryConfig;
+
+use crate::logging::chain;
 use aws_sdk_secretsmanager::Client as SecretsManagerClient;
 
 pub(crate) mod http;
@@ -59,4 +63,55 @@ pub(crate) fn dynamodb_client(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
         .timeout_config(aws_timeouts())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// How DynamoDB's connection warm-up ended, for the cold start's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Preconnect {
+    /// The endpoint answered (a refusal too): its connection is in the pool.
+    Answered(u16),
+    /// No answer (no connection, or no credentials to sign with), and why.
+    Failed(String),
+    /// No answer within the budget.
+    TimedOut,
+}
+
+/// The key [`preconnect_dynamodb`] reads: no room name and no quota key
+/// starts with `#`, so it names no item of either table.
+pub(crate) const WARM_UP_KEY: &str = "#warm-up";
+
+/// Opens the DynamoDB client's keep-alive connection (TCP, and TLS over
+/// https) during init, so that the first room or quota call after a cold
+/// start opens none.
+///
+/// It reads [`WARM_UP_KEY`] of `table` (partition key `key`): a `GetItem`
+/// of an item that does not exist, eventually consistent, half a read unit.
+/// The function may already read the rooms table, so that read needs no new
+/// IAM grant. A refusal (no `GetItem` on a quota-only table) still leaves
+/// the connection open. The SDK makes the call, so the endpoint, credentials,
+/// signing and pooled connection are the ones a table call then reuses. It is
+/// tried once (no retry), within `budget`.
+pub(crate) async fn preconnect_dynamodb(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: &str,
+    budget: Duration,
+) -> Preconnect {
+    let call = client
+        .get_item()
+        .table_name(table)
+        .key(key, AttributeValue::S(WARM_UP_KEY.to_owned()))
+        .projection_expression("#k")
+        .expression_attribute_names("#k", key)
+        .customize()
+        .config_override(aws_sdk_dynamodb::config::Builder::new().retry_config(RetryConfig::disabled()))
+        .send();
+    match tokio::time::timeout(budget, call).await {
+        Ok(Ok(_)) => Preconnect::Answered(200),
+        Ok(Err(error)) => match error.raw_response() {
+            Some(response) => Preconnect::Answered(response.status().as_u16()),
+            None => Preconnect::Failed(chain(&error)),
+        },
+        Err(_) => Preconnect::TimedOut,
+    }
 }

@@ -49,6 +49,9 @@ impl fmt::Debug for QuotaStore {
 const MAX_REFUNDS: u32 = 100;
 
 impl QuotaStore {
+    /// The table\'s partition key: the caller and the window (`key#start`).
+    pub(crate) const KEY: &str = "pk";
+
     pub fn dynamo(client: DynamoClient, table: impl Into<String>) -> Self {
         Self::Dynamo {
             client,
@@ -98,7 +101,7 @@ impl QuotaStore {
                 let result = client
                     .update_item()
                     .table_name(table)
-                    .key("pk", AttributeValue::S(format!("{key}#{window_start}")))
+                    .key(Self::KEY, AttributeValue::S(format!("{key}#{window_start}")))
                     .update_expression("SET expiresAt = :exp, lastId = :id ADD #count :one")
                     .condition_expression(
                         "(attribute_not_exists(#count) OR #count < :limit) AND \
@@ -176,7 +179,7 @@ impl QuotaStore {
                 let result = client
                     .update_item()
                     .table_name(table)
-                    .key("pk", AttributeValue::S(format!("{key}#{window_start}")))
+                    .key(Self::KEY, AttributeValue::S(format!("{key}#{window_start}")))
                     .update_expression("ADD #count :minus_one, refunded :ids")
                     // At most MAX_REFUNDS ids a window: the item stays small
                     // (every 429 reads it back), and past that the unit stays spent.

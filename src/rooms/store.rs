@@ -131,6 +131,9 @@ impl std::fmt::Debug for RoomStore {
 }
 
 impl RoomStore {
+    /// The table's partition key: the room's name.
+    pub(crate) const KEY: &str = "room";
+
     pub fn dynamo(client: DynamoClient, table: impl Into<String>) -> Self {
         Self::Dynamo {
             client,
@@ -149,7 +152,7 @@ impl RoomStore {
                 let output = client
                     .get_item()
                     .table_name(table)
-                    .key("room", AttributeValue::S(room.as_str().to_owned()))
+                    .key(Self::KEY, AttributeValue::S(room.as_str().to_owned()))
                     .consistent_read(true)
                     .send()
                     .await
@@ -202,7 +205,7 @@ impl RoomStore {
                 let mut request = client
                     .update_item()
                     .table_name(table)
-                    .key("room", AttributeValue::S(room.as_str().to_owned()))
+                    .key(Self::KEY, AttributeValue::S(room.as_str().to_owned()))
                     .condition_expression(condition)
                     .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .expression_attribute_names("#t", "token")
@@ -257,7 +260,7 @@ impl RoomStore {
                 client
                     .update_item()
                     .table_name(table)
-                    .key("room", AttributeValue::S(room.as_str().to_owned()))
+                    .key(Self::KEY, AttributeValue::S(room.as_str().to_owned()))
                     .update_expression(
                         "SET #t = :token, expiresAt = :exp, mintedAt = :now, createdAt = if_not_exists(createdAt, :now) \
                          REMOVE claimId, leaseUntil",
@@ -293,7 +296,7 @@ impl RoomStore {
                 client
                     .update_item()
                     .table_name(table)
-                    .key("room", AttributeValue::S(room.as_str().to_owned()))
+                    .key(Self::KEY, AttributeValue::S(room.as_str().to_owned()))
                     .update_expression("REMOVE claimId, leaseUntil")
                     .condition_expression("claimId = :id")
                     .expression_attribute_values(":id", AttributeValue::S(claim_id.to_owned()))

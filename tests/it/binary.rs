@@ -174,11 +174,7 @@ async fn under_lambda_a_malformed_event_is_an_invocation_error_and_the_next_even
 
     runtime.invoke("req-1", "{not json");
     runtime.invoke("req-2", r#"{"hello": "world"}"#);
-    let event = std::fs::read_to_string(format!(
-        "{}/events/http-api-get-token.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let event = get_token_event();
     runtime.invoke("req-3", event);
 
     let wait = Duration::from_secs(20);
@@ -238,11 +234,7 @@ async fn under_lambda_init_warms_the_upstream_connection_off_the_token_path_and_
     let mut vars = lambda_env(&runtime);
     vars.extend(aws_env(&moto));
     vars.extend([("SECRET_ID", "tv/warm".to_owned()), ("CAS_URL", cas.url())]);
-    let event = std::fs::read_to_string(format!(
-        "{}/events/http-api-get-token.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let event = get_token_event();
 
     // Act: the cold start...
     let vendor = Process::spawn(&vars);
@@ -274,6 +266,168 @@ async fn under_lambda_init_warms_the_upstream_connection_off_the_token_path_and_
     );
 }
 
+/// `events/http-api-get-token.json`: API Gateway's `GET /token`.
+fn get_token_event() -> String {
+    std::fs::read_to_string(format!(
+        "{}/events/http-api-get-token.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The variables of a Lambda with CAS at `cas` and its keys in moto's secret
+/// `secret_id`.
+fn cas_lambda_env(
+    runtime: &RuntimeApi,
+    moto: &Moto,
+    secret_id: &str,
+    cas: &bench::cas::CasStandIn,
+) -> Vec<(&'static str, String)> {
+    let mut vars = lambda_env(runtime);
+    vars.extend(aws_env(moto));
+    vars.extend([("SECRET_ID", secret_id.to_owned()), ("CAS_URL", cas.url())]);
+    vars
+}
+
+#[tokio::test]
+async fn under_lambda_init_opens_the_dynamodb_connection_and_the_first_requests_open_none() {
+    // With rooms and a quota (the warm-up reads the rooms table), and with a
+    // quota alone (it reads the quota table).
+    for rooms in [true, false] {
+        // Arrange: DynamoDB (moto) reached through a proxy that counts
+        // connections; CAS counts its own.
+        let moto = Moto::start();
+        moto.create_secret("tv/dynamo", &secret_json(KEY, SECRET)).await;
+        let admin = dynamodb(&moto.endpoint);
+        create_table(&admin).await;
+        create_keyed_table(&admin, "quotas", "pk").await;
+        let moto_addr = moto.endpoint.trim_start_matches("http://").parse().unwrap();
+        let proxy = bench::proxy::CountingProxy::start(moto_addr).await.unwrap();
+        let cas = bench::cas::CasStandIn::start(Duration::from_secs(30))
+            .await
+            .unwrap();
+        let mut runtime = RuntimeApi::start().await.unwrap();
+        let mut vars = cas_lambda_env(&runtime, &moto, "tv/dynamo", &cas);
+        vars.extend([
+            ("QUOTA", "5/1h".to_owned()),
+            ("QUOTA_TABLE", "quotas".to_owned()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", proxy.url()),
+            ("AWS_LAMBDA_LOG_LEVEL", "debug".to_owned()),
+        ]);
+        if rooms {
+            vars.push(("ROOMS_TABLE", TABLE.to_owned()));
+        }
+        let get = get_token_event();
+        // A room: a claim, a CAS token and a fulfil, after the quota's count.
+        let third = match rooms {
+            true => http_api_event("POST", "/rooms", "", &[("origin", ALLOWED)], ""),
+            false => get.clone(),
+        };
+
+        // Act: the cold start, then three requests.
+        let vendor = Process::spawn(&vars);
+        let init = runtime.wait_first_next(Duration::from_secs(20)).await;
+        let after_init = (proxy.connections(), cas.connections());
+        let mut answers = Vec::new();
+        for (i, event) in [&get, &get, &third].into_iter().enumerate() {
+            runtime.invoke(&format!("first-{i}"), event.clone());
+            answers.push(runtime.outcome(Duration::from_secs(10)).await);
+        }
+        let after_requests = (proxy.connections(), cas.connections());
+        let output = vendor.stop().await;
+
+        // Assert: one DynamoDB connection, opened during init, and the
+        // requests used it (the quota counted down through DynamoDB).
+        assert!(init.is_some(), "{output}");
+        assert_eq!(
+            after_init,
+            (1, 1),
+            "rooms {rooms}: DynamoDB, CAS connections after init\n{output}"
+        );
+        let summary: Vec<_> = answers
+            .iter()
+            .map(|outcome| match outcome {
+                Some(Outcome {
+                    kind: Kind::Response(body),
+                    ..
+                }) => (
+                    body["statusCode"].as_u64(),
+                    body["headers"]["ratelimit-remaining"].as_str().map(str::to_owned),
+                ),
+                other => panic!("{other:?}\n{output}"),
+            })
+            .collect();
+        let third_status = if rooms { 201 } else { 200 };
+        assert_eq!(
+            summary,
+            [
+                (Some(200), Some("4".to_owned())),
+                (Some(200), Some("3".to_owned())),
+                (Some(third_status), Some("2".to_owned())),
+            ],
+            "rooms {rooms}\n{output}"
+        );
+        assert_eq!(
+            after_requests,
+            (1, 1),
+            "rooms {rooms}: the requests open no connection to any host\n{output}"
+        );
+        assert!(
+            output.contains("DynamoDB connection warmed status=200"),
+            "{output}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn under_lambda_a_dynamodb_that_is_down_or_hung_at_init_costs_a_warning_within_the_warm_up_budget() {
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    for (endpoint, warning) in [
+        (refused, "DynamoDB warm-up failed"),
+        (stalled_server().await, "DynamoDB warm-up timed out"),
+    ] {
+        // Arrange: rooms in a DynamoDB that refuses connections, or accepts
+        // them and never answers.
+        let moto = Moto::start();
+        moto.create_secret("tv/down", &secret_json(KEY, SECRET)).await;
+        let cas = bench::cas::CasStandIn::start(Duration::from_secs(30))
+            .await
+            .unwrap();
+        let mut runtime = RuntimeApi::start().await.unwrap();
+        let mut vars = cas_lambda_env(&runtime, &moto, "tv/down", &cas);
+        vars.extend([
+            ("ROOMS_TABLE", TABLE.to_owned()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ]);
+        let get = get_token_event();
+
+        // Act
+        let started = std::time::Instant::now();
+        let vendor = Process::spawn(&vars);
+        let init = runtime.wait_first_next(Duration::from_secs(20)).await;
+        let took = started.elapsed();
+        runtime.invoke("after", get);
+        let outcome = runtime.outcome(Duration::from_secs(10)).await;
+        let output = vendor.stop().await;
+
+        // Assert: ready within the 1.5 s budget (and some slack for the
+        // process), one warning, and tokens served.
+        assert!(init.is_some(), "{output}");
+        assert!(
+            took < Duration::from_millis(2500),
+            "{warning}: {took:?}\n{output}"
+        );
+        assert_eq!(output.matches(warning).count(), 1, "{output}");
+        assert!(
+            matches!(outcome, Some(Outcome { kind: Kind::Response(ref b), .. }) if b["statusCode"] == 200),
+            "{outcome:?}\n{output}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn under_lambda_a_request_after_the_upstream_closed_the_idle_connection_still_gets_a_token() {
     // Arrange: the stand-in closes connections idle for 200 ms.
@@ -289,11 +443,7 @@ async fn under_lambda_a_request_after_the_upstream_closed_the_idle_connection_st
     let mut vars = lambda_env(&runtime);
     vars.extend(aws_env(&moto));
     vars.extend([("SECRET_ID", "tv/idle".to_owned()), ("CAS_URL", cas.url())]);
-    let event = std::fs::read_to_string(format!(
-        "{}/events/http-api-get-token.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let event = get_token_event();
     let vendor = Process::spawn(&vars);
     runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
 

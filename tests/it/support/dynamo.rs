@@ -25,30 +25,7 @@ pub(crate) async fn create_table(client: &aws_sdk_dynamodb::Client) {
 
 /// A DynamoDB table on demand whose partition key `key` is a String.
 pub(crate) async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, table: &str, key: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(key)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    bench::dynamo::create_table(client, table, key).await.unwrap();
 }
 
 /// An HTTP proxy to `upstream` that forwards every request but drops the
