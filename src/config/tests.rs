@@ -453,8 +453,8 @@ fn under_lambda_the_livekit_pair_comes_only_from_the_secret() {
 
 #[test]
 fn the_quota_window_is_bounded_at_seven_days() {
-    // The same values as tests/template/check_template.py feeds the
-    // template's QuotaPerCaller pattern.
+    // tests/template/check_parameters.py gives these values (and more) to
+    // the template's QuotaPerCaller too.
     for ok in [
         "20/1h",
         "100/7d",
@@ -488,8 +488,8 @@ fn the_quota_window_is_bounded_at_seven_days() {
 
 #[test]
 fn allowed_origins_are_refused_as_the_template_refuses_them() {
-    // The same values as tests/template/check_template.py feeds the
-    // template's AllowedOrigins pattern.
+    // tests/template/check_parameters.py gives these values (and more) to
+    // the template's AllowedOrigins too.
     for ok in [
         "*",
         "https://app.example.com",
