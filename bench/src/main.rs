@@ -132,12 +132,26 @@ fn sdk(endpoint: &str) -> SdkConfig {
         .build()
 }
 
-/// The secret's own round trip as the vendor pays it at cold start: a new
-/// client's first `GetSecretValue` (new connection included).
-async fn secret_round_trip(endpoint: &str) -> Result<Duration, Error> {
-    let client = aws_sdk_secretsmanager::Client::new(&sdk(endpoint));
+/// The AWS round trips as the vendor pays them at cold start: a new
+/// client's first `GetSecretValue` and, at the same time, a new DynamoDB
+/// client's first `GetItem` (the connection warm-up), new connections
+/// included. Init waits for the slower of the two.
+async fn aws_round_trip(endpoint: &str) -> Result<Duration, Error> {
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk(endpoint));
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk(endpoint));
     let started = Instant::now();
-    client.get_secret_value().secret_id(SECRET_NAME).send().await?;
+    let read = secrets.get_secret_value().secret_id(SECRET_NAME).send();
+    let warm = dynamo
+        .get_item()
+        .table_name(ROOMS_TABLE)
+        .key(
+            "room",
+            aws_sdk_dynamodb::types::AttributeValue::S("#warm-up".to_owned()),
+        )
+        .send();
+    let (read, warm) = tokio::join!(read, warm);
+    read?;
+    warm?;
     Ok(started.elapsed())
 }
 
@@ -206,6 +220,22 @@ async fn cold_start(
     let mut runtime = RuntimeApi::start().await?;
     let (conns0, token0, tls0) = (cas.connections(), cas.token_requests(), cas.handshakes());
     let dynamo0 = dynamo.connections();
+    // `BENCH_LOGS=<dir>`: each process's warnings (and errors) go to a file
+    // there, to see why a figure moved (a warm-up that timed out, say).
+    let logs = match std::env::var_os("BENCH_LOGS") {
+        Some(dir) => {
+            let kind = if matches!(wrapper, Wrapper::None) {
+                "plain"
+            } else {
+                "callgrind"
+            };
+            static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("{n:03}-{}-{run}-{kind}.log", subject.name.replace(' ', "-"));
+            Some(std::fs::File::create(Path::new(&dir).join(name))?)
+        }
+        None => None,
+    };
     let spawned = Instant::now();
     let mut command = match wrapper {
         Wrapper::None => Command::new(&subject.binary),
@@ -224,9 +254,12 @@ async fn cold_start(
         .env("AWS_LAMBDA_FUNCTION_NAME", "token-vendor")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_LEVEL", "error")
+        .env(
+            "AWS_LAMBDA_LOG_LEVEL",
+            if logs.is_some() { "warn" } else { "error" },
+        )
         .envs(subject.env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
+        .stdout(logs.map_or_else(Stdio::null, Stdio::from))
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
@@ -361,9 +394,6 @@ async fn main() -> Result<(), Error> {
         .secret_string(r#"{"API_KEY":"bench-key","API_SECRET":"bench-secret"}"#)
         .send()
         .await?;
-    // Warm the harness's own SDK code path once; the round trips measured
-    // below (a new client each, new connection included) pair with the
-    // vendor's cold starts, run by run.
     admin
         .create_secret()
         .name(LIVEKIT_SECRET_NAME)
@@ -372,10 +402,13 @@ async fn main() -> Result<(), Error> {
         )
         .send()
         .await?;
-    secret_round_trip(&moto.endpoint).await?;
     let tables = aws_sdk_dynamodb::Client::new(&sdk(&moto.endpoint));
     create_table(&tables, ROOMS_TABLE, "room").await?;
     create_table(&tables, QUOTA_TABLE, "pk").await?;
+    // Warm the harness's own SDK code path once; the round trips measured
+    // below (a new client each, new connection included) pair with the
+    // vendor's cold starts, run by run.
+    aws_round_trip(&moto.endpoint).await?;
     let moto_addr = moto.endpoint.trim_start_matches("http://").parse()?;
     let dynamo = CountingProxy::start(moto_addr).await?;
     let mut round_trips = Vec::new();
@@ -492,10 +525,10 @@ async fn main() -> Result<(), Error> {
     // The first run's processes stay up for the warm requests.
     for run in 0..options.runs {
         let mut hl = cold_start(&hello, &Wrapper::None, run, &plain, &events, &mut h).await?;
-        round_trips.push(secret_round_trip(&moto.endpoint).await?);
+        round_trips.push(aws_round_trip(&moto.endpoint).await?);
         let mut vl = cold_start(&vendor, &Wrapper::None, run, &plain, &events, &mut v).await?;
         let mut ml = cold_start(&hello_mt, &Wrapper::None, run, &plain, &events, &mut m).await?;
-        tls_round_trips.push(secret_round_trip(&moto.endpoint).await?);
+        tls_round_trips.push(aws_round_trip(&moto.endpoint).await?);
         let mut tl = cold_start(&vendor_tls, &Wrapper::None, run, &over_https, &events, &mut t).await?;
         let ql = cold_start(&vendor_quota, &Wrapper::None, run, &plain, &events, &mut q).await?;
         if run == 0 {
@@ -543,8 +576,8 @@ async fn main() -> Result<(), Error> {
     let overhead = stats(&overheads);
     println!();
     println!(
-        "secret round trip (new client, first call): median {:.3} ms; init overhead beyond hello + secret, \
-         run by run: median {:+.3} ms (min–max {:+.3} – {:+.3})",
+        "AWS round trip (new clients' first GetSecretValue and GetItem at once): median {:.3} ms; \
+         init overhead beyond hello + AWS round trip, run by run: median {:+.3} ms (min–max {:+.3} – {:+.3})",
         secret.median, overhead.median, overhead.min, overhead.max
     );
     println!(
@@ -580,7 +613,7 @@ async fn main() -> Result<(), Error> {
     };
     side("init (spawn → first /next)", "ms", &ms(&v.init), &ms(&t.init));
     side(
-        "init overhead beyond hello + secret",
+        "init overhead beyond hello + AWS round trip",
         "ms",
         &overheads,
         &tls_overheads,

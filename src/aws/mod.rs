@@ -8,7 +8,6 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_types::retry::RetryConfig;
 
 use crate::logging::chain;
 use aws_sdk_secretsmanager::Client as SecretsManagerClient;
@@ -89,8 +88,8 @@ pub(crate) const WARM_UP_KEY: &str = "#warm-up";
 /// The function may already read the rooms table, so that read needs no new
 /// IAM grant. A refusal (no `GetItem` on a quota-only table) still leaves
 /// the connection open. The SDK makes the call, so the endpoint, credentials,
-/// signing and pooled connection are the ones a table call then reuses. It is
-/// tried once (no retry), within `budget`.
+/// signing and pooled connection are the ones a table call then reuses. The
+/// SDK's own retries apply, all within `budget`.
 pub(crate) async fn preconnect_dynamodb(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -103,8 +102,6 @@ pub(crate) async fn preconnect_dynamodb(
         .key(key, AttributeValue::S(WARM_UP_KEY.to_owned()))
         .projection_expression("#k")
         .expression_attribute_names("#k", key)
-        .customize()
-        .config_override(aws_sdk_dynamodb::config::Builder::new().retry_config(RetryConfig::disabled()))
         .send();
     match tokio::time::timeout(budget, call).await {
         Ok(Ok(_)) => Preconnect::Answered(200),
