@@ -32,7 +32,8 @@ pub enum StartError {
 }
 
 /// Builds the vendor: the HTTP client, then the upstream warm-up and the
-/// credentials (SDK config, client and the secret's first read) concurrently. A secret that cannot be read is
+/// credentials (SDK config, client and the secret's first read), with
+/// DynamoDB's client and connection warm-up, concurrently. A secret that cannot be read is
 /// not a start-up failure: requests answer 503 and retry it later.
 pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     let started = Instant::now();
@@ -103,14 +104,18 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         };
         // The DynamoDB client is built, and its connection opened, while
         // the secret's request is in flight: `join!` polls the read first,
-        // which sends it and waits.
-        // One table's read opens the connection both tables use.
-        let warm_up = (config.rooms_table.as_deref().map(|table| (table, RoomStore::KEY))).or_else(|| {
-            config
-                .quota_table
-                .as_deref()
-                .map(|table| (table, QuotaStore::KEY))
-        });
+        // which sends it and waits. One table's read opens the connection
+        // both tables use.
+        let warm_up = config
+            .rooms_table
+            .as_deref()
+            .map(|table| (table, RoomStore::KEY))
+            .or_else(|| {
+                config
+                    .quota_table
+                    .as_deref()
+                    .map(|table| (table, QuotaStore::KEY))
+            });
         let dynamo = async {
             let Some(warm_up) = warm_up else {
                 return Ok(None);

@@ -8,9 +8,9 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_secretsmanager::Client as SecretsManagerClient;
 
 use crate::logging::chain;
-use aws_sdk_secretsmanager::Client as SecretsManagerClient;
 
 pub(crate) mod http;
 

@@ -49,7 +49,7 @@ impl fmt::Debug for QuotaStore {
 const MAX_REFUNDS: u32 = 100;
 
 impl QuotaStore {
-    /// The table\'s partition key: the caller and the window (`key#start`).
+    /// The table's partition key: the caller and the window (`key#start`).
     pub(crate) const KEY: &str = "pk";
 
     pub fn dynamo(client: DynamoClient, table: impl Into<String>) -> Self {
