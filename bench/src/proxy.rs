@@ -1,4 +1,5 @@
-//! An HTTP/1.1 proxy that counts the connections clients open to it: put in
+//! An HTTP/1.1 proxy that counts the connections clients open to it (and the
+//! requests they send): put in
 //! front of moto's DynamoDB, it tells how many connections the vendor opened
 //! to DynamoDB, and when. It keeps its clients' connections alive whatever
 //! the upstream does (moto on one thread speaks HTTP/1.0 and closes each
@@ -23,6 +24,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 pub struct CountingProxy {
     pub addr: SocketAddr,
     connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
 }
 
 impl CountingProxy {
@@ -31,19 +33,28 @@ impl CountingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let connections = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&connections);
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (counted, asked) = (Arc::clone(&connections), Arc::clone(&requests));
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 counted.fetch_add(1, Ordering::SeqCst);
+                let asked = Arc::clone(&asked);
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| forward(upstream, request));
+                    let service = service_fn(move |request| {
+                        asked.fetch_add(1, Ordering::SeqCst);
+                        forward(upstream, request)
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        Ok(Self { addr, connections })
+        Ok(Self {
+            addr,
+            connections,
+            requests,
+        })
     }
 
     /// The proxy's base URL (http).
@@ -54,6 +65,11 @@ impl CountingProxy {
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests forwarded so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
     }
 }
 

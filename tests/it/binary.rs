@@ -328,12 +328,14 @@ async fn under_lambda_init_opens_the_dynamodb_connection_and_the_first_requests_
         let vendor = Process::spawn(&vars);
         let init = runtime.wait_first_next(Duration::from_secs(20)).await;
         let after_init = (proxy.connections(), cas.connections());
+        let asked_at_init = proxy.requests();
         let mut answers = Vec::new();
         for (i, event) in [&get, &get, &third].into_iter().enumerate() {
             runtime.invoke(&format!("first-{i}"), event.clone());
             answers.push(runtime.outcome(Duration::from_secs(10)).await);
         }
         let after_requests = (proxy.connections(), cas.connections());
+        let asked = proxy.requests() - asked_at_init;
         let output = vendor.stop().await;
 
         // Assert: one DynamoDB connection, opened during init, and the
@@ -372,6 +374,13 @@ async fn under_lambda_init_opens_the_dynamodb_connection_and_the_first_requests_
             (1, 1),
             "rooms {rooms}: the requests open no connection to any host\n{output}"
         );
+        // ...and they did call DynamoDB on it: three counts, and for the room
+        // a claim and a fulfil.
+        assert_eq!(asked_at_init, 1, "the warm-up's one read\n{output}");
+        assert!(
+            asked >= if rooms { 5 } else { 3 },
+            "rooms {rooms}: {asked} DynamoDB requests\n{output}"
+        );
         assert!(
             output.contains("DynamoDB connection warmed status=200"),
             "{output}"
@@ -381,10 +390,8 @@ async fn under_lambda_init_opens_the_dynamodb_connection_and_the_first_requests_
 
 #[tokio::test]
 async fn under_lambda_a_dynamodb_that_is_down_or_hung_at_init_costs_a_warning_within_the_warm_up_budget() {
-    let refused = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    // Nothing listens on port 1 (a privileged port no test binds).
+    let refused = "http://127.0.0.1:1".to_owned();
     // A refused connection is retried by the SDK until it gives up or the
     // budget ends; a hung one always runs out the budget.
     for (endpoint, warning) in [

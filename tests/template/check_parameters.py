@@ -12,7 +12,7 @@ with.
   environment the template would give the function).
 
 Each parameter gets the shared tricky values below, its default, its allowed
-values and its own cases. Two pairs of parameters the template cannot compare
+values and its own cases, one parameter at a time (the others as in BASE). Two pairs of parameters the template cannot compare
 (CloudFormation's rules compare no numbers) are the known exceptions, named in
 the parameters' descriptions: see CROSS.
 
@@ -40,7 +40,7 @@ SHARED = ["", " ", "0", "1", "-1", "1.5", "60.0", "1e3", "+5", "007", "59", "60"
           "x,,y", "true", "false", "TRUE", "yes", "caller", "request", "open", "closed", "live", "live,dvr,copy",
           "publish", "publish,data", "https://a.example", "https://a.example/", "https://a.example/p",
           "https://a.example?x", "http://a.example", "wss://a.example", "ws://127.0.0.1:7880", "null",
-          "/opt/ca.pem", "é", "x" * 128, "x" * 129, "x" * 300, "20/1h", "1/8d", "TokenVendor", "AWS/x"]
+          "/opt/ca.pem", "é", "https://a\u00a0b", "a\u2003b", "x" * 128, "x" * 129, "x" * 300, "20/1h", "1/8d", "TokenVendor", "AWS/x"]
 
 # Each parameter's own cases: values both take, values both refuse, and
 # values only the template refuses (it may be stricter, never looser).
@@ -141,7 +141,8 @@ def parameter_takes(name, value):
             return False
         number = float(value)
         return spec.get("MinValue", number) <= number <= spec.get("MaxValue", number)
-    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+    # CloudFormation's patterns are Java's, whose \s and \d are ASCII only.
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value, re.ASCII):
         return False
     return spec.get("MinLength", 0) <= len(value) <= spec.get("MaxLength", len(value))
 
@@ -209,7 +210,7 @@ def check(condition, what):
 
 check(set(mapped) == set(CASES) | set(NOT_HERE),
       "every parameter behind a variable has its cases (missing: %s, stale: %s)"
-      % (sorted(set(mapped) - set(CASES) - set(NOT_HERE)), sorted(set(CASES) | set(NOT_HERE) - set(mapped))))
+      % (sorted(set(mapped) - set(CASES) - set(NOT_HERE)), sorted((set(CASES) | set(NOT_HERE)) - set(mapped))))
 
 trials = [("base", None, BASE)]
 for name in sorted(set(mapped) & set(CASES)):
