@@ -99,7 +99,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
                 let sdk = sdk.insert(load_sdk(lambda).await.map_err(StartError::HttpClient)?);
                 let client = secrets_manager_client(sdk);
                 tracing::debug!(at_ms = millis(started), "Secrets Manager client built");
-                CredentialStore::secrets_manager(client, secret_id)
+                CredentialStore::secrets_manager(client, secret_id).with_max_age(config.secret_max_age)
             }
         };
         // The DynamoDB client is built, and its connection opened, while

@@ -14,7 +14,7 @@ pub enum ApiError {
     BadRequest(&'static str),
     #[error("origin not allowed")]
     OriginNotAllowed,
-    /// Local mode: the body is over its limit (API Gateway has its own).
+    /// The body is over its limit (64 KiB decoded, under Lambda and locally).
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("no such route")]

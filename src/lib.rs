@@ -16,10 +16,12 @@ mod cold_start;
 mod config;
 mod deadline;
 mod error;
+mod identity;
 mod json;
 mod jwt;
 mod logging;
 mod metrics;
+mod names;
 mod providers;
 mod quota;
 mod rooms;
@@ -40,7 +42,7 @@ pub use api::{ROUTES, TokenProvider, Vendor};
 
 // The features: providers, rooms, quotas.
 pub use providers::aipix::{
-    AipixClient, AipixConfig, AllowedStreams, Asked, Rights, StreamPolicy, StreamRequest, is_stream_id,
+    AipixClient, AipixConfig, AllowedStreams, Asked, Rights, StreamPolicy, StreamRequest,
 };
 pub use providers::cas::CasClient;
 pub use providers::livekit::{
@@ -48,12 +50,14 @@ pub use providers::livekit::{
     TokenRequest,
 };
 pub use quota::{FailMode, Quota, QuotaSpec, QuotaStore};
-pub use rooms::{RoomName, RoomStore, Rooms, fingerprint, is_room_name};
+pub use rooms::{RoomName, RoomStore, Rooms};
 
 // What they share.
 pub use aws::http::sdk_http_client;
 pub use aws::{AWS_CONNECT_TIMEOUT, aws_timeouts, secrets_manager_client};
 pub use error::ERROR_CODES;
+pub use identity::{GUEST_PREFIX, IdentityRule, REQUESTED_PREFIX};
+pub use names::{MAX_NAME, fingerprint, is_plain_text, is_room_name, is_stream_id};
 pub use providers::http_client;
 pub use secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 pub use tls::ExtraRoots;

@@ -1,5 +1,7 @@
 //! The provider's API key and secret: read from Secrets Manager at cold start,
-//! kept in memory, re-read when the provider rejects them (rotation) and
+//! kept in memory, re-read when the provider rejects them (rotation), re-read
+//! in the background once they are older than their maximum age (keys that
+//! no provider call can refuse: those the function signs with), and
 //! retried, spaced out, when they could not be read.
 
 use std::fmt;
@@ -16,6 +18,11 @@ use crate::logging::chain;
 
 /// How long after a failed read the next request may try again.
 pub(crate) const RETRY_SPACING: Duration = Duration::from_secs(5);
+
+/// How long credentials read from Secrets Manager are used before they are
+/// read again (`SECRET_MAX_AGE_S`): the AWS Parameters and Secrets Lambda
+/// Extension's default TTL.
+pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// The provider credentials held in the secret, each field checked on its
 /// own: a deployment needs only the fields of the providers it enables.
@@ -215,6 +222,10 @@ struct Cached {
     credentials: Option<Arc<Credentials>>,
     /// When the secret was last read, successfully or not.
     read_at: Option<Instant>,
+    /// When the credentials held were last read successfully (their age).
+    fresh_at: Option<Instant>,
+    /// When the last re-read caused by the credentials' age began.
+    aged_read_at: Option<Instant>,
     /// When the last re-read caused by a provider's refusal began.
     refusal_read_at: Option<Instant>,
 }
@@ -227,6 +238,8 @@ pub struct CredentialStore {
     /// Serializes reads of the secret so that concurrent requests share one.
     reading: Mutex<()>,
     retry_spacing: Duration,
+    /// Credentials older than this are read again in the background.
+    max_age: Duration,
 }
 
 impl CredentialStore {
@@ -254,7 +267,14 @@ impl CredentialStore {
             cached: RwLock::new(Cached::default()),
             reading: Mutex::new(()),
             retry_spacing: RETRY_SPACING,
+            max_age: DEFAULT_MAX_AGE,
         }
+    }
+
+    /// Overrides [`DEFAULT_MAX_AGE`] (`SECRET_MAX_AGE_S`).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
     }
 
     /// Overrides [`RETRY_SPACING`] (tests use a short one).
@@ -279,12 +299,15 @@ impl CredentialStore {
 
     /// The current credentials, provided `usable` accepts them (each provider
     /// checks its own fields). When none are held, or `usable` refuses them,
-    /// the secret is read again, at most once per [`RETRY_SPACING`].
+    /// the secret is read again, at most once per [`RETRY_SPACING`]. When
+    /// those held are older than the maximum age, they are served and a
+    /// re-read starts in the background ([`Self::renew_if_aged`]).
     pub async fn current(
-        &self,
+        self: &Arc<Self>,
         usable: impl Fn(&Credentials) -> Result<(), SecretFormatError>,
     ) -> Result<Arc<Credentials>, SecretError> {
         if let Some(c) = self.held().filter(|c| usable(c).is_ok()) {
+            self.renew_if_aged();
             return Ok(c);
         }
         let _reading = self.reading.lock().await;
@@ -307,6 +330,46 @@ impl CredentialStore {
         let fresh = self.read_and_cache().await?;
         usable(&fresh)?;
         Ok(fresh)
+    }
+
+    /// Starts a background re-read of the secret when the credentials held
+    /// are older than the maximum age: no request waits on it, a failed read
+    /// keeps them (and is logged), and such re-reads begin at most once per
+    /// [`RETRY_SPACING`]. Skipped when another read is in flight (it brings
+    /// the same news). Under Lambda, a read that the function's freeze cuts
+    /// short fails, and the next request after the spacing starts another.
+    fn renew_if_aged(self: &Arc<Self>) {
+        if !matches!(self.source, Source::SecretsManager { .. }) || !self.aged(&self.read()) {
+            return;
+        }
+        {
+            let mut cached = self.write();
+            if !self.aged(&cached) {
+                return;
+            }
+            cached.aged_read_at = Some(Instant::now());
+        }
+        let store = Arc::clone(self);
+        tokio::spawn(async move {
+            let Ok(_reading) = store.reading.try_lock() else {
+                return;
+            };
+            let held = store.held();
+            if let Ok(fresh) = store.read_and_cache().await
+                && !held.is_some_and(|held| Arc::ptr_eq(&held, &fresh))
+            {
+                tracing::info!("secret re-read after its maximum age: new credentials are in use");
+            }
+        });
+    }
+
+    /// Whether the credentials held are past the maximum age and no
+    /// age-triggered re-read began within the spacing.
+    fn aged(&self, cached: &Cached) -> bool {
+        cached.fresh_at.is_some_and(|at| at.elapsed() >= self.max_age)
+            && cached
+                .aged_read_at
+                .is_none_or(|at| at.elapsed() >= self.retry_spacing)
     }
 
     /// The provider rejected `stale`: re-read the secret at once and hand
@@ -368,6 +431,7 @@ impl CredentialStore {
         cached.read_at = Some(Instant::now());
         match result {
             Ok(fresh) => {
+                cached.fresh_at = cached.read_at;
                 let kept = match &cached.credentials {
                     Some(held) if held.same_as(&fresh) => Arc::clone(held),
                     _ => fresh,

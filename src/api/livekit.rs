@@ -11,9 +11,9 @@ use crate::api::response::json_response;
 use crate::api::{Issued, Notes, Vendor};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::identity::authorized_sub;
+use crate::names::fingerprint;
 use crate::providers::livekit::TokenRequest;
-use crate::quota::authorized_sub;
-use crate::rooms::fingerprint;
 
 impl Vendor {
     /// Parses the body (400), decides it by policy and identity (403),

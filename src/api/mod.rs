@@ -13,7 +13,7 @@ use lambda_http::{Body, Request, Response};
 use tracing::Instrument as _;
 
 use crate::api::cors::{AllowedOrigins, OriginCheck};
-use crate::api::request::{caller, deadline_of, request_id, route_path, trace_id};
+use crate::api::request::{body_too_large, caller, deadline_of, request_id, route_path, trace_id};
 use crate::api::response::{error_response, finish_headers, preflight, quota_headers};
 use crate::api::rooms::RoomRoute;
 use crate::api::route::Route;
@@ -21,11 +21,12 @@ use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::logging::chain;
 use crate::metrics::{Metrics, RequestRecord};
+use crate::names::fingerprint;
 use crate::providers::UpstreamTrace;
 use crate::providers::aipix::AipixClient;
 use crate::providers::livekit::LiveKitSigner;
 use crate::quota::{Admission, Quota};
-use crate::rooms::{Rooms, fingerprint};
+use crate::rooms::Rooms;
 
 pub(crate) mod cors;
 mod livekit;
@@ -36,7 +37,7 @@ mod route;
 mod streams;
 mod token;
 
-pub(crate) use request::BodyTooLarge;
+pub(crate) use request::{BodyTooLarge, MAX_REQUEST_BODY};
 pub use route::ROUTES;
 pub use token::TokenProvider;
 
@@ -284,7 +285,7 @@ impl Vendor {
         if *origin == OriginCheck::Refused {
             return Err(ApiError::OriginNotAllowed);
         }
-        if request.extensions().get::<BodyTooLarge>().is_some() {
+        if body_too_large(request) {
             return Err(ApiError::PayloadTooLarge);
         }
         let route = Route::from_path(path).ok_or(ApiError::NotFound)?;

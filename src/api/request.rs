@@ -11,11 +11,22 @@ use crate::error::ApiError;
 use crate::json::is_json_whitespace;
 use crate::quota::{self, Caller};
 
-/// Marks a request whose body local mode did not read because it was over
-/// its limit: answered `413 payload_too_large` like every other error (JSON,
-/// CORS headers, request id, the request log line).
+/// The largest request body, decoded, under Lambda and locally alike: a
+/// larger one is `413 payload_too_large`, before anything reads it.
+pub(crate) const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// Marks a request whose body a runtime adapter did not read (or dropped)
+/// because it was over [`MAX_REQUEST_BODY`]: answered `413
+/// payload_too_large` like every other error (JSON, CORS headers, request
+/// id, the request log line).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyTooLarge;
+
+/// Whether the body is over [`MAX_REQUEST_BODY`]: marked so by the runtime
+/// adapter, or (a request built another way) found so here.
+pub(crate) fn body_too_large(request: &Request) -> bool {
+    request.extensions().get::<BodyTooLarge>().is_some() || request.body().len() > MAX_REQUEST_BODY
+}
 
 /// The path to route on, without an API Gateway stage prefix: lambda_http
 /// puts a REST API stage (and a named HTTP API stage) into the URI unless
@@ -108,19 +119,23 @@ pub(crate) fn check_json_sent(request: &Request) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A POST body is optional; when present it must be a JSON object.
+/// A POST body is optional; when present it must be a JSON object. Checked
+/// without building it: its first byte, then serde's syntax check alone.
 pub(crate) fn check_json_body(request: &Request) -> Result<(), ApiError> {
     check_json_sent(request)?;
     let bytes: &[u8] = request.body().as_ref();
     if is_json_whitespace(bytes) {
         return Ok(());
     }
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(serde_json::Value::Object(_)) => Ok(()),
-        _ => Err(ApiError::BadRequest(
-            "The request body must be empty or a JSON object.",
-        )),
+    let first = bytes
+        .iter()
+        .find(|b| !is_json_whitespace(std::slice::from_ref(*b)));
+    if first == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Ok(());
     }
+    Err(ApiError::BadRequest(
+        "The request body must be empty or a JSON object.",
+    ))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use http::Method;
 
-use crate::rooms::fingerprint;
+use crate::names::fingerprint;
 
 /// `Access-Control-Allow-Methods` and `Allow` for the token routes.
 const TOKEN_METHODS: &str = "GET, POST, OPTIONS";

@@ -62,6 +62,9 @@ pub struct Config {
     pub livekit: Option<LiveKitConfig>,
     /// `None` only in local mode with no provider: the demo upstream.
     pub credentials: Option<CredentialSource>,
+    /// `SECRET_MAX_AGE_S`: credentials read from Secrets Manager are read
+    /// again, in the background, once they are this old.
+    pub secret_max_age: Duration,
     pub allowed_origins: AllowedOrigins,
     pub upstream_timeout: Duration,
     /// `ROOMS_TABLE`: the DynamoDB table of rooms. Unset: rooms live in
@@ -120,6 +123,7 @@ impl Config {
             aipix: providers.aipix,
             livekit: providers.livekit,
             credentials: providers.credentials,
+            secret_max_age: providers.secret_max_age,
             allowed_origins,
             upstream_timeout,
             rooms_table: env.get("ROOMS_TABLE"),

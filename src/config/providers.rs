@@ -4,14 +4,18 @@
 //! as variables: `API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`,
 //! `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`).
 
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
 use url::Url;
 
 use crate::config::CredentialSource;
 use crate::config::env::{ConfigError, Env, invalid};
 use crate::config::livekit::livekit;
-use crate::providers::aipix::{AipixConfig, AllowedStreams, Rights, StreamPolicy, is_stream_id};
+use crate::names::is_stream_id;
+use crate::providers::aipix::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
 use crate::providers::livekit::LiveKitConfig;
-use crate::secrets::{Credentials, FIELDS};
+use crate::secrets::{Credentials, DEFAULT_MAX_AGE, FIELDS};
 
 /// The providers enabled, and their credentials' source.
 pub(super) struct Providers {
@@ -19,7 +23,11 @@ pub(super) struct Providers {
     pub(super) aipix: Option<AipixConfig>,
     pub(super) livekit: Option<LiveKitConfig>,
     pub(super) credentials: Option<CredentialSource>,
+    pub(super) secret_max_age: Duration,
 }
+
+/// `SECRET_MAX_AGE_S`: a second to a day.
+pub(super) const SECRET_MAX_AGE_RANGE: RangeInclusive<u64> = 1..=86_400;
 
 pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, ConfigError> {
     let cas = env
@@ -38,6 +46,11 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
     let livekit = livekit(env)?;
     let none_enabled = cas.is_none() && aipix.is_none() && livekit.is_none();
     let secret_id = env.get("SECRET_ID");
+    let secret_max_age = env.seconds(
+        "SECRET_MAX_AGE_S",
+        DEFAULT_MAX_AGE.as_secs(),
+        SECRET_MAX_AGE_RANGE,
+    )?;
     let env_credentials = FIELDS.map(|name| (name, env.get(name)));
     if lambda {
         if let Some((name, _)) = env_credentials.iter().find(|(_, v)| v.is_some()) {
@@ -102,6 +115,7 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         aipix,
         livekit,
         credentials,
+        secret_max_age,
     })
 }
 

@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::json::is_json_whitespace;
+use crate::names::is_stream_id;
 use crate::providers::{
     Attempt, Minted, ProviderCall, UpstreamError, UpstreamTrace, endpoint, read_bounded, sensitive_header,
     with_rotation,
@@ -57,14 +58,6 @@ pub struct StreamPolicy {
     pub max_ttl: u64,
     pub default_ttl: u64,
     pub allow_unlimited: bool,
-}
-
-/// A stream id: 1-128 characters of `A-Z a-z 0-9 . _ -`.
-pub fn is_stream_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// What a caller asked for, as sent (before defaults and policy).

@@ -12,12 +12,16 @@ use jiff::Timestamp;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
+use serde_json::value::RawValue;
+
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::identity::IdentityRule;
+pub use crate::identity::IdentitySource;
 use crate::json::is_json_whitespace;
 use crate::jwt;
+use crate::names::{is_plain_text, is_room_name};
 use crate::providers::{Minted, UpstreamError};
-use crate::rooms::is_room_name;
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// The LiveKit provider: the URL handed back and the policy.
@@ -71,16 +75,6 @@ pub struct Grants {
     pub data: bool,
 }
 
-/// Whose the identity is (`LIVEKIT_IDENTITY`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdentitySource {
-    /// The JWT authorizer's `sub`, else a random identity per token.
-    Caller,
-    /// Without an authorizer, the caller's `participant_identity`: trusts
-    /// the caller to say who it is.
-    Request,
-}
-
 /// What the operator allows a caller of `/livekit/token` to ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveKitPolicy {
@@ -90,19 +84,66 @@ pub struct LiveKitPolicy {
     /// (LiveKit's server refreshes a connected participant's token).
     pub ttl: u64,
     pub room_config: bool,
+    /// `LIVEKIT_IDENTITY`: without an authorizer, a random identity
+    /// (`Caller`) or the one asked for, issued as `req:<asked>` (`Request`).
     pub identity: IdentitySource,
-    /// Characters of `participant_name` and of `participant_metadata`, and
+    /// UTF-8 bytes of `participant_name` and of `participant_metadata`, and
     /// of all attribute keys and values together.
     pub max_name: usize,
     pub max_metadata: usize,
     pub max_attributes: usize,
 }
 
-/// The longest identity a caller may ask for, in characters: LiveKit keys
-/// participants by it.
+/// The longest identity issued, in UTF-8 bytes (a chosen one's `req:`
+/// prefix included): LiveKit keys participants by it.
 pub(crate) const MAX_IDENTITY: usize = 256;
-/// The largest `room_config`, as JSON.
+/// The largest `room_config`, in bytes of JSON as sent.
 pub(crate) const MAX_ROOM_CONFIG: usize = 4096;
+
+/// A `room_config` object as the caller sent it: kept as raw JSON (never a
+/// tree), bounded by [`MAX_ROOM_CONFIG`] and copied into the token as is.
+#[derive(Clone)]
+pub struct RoomConfig(Box<RawValue>);
+
+impl RoomConfig {
+    /// The JSON text as sent.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl fmt::Debug for RoomConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RoomConfig({} bytes)", self.get().len())
+    }
+}
+
+impl PartialEq for RoomConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for RoomConfig {}
+
+impl<'de> Deserialize<'de> for RoomConfig {
+    /// Any JSON value is read without building a tree; only an object is
+    /// kept (LiveKit's `RoomConfiguration`).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        if raw.get().starts_with('{') {
+            Ok(Self(raw))
+        } else {
+            Err(serde::de::Error::custom("room_config must be an object"))
+        }
+    }
+}
+
+impl Serialize for RoomConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
 
 /// What a caller asked for, as sent: LiveKit's `TokenSourceRequest` in its
 /// JSON form (snake_case). `Debug` names no room, identity or metadata.
@@ -114,7 +155,7 @@ pub struct TokenRequest {
     pub participant_name: Option<String>,
     pub participant_metadata: Option<String>,
     pub participant_attributes: Option<BTreeMap<String, String>>,
-    pub room_config: Option<serde_json::Map<String, serde_json::Value>>,
+    pub room_config: Option<RoomConfig>,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -164,7 +205,7 @@ pub struct Grant {
     pub name: Option<String>,
     pub metadata: Option<String>,
     pub attributes: Option<BTreeMap<String, String>>,
-    pub room_config: Option<serde_json::Map<String, serde_json::Value>>,
+    pub room_config: Option<RoomConfig>,
     pub grants: Grants,
     pub ttl: u64,
 }
@@ -178,14 +219,20 @@ impl fmt::Debug for Grant {
     }
 }
 
-/// A text a participant field may hold: no control characters.
-fn plain_text(text: &str) -> bool {
-    !text.chars().any(char::is_control)
-}
-
 impl LiveKitPolicy {
+    /// The identity rule of `/livekit/token` (the shared one, with
+    /// LiveKit's field and bound).
+    fn identity_rule(&self) -> IdentityRule {
+        IdentityRule {
+            source: self.identity,
+            max_bytes: MAX_IDENTITY,
+            invalid: "participant_identity must be 1-252 bytes (256 as issued, req: included), none of them a control character.",
+        }
+    }
+
     /// Validates (400) and then authorizes (403) what a caller asked for.
-    /// `sub` is the JWT authorizer's, when API Gateway verified one.
+    /// `sub` is the JWT authorizer's, when API Gateway verified one. Sizes
+    /// are UTF-8 bytes, as the token carries them.
     pub fn decide(&self, asked: &TokenRequest, sub: Option<&str>) -> Result<Grant, ApiError> {
         let room = asked
             .room_name
@@ -193,51 +240,42 @@ impl LiveKitPolicy {
             .ok_or(ApiError::BadRequest("room_name is required."))?;
         if !is_room_name(room) {
             return Err(ApiError::BadRequest(
-                "room_name must be 1-128 characters of A-Z a-z 0-9 . _ ~ -",
+                "room_name must be 1-128 bytes of A-Z a-z 0-9 . _ ~ -",
             ));
         }
-        if let Some(identity) = &asked.participant_identity
-            && (identity.is_empty() || identity.chars().count() > MAX_IDENTITY || !plain_text(identity))
-        {
-            return Err(ApiError::BadRequest(
-                "participant_identity must be 1-256 characters, none of them a control character.",
-            ));
-        }
-        let chars = |text: &str| text.chars().count();
+        let identity_rule = self.identity_rule();
+        identity_rule.check(asked.participant_identity.as_deref())?;
         if asked
             .participant_name
             .as_ref()
-            .is_some_and(|n| chars(n) > self.max_name || !plain_text(n))
+            .is_some_and(|n| !is_plain_text(n, self.max_name))
         {
             return Err(ApiError::BadRequest(
-                "participant_name is too long (LIVEKIT_MAX_NAME) or holds control characters.",
+                "participant_name is too long (LIVEKIT_MAX_NAME bytes) or holds control characters.",
             ));
         }
         if asked
             .participant_metadata
             .as_ref()
-            .is_some_and(|m| chars(m) > self.max_metadata)
+            .is_some_and(|m| !is_plain_text(m, self.max_metadata))
         {
             return Err(ApiError::BadRequest(
-                "participant_metadata is too long (LIVEKIT_MAX_METADATA).",
+                "participant_metadata is too long (LIVEKIT_MAX_METADATA bytes) or holds control characters.",
             ));
         }
-        let attributes_size: usize = asked
-            .participant_attributes
-            .iter()
-            .flatten()
-            .map(|(key, value)| chars(key) + chars(value))
+        let attributes = asked.participant_attributes.iter().flatten();
+        let attributes_size: usize = attributes
+            .clone()
+            .map(|(key, value)| key.len() + value.len())
             .sum();
-        if attributes_size > self.max_attributes {
+        if attributes_size > self.max_attributes
+            || attributes
+                .clone()
+                .any(|(key, value)| !is_plain_text(key, usize::MAX) || !is_plain_text(value, usize::MAX))
+        {
             return Err(ApiError::BadRequest(
-                "participant_attributes are too large (LIVEKIT_MAX_ATTRIBUTES).",
+                "participant_attributes are too large (LIVEKIT_MAX_ATTRIBUTES bytes) or hold control characters.",
             ));
-        }
-        let config_size = asked.room_config.as_ref().map_or(0, |config| {
-            serde_json::Value::Object(config.clone()).to_string().len()
-        });
-        if config_size > MAX_ROOM_CONFIG {
-            return Err(ApiError::BadRequest("room_config is larger than 4096 bytes."));
         }
 
         let allowed = match &self.rooms {
@@ -247,18 +285,17 @@ impl LiveKitPolicy {
         if !allowed {
             return Err(ApiError::RoomNotAllowed);
         }
-        if asked.room_config.is_some() && !self.room_config {
-            return Err(ApiError::RoomConfigNotAllowed);
+        // The policy before the size: a refused room_config is refused
+        // whatever its size.
+        if let Some(config) = &asked.room_config {
+            if !self.room_config {
+                return Err(ApiError::RoomConfigNotAllowed);
+            }
+            if config.get().len() > MAX_ROOM_CONFIG {
+                return Err(ApiError::BadRequest("room_config is larger than 4096 bytes."));
+            }
         }
-        let identity = match (sub, asked.participant_identity.as_deref(), self.identity) {
-            // Signed in: the caller is who the authorizer says.
-            (Some(sub), None, _) => sub.to_owned(),
-            (Some(sub), Some(asked), _) if asked == sub => sub.to_owned(),
-            (Some(_), Some(_), _) => return Err(ApiError::IdentityNotAllowed),
-            (None, Some(asked), IdentitySource::Request) => asked.to_owned(),
-            (None, Some(_), IdentitySource::Caller) => return Err(ApiError::IdentityNotAllowed),
-            (None, None, _) => random_identity()?,
-        };
+        let identity = identity_rule.resolve(sub, asked.participant_identity.as_deref())?;
         Ok(Grant {
             room: room.to_owned(),
             identity,
@@ -270,18 +307,6 @@ impl LiveKitPolicy {
             ttl: self.ttl,
         })
     }
-}
-
-/// A fresh identity for a caller nobody vouches for: `guest-` and 96
-/// random bits.
-fn random_identity() -> Result<String, ApiError> {
-    use base64::Engine as _;
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    Ok(format!(
-        "guest-{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
 }
 
 /// The LiveKit signer: built once at cold start, shared by every request.
@@ -350,7 +375,7 @@ struct Claims<'a> {
     attributes: Option<&'a BTreeMap<String, String>>,
     video: VideoGrant<'a>,
     #[serde(rename = "roomConfig", skip_serializing_if = "Option::is_none")]
-    room_config: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    room_config: Option<&'a RoomConfig>,
 }
 
 #[derive(Serialize)]

@@ -8,6 +8,7 @@ pub(crate) mod demo;
 pub(crate) mod livekit;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -201,7 +202,7 @@ pub(crate) trait ProviderCall {
 /// (`Timeout` when it came first).
 pub(crate) async fn with_rotation<C: ProviderCall + Sync>(
     call: &C,
-    store: &CredentialStore,
+    store: &Arc<CredentialStore>,
     trace: &mut UpstreamTrace,
     deadline: Deadline,
 ) -> Result<Minted, UpstreamError> {

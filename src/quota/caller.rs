@@ -8,6 +8,8 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use sha2::{Digest as _, Sha256};
 
+use crate::identity::authorized_sub;
+
 /// Who is asking: `sub:<sub>` or `ip:<address>`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Caller(pub(super) String);
@@ -59,28 +61,6 @@ pub(crate) fn caller_of(request: &Request) -> Option<Caller> {
             .get::<PeerIp>()
             .map(|peer| Caller(format!("ip:{}", peer.0.to_canonical()))),
     }
-}
-
-/// The `sub` claim API Gateway's JWT authorizer verified (HTTP API claims,
-/// or a REST API's authorizer claims), when there is one and it is not
-/// empty. Never a request header.
-pub(crate) fn authorized_sub(request: &Request) -> Option<&str> {
-    let sub = match request.request_context_ref()? {
-        RequestContext::ApiGatewayV2(context) => context
-            .authorizer
-            .as_ref()
-            .and_then(|authorizer| authorizer.jwt.as_ref())
-            .and_then(|jwt| jwt.claims.get("sub"))
-            .map(String::as_str),
-        RequestContext::ApiGatewayV1(context) => context
-            .authorizer
-            .fields
-            .get("claims")
-            .and_then(|claims| claims.get("sub"))
-            .and_then(serde_json::Value::as_str),
-        _ => None,
-    };
-    sub.filter(|sub| !sub.is_empty())
 }
 
 pub(super) fn sub_caller(sub: &str) -> Caller {

@@ -15,7 +15,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use caller::{Caller, PeerIp, authorized_sub, caller_of};
+pub(crate) use caller::{Caller, PeerIp, caller_of};
 pub use store::QuotaStore;
 
 /// The least time a give-back gets, past the request's own deadline if need

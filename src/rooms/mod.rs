@@ -33,7 +33,7 @@ use crate::rooms::store::{Claim, RoomItem, StoreError};
 mod name;
 mod store;
 
-pub use name::{RoomName, fingerprint, is_room_name};
+pub use name::RoomName;
 pub use store::RoomStore;
 
 /// How often a waiting `PUT` re-reads the room: from the first interval,

@@ -7,7 +7,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
+
+use crate::names::{fingerprint, is_room_name};
 
 /// A valid room name. Prints as its fingerprint (`#1a2b3c4d`), never itself.
 #[derive(Clone, PartialEq, Eq)]
@@ -44,42 +45,9 @@ impl fmt::Debug for RoomName {
     }
 }
 
-/// A room name: 1-128 characters of `A-Z a-z 0-9 . _ ~ -` (raw path, so `%`
-/// and any percent-encoding are refused).
-pub fn is_room_name(name: &str) -> bool {
-    (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
-}
-
-/// A short hash of a room name (or of any path that may hold one), for
-/// logs: `#` and 8 hex digits of its SHA-256.
-pub fn fingerprint(room: &str) -> String {
-    let digest = Sha256::digest(room.as_bytes());
-    format!(
-        "#{}",
-        digest
-            .iter()
-            .take(4)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn room_names_follow_the_documented_alphabet() {
-        for ok in ["a", "watch-party_1.x~y", &"a".repeat(128)] {
-            assert!(is_room_name(ok), "{ok}");
-        }
-        for bad in ["", "a b", "a%20b", "a/b", "ä", &"a".repeat(129)] {
-            assert!(!is_room_name(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn generated_names_are_valid_distinct_and_carry_128_bits() {

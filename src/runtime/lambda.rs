@@ -11,26 +11,42 @@
 //! instructions) — and one parse follows; what fails that parse goes to
 //! `lambda_http`'s own order.
 //!
-//! `LambdaRequest` and `Adapter` are `lambda_http`'s (public, but hidden from
-//! its docs); `lambda_http::run` is exactly `lambda_runtime::run(Adapter::from(handler))`.
-//! The tests below parse every event in `events/` both ways and compare.
+//! A body over [`MAX_REQUEST_BODY`] (its decoded size, base64 included) is
+//! dropped here, unread and undecoded, and the request is marked
+//! [`BodyTooLarge`]: the handler answers `413 payload_too_large` as local
+//! mode does, and the body is never copied, decoded or parsed on the way.
+//!
+//! `LambdaRequest`, `Adapter` and `TransformResponse` are `lambda_http`'s
+//! (public, but hidden from its docs); [`ByVersion`] does what
+//! `lambda_http::run`'s `Adapter` does (event → `http::Request` with the
+//! Lambda context and the trace header, response → the event source's
+//! format), plus the mark. The tests below parse every event in `events/`
+//! both ways and compare.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
 use base64::Engine as _;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayV2httpRequest};
 use lambda_http::lambda_runtime::{self, Diagnostic};
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, IntoResponse, LambdaEvent, Request, Service};
+use lambda_http::{Adapter, IntoResponse, LambdaEvent, Request, RequestExt as _, Service, TransformResponse};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-/// An API Gateway (REST or HTTP API) or Function URL event. `Debug` names
-/// only its kind: the event's headers can carry a caller's bearer token.
-pub struct ApiGatewayEvent(pub LambdaRequest);
+use crate::api::{BodyTooLarge, MAX_REQUEST_BODY};
+
+/// An API Gateway (REST or HTTP API) or Function URL event, and whether its
+/// body was dropped for being over [`MAX_REQUEST_BODY`]. `Debug` names only
+/// its kind: the event's headers can carry a caller's bearer token.
+pub struct ApiGatewayEvent(pub LambdaRequest, pub BodyDropped);
+
+/// Whether the event's body was over [`MAX_REQUEST_BODY`] and dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyDropped(pub bool);
 
 impl fmt::Debug for ApiGatewayEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,17 +79,47 @@ impl<'de> Deserialize<'de> for ApiGatewayEvent {
             }
             _ => serde_json::from_str::<ApiGatewayProxyRequest>(json).map(LambdaRequest::ApiGatewayV1),
         };
-        let request = match parsed {
+        let mut request = match parsed {
             Ok(request) => request,
             Err(_) => serde_json::from_str::<LambdaRequest>(json).map_err(D::Error::custom)?,
         };
+        let dropped = drop_oversized_body(&mut request);
         if !convertible(&request) {
             return Err(D::Error::custom(
                 "the event's host, path, query or base64 body cannot make an HTTP request",
             ));
         }
-        Ok(Self(request))
+        Ok(Self(request, BodyDropped(dropped)))
     }
+}
+
+/// Drops a body whose decoded size is over [`MAX_REQUEST_BODY`]: `true`
+/// when it did.
+fn drop_oversized_body(request: &mut LambdaRequest) -> bool {
+    let (body, base64) = match request {
+        LambdaRequest::ApiGatewayV2(event) => (&mut event.body, &mut event.is_base64_encoded),
+        LambdaRequest::ApiGatewayV1(event) => (&mut event.body, &mut event.is_base64_encoded),
+        _ => return false,
+    };
+    let Some(text) = body.as_deref() else {
+        return false;
+    };
+    if decoded_len(text, *base64) <= MAX_REQUEST_BODY {
+        return false;
+    }
+    *body = None;
+    *base64 = false;
+    true
+}
+
+/// The size of a body once decoded: its bytes, or what its base64 text
+/// decodes to (three bytes a four-character group, less the padding).
+fn decoded_len(body: &str, base64: bool) -> usize {
+    if !base64 {
+        return body.len();
+    }
+    let padding = body.bytes().rev().take(2).filter(|b| *b == b'=').count();
+    (body.len() / 4 * 3).saturating_sub(padding)
 }
 
 /// Whether `lambda_http` can turn the event into an `http::Request`. Its
@@ -287,24 +333,49 @@ fn leads_with_version_2(json: &str) -> bool {
     rest.starts_with(',') || rest.starts_with('}')
 }
 
-/// `lambda_http`'s adapter (event → `http::Request`, response → the event
-/// source's response format), fed by [`ApiGatewayEvent`].
-struct ByVersion<S>(S);
+/// `lambda_http`'s adapter for [`ApiGatewayEvent`]: the event becomes an
+/// `http::Request` (with the Lambda context, the X-Ray trace header, and
+/// [`BodyTooLarge`] when its body was dropped), the handler's answer the
+/// event source's response format.
+struct ByVersion<'a, R, S> {
+    service: S,
+    _response: PhantomData<&'a R>,
+}
 
-impl<S> Service<LambdaEvent<ApiGatewayEvent>> for ByVersion<S>
+impl<'a, R, S, E> Service<LambdaEvent<ApiGatewayEvent>> for ByVersion<'a, R, S>
 where
-    S: Service<LambdaEvent<LambdaRequest>>,
+    S: Service<Request, Response = R, Error = E>,
+    S::Future: Send + 'a,
+    R: IntoResponse,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
+    // lambda_http's `LambdaResponse`, named through its own adapter.
+    type Response = <Adapter<'a, R, S> as Service<LambdaEvent<LambdaRequest>>>::Response;
+    type Error = E;
+    type Future = TransformResponse<'a, R, E>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.service.poll_ready(cx)
     }
 
     fn call(&mut self, event: LambdaEvent<ApiGatewayEvent>) -> Self::Future {
-        self.0.call(LambdaEvent::new(event.payload.0, event.context))
+        let LambdaEvent {
+            payload: ApiGatewayEvent(payload, BodyDropped(dropped)),
+            context,
+        } = event;
+        let origin = payload.request_origin();
+        let mut request: Request = payload.into();
+        if dropped {
+            request.extensions_mut().insert(BodyTooLarge);
+        }
+        if let Some(trace) = context.xray_trace_id.as_deref()
+            && let Ok(value) = http::HeaderValue::from_str(trace)
+        {
+            request
+                .headers_mut()
+                .insert(http::HeaderName::from_static("x-amzn-trace-id"), value);
+        }
+        let future = self.service.call(request.with_lambda_context(context));
+        TransformResponse::Request(origin, Box::pin(future))
     }
 }
 
@@ -316,7 +387,11 @@ where
     R: IntoResponse,
     E: fmt::Debug + Into<Diagnostic>,
 {
-    lambda_runtime::run(ByVersion(Adapter::from(handler))).await
+    lambda_runtime::run(ByVersion {
+        service: handler,
+        _response: PhantomData,
+    })
+    .await
 }
 
 #[cfg(test)]

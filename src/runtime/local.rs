@@ -13,11 +13,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::api::{BodyTooLarge, Vendor};
+use crate::api::{BodyTooLarge, MAX_REQUEST_BODY, Vendor};
 use crate::quota::PeerIp;
-
-/// The largest request body accepted locally (API Gateway has its own limit).
-const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 /// Binds `listen` and serves until the process ends.
 pub async fn serve(listen: SocketAddr, vendor: Arc<Vendor>) -> std::io::Result<()> {

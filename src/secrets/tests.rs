@@ -75,7 +75,7 @@ fn debug_output_redacts_both_values() {
 
 #[tokio::test]
 async fn fixed_credentials_are_available_at_once() {
-    let store = CredentialStore::fixed(Credentials::cas_pair("k", "s"));
+    let store = Arc::new(CredentialStore::fixed(Credentials::cas_pair("k", "s")));
     let c = store.current(cas).await.unwrap();
     assert_eq!(c.cas().unwrap().0.expose_secret(), "k");
 }
@@ -104,8 +104,9 @@ mod with_mocked_sdk {
             .build();
         let present = mock!(SecretsManagerClient::get_secret_value).then_output(|| secret("k1"));
         let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [&missing, &present]);
-        let store =
-            CredentialStore::secrets_manager(client, "s").with_retry_spacing(Duration::from_millis(200));
+        let store = Arc::new(
+            CredentialStore::secrets_manager(client, "s").with_retry_spacing(Duration::from_millis(200)),
+        );
 
         // Act + Assert
         store.load().await;
@@ -154,7 +155,7 @@ mod with_mocked_sdk {
             GetSecretValueError::ResourceNotFoundException(ResourceNotFoundException::builder().build())
         });
         let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [&first, &gone]);
-        let store = CredentialStore::secrets_manager(client, "s");
+        let store = Arc::new(CredentialStore::secrets_manager(client, "s"));
         store.load().await;
         let stale = store.current(cas).await.unwrap();
 
@@ -173,8 +174,9 @@ mod with_mocked_sdk {
         // Arrange: every read answers the same pair.
         let reads = mock!(SecretsManagerClient::get_secret_value).then_output(|| secret("k4"));
         let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&reads]);
-        let store =
-            CredentialStore::secrets_manager(client, "s").with_retry_spacing(Duration::from_millis(300));
+        let store = Arc::new(
+            CredentialStore::secrets_manager(client, "s").with_retry_spacing(Duration::from_millis(300)),
+        );
         store.load().await;
         let held = store.current(cas).await.unwrap();
 

@@ -25,12 +25,14 @@ const FLOORS: &[(&str, u8)] = &[
     ("providers", 5),
     ("secrets", 5),
     ("error", 5),
+    ("identity", 5),
     ("aws", 5),
     ("deadline", 6),
     ("jwt", 6),
     ("tls", 6),
     ("logging", 6),
     ("json", 6),
+    ("names", 6),
 ];
 
 /// The unit (an entry of `FLOORS`) a module path belongs to: its longest

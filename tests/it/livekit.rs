@@ -251,11 +251,11 @@ async fn a_caller_chosen_identity_needs_the_operators_opt_in() {
     let (status, _, body) = post_json(&url, r#"{"room_name":"lobby","participant_identity":"alice"}"#).await;
     vendor.stop().await;
 
-    // Assert
+    // Assert: the chosen identity, behind `req:`: never a signed-in one.
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         claims_of(body["participant_token"].as_str().unwrap())["sub"],
-        "alice"
+        "req:alice"
     );
 }
 

@@ -89,7 +89,7 @@ fn validation_refusals_are_400_and_come_before_policy() {
         "bad_request"
     );
     assert_eq!(
-        long(|a| a.participant_identity = Some("i".repeat(257))),
+        long(|a| a.participant_identity = Some("i".repeat(253))),
         "bad_request"
     );
 }
@@ -101,12 +101,66 @@ fn policy_refusals_are_403_with_their_own_codes() {
     assert_eq!(code(p.decide(&asked("party-42"), None)), "ok");
     assert_eq!(code(p.decide(&asked("lobby-2"), None)), "room_not_allowed");
     let mut config = asked("lobby");
-    config.room_config = Some(serde_json::Map::new());
+    config.room_config = Some(room_config("{}"));
     assert_eq!(code(p.decide(&config, None)), "room_config_not_allowed");
     let mut allowed = policy();
     allowed.room_config = true;
     allowed.rooms = AllowedRooms::Any;
     assert_eq!(code(allowed.decide(&config, None)), "ok");
+    // The policy is decided before the size: an oversized room_config is
+    // 403 where it is refused, 400 where it is allowed.
+    let big = format!(r#"{{"metadata":"{}"}}"#, "m".repeat(MAX_ROOM_CONFIG));
+    config.room_config = Some(room_config(&big));
+    assert_eq!(code(p.decide(&config, None)), "room_config_not_allowed");
+    assert_eq!(code(allowed.decide(&config, None)), "bad_request");
+}
+
+fn room_config(json: &str) -> RoomConfig {
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn sizes_are_utf8_bytes_and_control_characters_are_refused() {
+    let p = policy();
+    let with = |f: fn(&mut TokenRequest)| {
+        let mut a = asked("lobby");
+        f(&mut a);
+        code(p.decide(&a, None))
+    };
+    // max_name 8 bytes: two 4-byte emoji fit, three characters of them do not.
+    assert_eq!(with(|a| a.participant_name = Some("🎉🎉".into())), "ok");
+    assert_eq!(
+        with(|a| a.participant_name = Some("🎉🎉🎉".into())),
+        "bad_request"
+    );
+    // max_metadata 16 bytes: five é (10 bytes) fit, nine (18) do not.
+    assert_eq!(with(|a| a.participant_metadata = Some("é".repeat(5))), "ok");
+    assert_eq!(
+        with(|a| a.participant_metadata = Some("é".repeat(9))),
+        "bad_request"
+    );
+    // Control characters, each a 6-byte escape in the token: refused in
+    // the name, the metadata, and attribute keys and values.
+    assert_eq!(
+        with(|a| a.participant_name = Some("a\u{1}".into())),
+        "bad_request"
+    );
+    assert_eq!(
+        with(|a| a.participant_metadata = Some("\u{1}".into())),
+        "bad_request"
+    );
+    assert_eq!(
+        with(|a| a.participant_attributes = Some([("k".into(), "\u{7f}".into())].into())),
+        "bad_request"
+    );
+    assert_eq!(
+        with(|a| a.participant_attributes = Some([("\n".into(), "v".into())].into())),
+        "bad_request"
+    );
+    assert_eq!(
+        with(|a| a.participant_attributes = Some([("k".into(), "é".into())].into())),
+        "ok"
+    );
 }
 
 #[test]
@@ -131,7 +185,7 @@ fn the_identity_is_the_callers_or_a_fresh_one() {
     // ...unless the operator trusts the caller's word.
     let mut trusting = policy();
     trusting.identity = IdentitySource::Request;
-    assert_eq!(trusting.decide(&named, None).unwrap().identity, "alice");
+    assert_eq!(trusting.decide(&named, None).unwrap().identity, "req:alice");
     assert_eq!(code(trusting.decide(&named, Some("bob"))), "identity_not_allowed");
 }
 

@@ -1,0 +1,84 @@
+//! Names and caller-given texts, checked once for every feature: the
+//! alphabets of room, channel and stream names, sizes counted in UTF-8 bytes
+//! (what a token carries, not what a user sees), control characters refused,
+//! and the fingerprint that stands for a name in logs.
+
+use sha2::{Digest, Sha256};
+
+/// The longest room, channel or stream name, in bytes.
+pub const MAX_NAME: usize = 128;
+
+/// A room name (rooms, LiveKit rooms, and the rooms of providers to come):
+/// 1-128 bytes of `A-Z a-z 0-9 . _ ~ -` (a raw path segment, so `%` and any
+/// percent-encoding are refused).
+pub fn is_room_name(name: &str) -> bool {
+    in_alphabet(name, b"._~-")
+}
+
+/// A stream id: 1-128 bytes of `A-Z a-z 0-9 . _ -`.
+pub fn is_stream_id(id: &str) -> bool {
+    in_alphabet(id, b"._-")
+}
+
+/// 1 to [`MAX_NAME`] bytes, each an ASCII letter, digit or one of `extra`.
+fn in_alphabet(name: &str, extra: &[u8]) -> bool {
+    (1..=MAX_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+/// A caller-given text (a display name, metadata, an attribute, an
+/// identity): at most `max_bytes` UTF-8 bytes and no control character
+/// (C0, DEL, C1), each of which a JSON token would carry as a 6-byte escape.
+pub fn is_plain_text(text: &str, max_bytes: usize) -> bool {
+    text.len() <= max_bytes && !text.chars().any(char::is_control)
+}
+
+/// A short hash of a name (or of any text that may hold one), for logs:
+/// `#` and 8 hex digits of its SHA-256.
+pub fn fingerprint(name: &str) -> String {
+    let digest = Sha256::digest(name.as_bytes());
+    format!(
+        "#{}",
+        digest
+            .iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_their_alphabets_in_bytes() {
+        for ok in ["a", "watch-party_1.x~y", &"a".repeat(128)] {
+            assert!(is_room_name(ok), "{ok}");
+        }
+        for bad in ["", "a b", "a%20b", "a/b", "ä", &"a".repeat(129)] {
+            assert!(!is_room_name(bad), "{bad}");
+        }
+        assert!(is_stream_id("cam-1.main_2"));
+        assert!(!is_stream_id("cam~1"));
+    }
+
+    #[test]
+    fn plain_text_is_bounded_in_bytes_and_has_no_control_character() {
+        assert!(is_plain_text("Zoë 🎉", 9));
+        // Four bytes an emoji: 3 emoji are 12 bytes.
+        assert!(!is_plain_text(&"🎉".repeat(3), 11));
+        assert!(is_plain_text(&"🎉".repeat(3), 12));
+        for control in ["a\u{1}", "a\nb", "\u{7f}", "\u{85}", "tab\t"] {
+            assert!(!is_plain_text(control, 100), "{control:?}");
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_does_not_contain_the_name() {
+        let f = fingerprint("secret-room-name");
+        assert!(!f.contains("secret") && f.len() == 9, "{f}");
+    }
+}
