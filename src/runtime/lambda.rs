@@ -64,7 +64,9 @@ struct Version<'a> {
 
 impl<'de> Deserialize<'de> for ApiGatewayEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        // Borrowed from the runtime's bytes, not copied: the event is read
+        // where it lies (a `from_value` caller gets an error: events are text).
+        let raw = <&RawValue>::deserialize(deserializer)?;
         let json = raw.get();
         let version = if leads_with_version_2(json) {
             Some(Cow::Borrowed("2.0"))

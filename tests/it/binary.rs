@@ -518,3 +518,99 @@ async fn locally_an_oversized_body_is_a_413_json_error_with_cors_and_a_request_l
         .any(|line| line["fields"]["message"] == "request" && line["fields"]["status"] == 413);
     assert!(logged, "{output}");
 }
+
+#[tokio::test]
+async fn under_lambda_a_5_mb_body_to_any_route_is_a_413_and_the_process_stays_small() {
+    use base64::Engine as _;
+    // Arrange: LiveKit under Lambda (the route that once built the biggest
+    // trees), and a 5 MB body: a room_config LiveKit's policy refuses anyway.
+    let moto = Moto::start();
+    let secret =
+        serde_json::json!({"LIVEKIT_API_KEY": LIVEKIT_KEY, "LIVEKIT_API_SECRET": LIVEKIT_SECRET}).to_string();
+    moto.create_secret("tv/big", &secret).await;
+    let mut runtime = RuntimeApi::start().await.unwrap();
+    let mut vars = lambda_env(&runtime);
+    vars.extend(aws_env(&moto));
+    vars.extend([
+        ("SECRET_ID", "tv/big".to_owned()),
+        ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
+        ("LIVEKIT_ROOMS", "*".to_owned()),
+    ]);
+    let vendor = Process::spawn(&vars);
+    runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
+    let pid = vendor.child.id().unwrap();
+    let peak_rss_kib = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .unwrap()
+            .to_owned();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+    };
+    let at_start = peak_rss_kib();
+    let body = |size: usize| {
+        let filler = "a".repeat(size);
+        format!(r#"{{"room_name":"lobby","room_config":{{"metadata":"{filler}"}}}}"#)
+    };
+    let event = |method: &str, path: &str, body: &str, base64: bool| {
+        let headers = [("origin", ALLOWED), ("content-type", "application/json")];
+        let mut event: serde_json::Value =
+            serde_json::from_str(&http_api_event(method, path, "", &headers, "")).unwrap();
+        event["body"] = if base64 {
+            base64::engine::general_purpose::STANDARD.encode(body).into()
+        } else {
+            body.into()
+        };
+        event["isBase64Encoded"] = base64.into();
+        event.to_string()
+    };
+    let big = body(5 * 1024 * 1024);
+    let routes = [
+        ("POST", "/livekit/token"),
+        ("POST", "/token"),
+        ("GET", "/token"),
+        ("POST", "/streams/cam-1/token"),
+        ("POST", "/rooms"),
+        ("PUT", "/rooms/party-1"),
+        ("POST", "/no/such/route"),
+    ];
+
+    // Act: each route, plain and base64; then a base64 body whose text is
+    // over 64 KiB but which decodes to less.
+    let mut answers = Vec::new();
+    for (n, (method, path)) in routes.iter().enumerate() {
+        for base64 in [false, true] {
+            runtime.invoke(&format!("big-{n}-{base64}"), event(method, path, &big, base64));
+            answers.push(runtime.outcome(Duration::from_secs(30)).await);
+        }
+    }
+    let within = body(60 * 1024);
+    runtime.invoke("within", event("POST", "/livekit/token", &within, true));
+    let within = runtime.outcome(Duration::from_secs(30)).await;
+    let peak = peak_rss_kib();
+    let output = vendor.stop().await;
+
+    // Assert: every big body is our JSON 413 with CORS...
+    for answer in answers {
+        match answer.map(|o| o.kind) {
+            Some(Kind::Response(response)) => {
+                assert_eq!(response["statusCode"], 413, "{response}");
+                assert_eq!(response["headers"]["access-control-allow-origin"], ALLOWED);
+                let body: serde_json::Value =
+                    serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+                assert_eq!(body["error"]["code"], "payload_too_large");
+            }
+            other => panic!("{other:?}\n{output}"),
+        }
+    }
+    // ...one within the bound once decoded is read (and refused by the
+    // policy: 403, not 413)...
+    match within.map(|o| o.kind) {
+        Some(Kind::Response(response)) => assert_eq!(response["statusCode"], 403, "{response}"),
+        other => panic!("{other:?}\n{output}"),
+    }
+    // ...and the process's peak stays under 48 MB.
+    assert!(peak < 48 * 1024, "peak RSS {peak} KiB (at start {at_start} KiB)");
+    eprintln!("peak RSS: {at_start} KiB after init, {peak} KiB after 14 bodies of 5 MB");
+}
