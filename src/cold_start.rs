@@ -45,7 +45,11 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
              They are NOT valid for Sceenic. Set CAS_URL and credentials to vend real tokens."
         );
         let demo = TokenProvider::Demo(DemoUpstream::new().map_err(StartError::Random)?);
-        let rooms = Rooms::new(RoomStore::memory(), config.room_refresh_margin, config.room_ttl);
+        let rooms = Rooms::new(
+            RoomStore::memory_holding(config.rooms_memory_max),
+            config.room_refresh_margin,
+            config.room_ttl,
+        );
         let mut vendor = Vendor::new(config.allowed_origins, Some(demo), None)
             .with_rooms(rooms)
             .with_metrics(metrics, None);
@@ -165,7 +169,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     };
     let room_store = match (dynamo, config.rooms_table) {
         (Some(client), Some(table)) => Some(RoomStore::dynamo(client, table)),
-        _ if !lambda => Some(RoomStore::memory()),
+        _ if !lambda => Some(RoomStore::memory_holding(config.rooms_memory_max)),
         _ => None,
     };
     let mut vendor = Vendor::new(config.allowed_origins, tokens, streams).with_metrics(metrics, secret_read);

@@ -46,12 +46,15 @@ pub enum ApiError {
     /// A table (the rooms') could not be read or written in time.
     #[error("store unavailable")]
     Store(#[source] Box<dyn StdError + Send + Sync>),
+    /// Local mode's memory holds its most rooms (`ROOMS_MEMORY_MAX`).
+    #[error("rooms full")]
+    RoomsFull,
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
 }
 
 /// Every code [`ApiError::code`] can answer (openapi.yaml lists the same).
-pub const ERROR_CODES: [&str; 19] = [
+pub const ERROR_CODES: [&str; 20] = [
     "bad_request",
     "origin_not_allowed",
     "payload_too_large",
@@ -61,6 +64,7 @@ pub const ERROR_CODES: [&str; 19] = [
     "room_not_found",
     "quota_exceeded",
     "store_unavailable",
+    "rooms_full",
     "stream_not_allowed",
     "right_not_allowed",
     "room_not_allowed",
@@ -84,7 +88,7 @@ impl ApiError {
             Self::NotEnabled | Self::RoomsNotEnabled => StatusCode::NOT_IMPLEMENTED,
             Self::RoomNotFound => StatusCode::NOT_FOUND,
             Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(_) | Self::RoomsFull => StatusCode::SERVICE_UNAVAILABLE,
             Self::StreamNotAllowed
             | Self::RightNotAllowed
             | Self::RoomNotAllowed
@@ -109,6 +113,7 @@ impl ApiError {
             Self::RoomNotFound => "room_not_found",
             Self::QuotaExceeded { .. } => "quota_exceeded",
             Self::Store(_) => "store_unavailable",
+            Self::RoomsFull => "rooms_full",
             Self::StreamNotAllowed => "stream_not_allowed",
             Self::RightNotAllowed => "right_not_allowed",
             Self::RoomNotAllowed => "room_not_allowed",
@@ -143,6 +148,9 @@ impl ApiError {
             }
             Self::Store(_) => {
                 "A table this service needs (rooms or quotas) is not available right now; try again shortly."
+            }
+            Self::RoomsFull => {
+                "This service holds as many rooms as it may (ROOMS_MEMORY_MAX); rooms already made are still served, and a new one can be made once others expire."
             }
             Self::StreamNotAllowed => "This stream is not available through this service.",
             Self::RightNotAllowed => "A requested right (live, dvr, copy) is not allowed by this service.",
@@ -219,6 +227,7 @@ mod tests {
             ),
             (ApiError::Internal("boom".into()), 500, "internal"),
             (ApiError::Store("table gone".into()), 503, "store_unavailable"),
+            (ApiError::RoomsFull, 503, "rooms_full"),
         ];
         let mut seen = std::collections::BTreeSet::new();
         for (error, status, code) in cases {

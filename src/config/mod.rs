@@ -74,6 +74,8 @@ pub struct Config {
     pub room_refresh_margin: Duration,
     /// `ROOM_TTL_S`: lifetime of a room whose token has no `exp`.
     pub room_ttl: Duration,
+    /// `ROOMS_MEMORY_MAX`: the most rooms local mode holds in memory.
+    pub rooms_memory_max: usize,
     /// `EXTRA_CA_CERTS`: CA certificates the provider calls trust besides
     /// the compiled-in roots (read from the PEM file at start-up).
     pub extra_roots: ExtraRoots,
@@ -114,6 +116,7 @@ impl Config {
         let upstream_timeout = server::upstream_timeout(&env)?;
         let providers = providers::providers(&env, lambda)?;
         let (room_ttl, room_refresh_margin) = rooms::timing(&env)?;
+        let rooms_memory_max = rooms::memory_max(&env)?;
         let quota = quota::settings(&env, lambda)?;
         let metrics = server::metrics(&env, lambda)?;
         let extra_roots = server::extra_roots(&env)?;
@@ -129,6 +132,7 @@ impl Config {
             rooms_table: env.get("ROOMS_TABLE"),
             room_refresh_margin,
             room_ttl,
+            rooms_memory_max,
             extra_roots,
             quota: quota.quota,
             quota_table: quota.table,

@@ -22,7 +22,18 @@ pub(super) enum QuotaStoreError {
 /// Where the counts live. `Debug` names no caller.
 pub enum QuotaStore {
     Dynamo { client: DynamoClient, table: String },
-    Memory(Mutex<HashMap<String, (u64, u32)>>),
+    Memory(Mutex<MemoryCounts>),
+}
+
+/// Local mode's counts: one entry per caller, `(window start, count)`.
+/// Counts of ended windows are forgotten once per window (when the first
+/// count of a new window comes), not on every new caller: each entry is
+/// removed at most once, so forgetting costs O(1) amortized per count.
+#[derive(Debug, Default)]
+pub struct MemoryCounts {
+    counts: HashMap<String, (u64, u32)>,
+    /// The window whose start last forgot the older ones.
+    swept: u64,
 }
 
 impl fmt::Debug for QuotaStore {
@@ -32,12 +43,14 @@ impl fmt::Debug for QuotaStore {
                 .debug_struct("Dynamo")
                 .field("table", table)
                 .finish_non_exhaustive(),
-            Self::Memory(map) => f
+            Self::Memory(memory) => f
                 .debug_struct("Memory")
                 .field(
                     "callers",
-                    &map.lock()
+                    &memory
+                        .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .counts
                         .len(),
                 )
                 .finish(),
@@ -60,7 +73,7 @@ impl QuotaStore {
     }
 
     pub fn memory() -> Self {
-        Self::Memory(Mutex::new(HashMap::new()))
+        Self::Memory(Mutex::new(MemoryCounts::default()))
     }
 
     /// Counts one token for `key` if fewer than `limit` were counted:
@@ -77,13 +90,15 @@ impl QuotaStore {
         limit: u32,
     ) -> Result<Option<u32>, QuotaStoreError> {
         match self {
-            Self::Memory(map) => {
-                let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                if !map.contains_key(key) {
-                    // A new caller: first forget counts of windows that have
+            Self::Memory(memory) => {
+                let mut memory = memory.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if window_start > memory.swept {
+                    // A new window: forget the counts of those that have
                     // ended, as the table's TTL would.
-                    map.retain(|_, (start, _)| *start >= window_start);
+                    memory.counts.retain(|_, (start, _)| *start >= window_start);
+                    memory.swept = window_start;
                 }
+                let map = &mut memory.counts;
                 // One entry per caller: a new window replaces the old one (and
                 // a request that read the clock before the boundary but came
                 // after a newer window's counts into the newer window).
@@ -162,9 +177,10 @@ impl QuotaStore {
         window_start: u64,
     ) -> Result<bool, QuotaStoreError> {
         match self {
-            Self::Memory(map) => {
-                let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                match map
+            Self::Memory(memory) => {
+                let mut memory = memory.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match memory
+                    .counts
                     .get_mut(key)
                     .filter(|entry| entry.0 == window_start && entry.1 > 0)
                 {

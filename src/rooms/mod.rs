@@ -34,6 +34,7 @@ mod name;
 mod store;
 
 pub use name::RoomName;
+pub(crate) use store::DEFAULT_MEMORY_MAX;
 pub use store::RoomStore;
 
 /// How often a waiting `PUT` re-reads the room: from the first interval,

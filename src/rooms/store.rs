@@ -17,7 +17,7 @@ use crate::rooms::RoomName;
 
 /// A room as stored.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct RoomItem {
+pub(crate) struct RoomItem {
     pub token: Option<String>,
     /// Epoch seconds: the token's expiry, or a claim's lease end on a room
     /// without a token (so that DynamoDB's TTL deletes a failed creation).
@@ -65,6 +65,18 @@ impl RoomItem {
         self.lease_until.is_some_and(|lease| lease >= now_ms)
     }
 
+    /// Whether the memory store may forget the room at `now_ms`: no live
+    /// lease, and no token (or failed claim) still valid.
+    fn forgettable(&self, now_ms: i64) -> bool {
+        !self.leased(now_ms) && !self.expires_at.is_some_and(|e| e > now_ms.div_euclid(1000))
+    }
+
+    /// The first second (epoch) at which [`Self::forgettable`] holds.
+    fn forgettable_from(&self) -> i64 {
+        let lease = self.lease_until.map_or(i64::MIN, |ms| ms.div_euclid(1000) + 1);
+        lease.max(self.expires_at.unwrap_or(i64::MIN))
+    }
+
     fn from_attributes(item: &HashMap<String, AttributeValue>) -> Self {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         let number = |name: &str| {
@@ -83,18 +95,24 @@ impl RoomItem {
     }
 }
 
-/// A store failure: `503 store_unavailable`.
+/// A store failure: `503 store_unavailable`, or `503 rooms_full` when the
+/// memory store holds its most rooms.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("room store failed: {0}")]
     Failed(String),
     #[error("room store did not answer before the request's deadline")]
     OutOfTime,
+    #[error("the memory store holds its most rooms (ROOMS_MEMORY_MAX)")]
+    Full,
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        Self::Store(Box::new(error))
+        match error {
+            StoreError::Full => Self::RoomsFull,
+            error => Self::Store(Box::new(error)),
+        }
     }
 }
 
@@ -115,7 +133,7 @@ pub(super) struct Claim<'a> {
 /// Where rooms live. `Debug` names neither rooms nor tokens.
 pub enum RoomStore {
     Dynamo { client: DynamoClient, table: String },
-    Memory(Mutex<HashMap<String, RoomItem>>),
+    Memory(Mutex<MemoryRooms>),
 }
 
 impl std::fmt::Debug for RoomStore {
@@ -125,8 +143,89 @@ impl std::fmt::Debug for RoomStore {
                 .debug_struct("Dynamo")
                 .field("table", table)
                 .finish_non_exhaustive(),
-            Self::Memory(map) => f.debug_struct("Memory").field("rooms", &lock(map).len()).finish(),
+            Self::Memory(memory) => f.debug_tuple("Memory").field(&*lock(memory)).finish(),
         }
+    }
+}
+
+/// Local mode's rooms: at most `max`, each forgotten once its token (or a
+/// failed claim's lease) has expired, as DynamoDB's TTL would. Forgetting
+/// costs O(1) amortized per write: every write files the room under the
+/// second it may be forgotten ([`Expiries`]); a claim first forgets the
+/// rooms filed under the seconds that have passed, never scanning the rest.
+pub struct MemoryRooms {
+    rooms: HashMap<String, RoomItem>,
+    expiries: Expiries,
+    max: usize,
+}
+
+/// The default most rooms in memory (`ROOMS_MEMORY_MAX`).
+pub(crate) const DEFAULT_MEMORY_MAX: usize = 100_000;
+
+impl std::fmt::Debug for MemoryRooms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryRooms")
+            .field("rooms", &self.rooms.len())
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryRooms {
+    /// Forgets the rooms due by `now_ms` (those not renewed since they
+    /// were filed: a renewed room is filed again, later).
+    fn forget_expired(&mut self, now_ms: i64) {
+        let rooms = &mut self.rooms;
+        self.expiries.sweep(now_ms.div_euclid(1000), |room| {
+            if rooms.get(&room).is_some_and(|item| item.forgettable(now_ms)) {
+                rooms.remove(&room);
+            }
+        });
+    }
+
+    /// Files `room` under the second it may be forgotten, as it now is.
+    fn file(&mut self, room: &str) {
+        if let Some(item) = self.rooms.get(room) {
+            self.expiries.file(item.forgettable_from(), room);
+        }
+    }
+}
+
+/// Rooms by the second (epoch) from which they may be forgotten: a timing
+/// wheel with a bucket per second. A room is filed once per write (so
+/// possibly several times); a sweep visits each second that has passed, or
+/// each bucket when there are fewer buckets than seconds: each filing is
+/// handled once, and each second of time at most once.
+#[derive(Default)]
+struct Expiries {
+    due: HashMap<i64, Vec<String>>,
+    /// Every second up to this one has been swept.
+    swept: i64,
+}
+
+impl Expiries {
+    fn file(&mut self, second: i64, room: &str) {
+        self.due
+            .entry(second.max(self.swept + 1))
+            .or_default()
+            .push(room.to_owned());
+    }
+
+    fn sweep(&mut self, now: i64, mut forget: impl FnMut(String)) {
+        if now <= self.swept {
+            return;
+        }
+        let seconds: Vec<i64> = if usize::try_from(now - self.swept).unwrap_or(usize::MAX) > self.due.len() {
+            self.due.keys().copied().filter(|second| *second <= now).collect()
+        } else {
+            (self.swept + 1..=now).collect()
+        };
+        for second in seconds {
+            for room in self.due.remove(&second).into_iter().flatten() {
+                forget(room);
+            }
+        }
+        self.swept = now;
     }
 }
 
@@ -141,13 +240,24 @@ impl RoomStore {
         }
     }
 
+    /// Rooms in memory, at most [`DEFAULT_MEMORY_MAX`].
     pub fn memory() -> Self {
-        Self::Memory(Mutex::new(HashMap::new()))
+        Self::memory_holding(DEFAULT_MEMORY_MAX)
+    }
+
+    /// Rooms in memory, at most `max` (`ROOMS_MEMORY_MAX`): a new room
+    /// beyond it is `503 rooms_full`; the rooms held are still served.
+    pub fn memory_holding(max: usize) -> Self {
+        Self::Memory(Mutex::new(MemoryRooms {
+            rooms: HashMap::new(),
+            expiries: Expiries::default(),
+            max,
+        }))
     }
 
     pub(super) async fn get(&self, room: &RoomName) -> Result<Option<RoomItem>, StoreError> {
         match self {
-            Self::Memory(map) => Ok(lock(map).get(room.as_str()).cloned()),
+            Self::Memory(memory) => Ok(lock(memory).rooms.get(room.as_str()).cloned()),
             Self::Dynamo { client, table } => {
                 let output = client
                     .get_item()
@@ -168,17 +278,20 @@ impl RoomStore {
     /// failed retry's condition carries our claim id).
     pub(super) async fn claim(&self, room: &RoomName, claim: &Claim<'_>) -> Result<bool, StoreError> {
         match self {
-            Self::Memory(map) => {
-                let mut map = lock(map);
-                if !map.contains_key(room.as_str()) {
-                    // A new room: first forget those whose token (or failed
-                    // claim) has expired, as DynamoDB's TTL would.
-                    let now = claim.now_ms.div_euclid(1000);
-                    map.retain(|_, item| {
-                        item.leased(claim.now_ms) || item.expires_at.is_some_and(|e| e > now)
-                    });
+            Self::Memory(memory) => {
+                let mut memory = lock(memory);
+                memory.forget_expired(claim.now_ms);
+                if !memory.rooms.contains_key(room.as_str()) {
+                    // A room to create (none held, so no token seen).
+                    if claim.old_token.is_some() {
+                        return Ok(false);
+                    }
+                    if memory.rooms.len() >= memory.max {
+                        return Err(StoreError::Full);
+                    }
                 }
-                let item = map.entry(room.as_str().to_owned()).or_default();
+                let memory = &mut *memory;
+                let item = memory.rooms.entry(room.as_str().to_owned()).or_default();
                 let lease_free = !item.leased(claim.now_ms);
                 let same_token = item.token.as_deref() == claim.old_token;
                 if !(lease_free && same_token) {
@@ -193,6 +306,7 @@ impl RoomStore {
                     item.token = None;
                     item.minted_at = None;
                 }
+                memory.file(room.as_str());
                 Ok(true)
             }
             Self::Dynamo { client, table } => {
@@ -241,9 +355,13 @@ impl RoomStore {
         now: i64,
     ) -> Result<bool, StoreError> {
         match self {
-            Self::Memory(map) => {
-                let mut map = lock(map);
-                let Some(item) = map.get_mut(room.as_str()).filter(|i| i.claim_id.as_deref() == Some(claim_id)) else {
+            Self::Memory(memory) => {
+                let mut memory = lock(memory);
+                let Some(item) = memory
+                    .rooms
+                    .get_mut(room.as_str())
+                    .filter(|i| i.claim_id.as_deref() == Some(claim_id))
+                else {
                     return Ok(false);
                 };
                 *item = RoomItem {
@@ -254,6 +372,7 @@ impl RoomStore {
                     claim_id: None,
                     lease_until: None,
                 };
+                memory.file(room.as_str());
                 Ok(true)
             }
             Self::Dynamo { client, table } => conditional(
@@ -282,13 +401,16 @@ impl RoomStore {
     /// Gives a claim up (the CAS call failed), if it is still ours.
     pub(super) async fn release(&self, room: &RoomName, claim_id: &str) -> Result<(), StoreError> {
         match self {
-            Self::Memory(map) => {
-                if let Some(item) = lock(map)
+            Self::Memory(memory) => {
+                let mut memory = lock(memory);
+                if let Some(item) = memory
+                    .rooms
                     .get_mut(room.as_str())
                     .filter(|i| i.claim_id.as_deref() == Some(claim_id))
                 {
                     item.claim_id = None;
                     item.lease_until = None;
+                    memory.file(room.as_str());
                 }
                 Ok(())
             }
@@ -329,5 +451,52 @@ fn conditional<O>(
             other => Err(StoreError::Failed(DisplayErrorContext(other).to_string())),
         },
         Err(e) => Err(StoreError::Failed(DisplayErrorContext(&e).to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_hands_over_each_filing_once_and_only_when_due() {
+        let mut expiries = Expiries::default();
+        let mut forgotten = Vec::new();
+        expiries.sweep(1_000, |room| forgotten.push(room));
+        expiries.file(1_005, "a");
+        expiries.file(1_010, "b");
+        // A filing in the past is due at the next sweep.
+        expiries.file(900, "c");
+        expiries.sweep(1_004, |room| forgotten.push(room));
+        assert_eq!(forgotten, ["c"]);
+        expiries.sweep(1_007, |room| forgotten.push(room));
+        assert_eq!(forgotten, ["c", "a"]);
+        // A long gap: the buckets are visited, not the seconds.
+        expiries.sweep(1_000_000_000, |room| forgotten.push(room));
+        assert_eq!(forgotten, ["c", "a", "b"]);
+        assert!(expiries.due.is_empty());
+    }
+
+    #[test]
+    fn a_room_renewed_after_it_was_filed_is_not_forgotten_at_its_old_second() {
+        let mut memory = MemoryRooms {
+            rooms: HashMap::new(),
+            expiries: Expiries::default(),
+            max: 10,
+        };
+        let item = |expires_at| RoomItem {
+            token: Some("t".into()),
+            expires_at: Some(expires_at),
+            ..RoomItem::default()
+        };
+        memory.rooms.insert("room".into(), item(1_010));
+        memory.file("room");
+        // Renewed: its token now lasts to 1_100.
+        memory.rooms.insert("room".into(), item(1_100));
+        memory.file("room");
+        memory.forget_expired(1_050_000);
+        assert!(memory.rooms.contains_key("room"));
+        memory.forget_expired(1_100_000);
+        assert!(memory.rooms.is_empty());
     }
 }

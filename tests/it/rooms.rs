@@ -778,7 +778,7 @@ async fn the_memory_store_forgets_rooms_whose_token_has_expired() {
         );
     }
     assert!(
-        format!("{vendor:?}").contains("Memory { rooms: 2 }"),
+        format!("{vendor:?}").contains("MemoryRooms { rooms: 2,"),
         "{vendor:?}"
     );
 
@@ -789,7 +789,40 @@ async fn the_memory_store_forgets_rooms_whose_token_has_expired() {
     // Assert: only the new room is kept (locally, as DynamoDB's TTL would).
     assert_eq!(third.status(), 201);
     assert!(
-        format!("{vendor:?}").contains("Memory { rooms: 1 }"),
+        format!("{vendor:?}").contains("MemoryRooms { rooms: 1,"),
         "{vendor:?}"
     );
+}
+
+#[tokio::test]
+async fn beyond_rooms_memory_max_a_new_room_is_a_503_and_the_rooms_held_are_served() {
+    // Arrange: room for two; tokens that live a second.
+    let minting = Minting::living(1);
+    let cas = minting_cas(&minting).await;
+    let vendor = vendor(&cas.uri(), RoomStore::memory_holding(2));
+    let put = |room: &'static str| vendor.handle(request("PUT", &format!("/rooms/{room}"), Some(ALLOWED)));
+    assert_eq!(put("first").await.status(), 201);
+    assert_eq!(put("second").await.status(), 201);
+
+    // Act: a third room while both are live, the first again, then the
+    // third once both have expired.
+    let minted = minting.calls();
+    let full = put("third").await;
+    let minted_for_full = minting.calls() - minted;
+    let held = put("first").await;
+    let post = vendor.handle(post("/rooms", Some(ALLOWED), "")).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later = put("third").await;
+
+    // Assert: 503 rooms_full with CORS, no CAS call for it; the rooms held
+    // are still served; room again once the expired ones are forgotten.
+    assert_eq!(full.status(), 503);
+    assert_eq!(error_code(&full), "rooms_full");
+    assert_eq!(header(&full, "access-control-allow-origin"), Some(ALLOWED));
+    assert_eq!(error_code(&post), "rooms_full");
+    assert_eq!(minted_for_full, 0);
+    // (The held room's one-second token is due for renewal: 200 or 201.)
+    assert!(held.status().is_success(), "{:?}", json(&held));
+    assert_eq!(json(&held)["room"], "first");
+    assert_eq!(later.status(), 201);
 }
