@@ -14,10 +14,10 @@ use crate::providers::aipix::AipixClient;
 use crate::providers::cas::CasClient;
 use crate::providers::demo::DemoUpstream;
 use crate::providers::http_client;
-use crate::providers::livekit::LiveKitSigner;
+use crate::providers::livekit::{DEV_API_KEY, DEV_API_SECRET, DEV_URL, LiveKitConfig, LiveKitSigner};
 use crate::quota::{Quota, QuotaStore};
 use crate::rooms::{RoomStore, Rooms};
-use crate::secrets::CredentialStore;
+use crate::secrets::{CredentialStore, Credentials};
 
 /// The longest the connection warm-up may add to a cold start.
 const WARM_UP_BUDGET: Duration = Duration::from_millis(1500);
@@ -53,6 +53,9 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         let mut vendor = Vendor::new(config.allowed_origins, Some(demo), None)
             .with_rooms(rooms)
             .with_metrics(metrics, None);
+        if let Some(livekit) = livekit_dev(config.livekit_dev) {
+            vendor = vendor.with_livekit(livekit);
+        }
         if let Some(spec) = config.quota {
             let store = match config.quota_table {
                 Some(table) => {
@@ -160,7 +163,8 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         .map(|url| TokenProvider::Cas(CasClient::new(http.clone(), &url, Arc::clone(&store))));
     let livekit = config
         .livekit
-        .map(|livekit| LiveKitSigner::new(livekit, Arc::clone(&store)));
+        .map(|livekit| LiveKitSigner::new(livekit, Arc::clone(&store)))
+        .or_else(|| livekit_dev(config.livekit_dev));
     let streams = config.aipix.map(|aipix| AipixClient::new(http, aipix, store));
     let quota_store = match (&dynamo, config.quota_table) {
         (Some(client), Some(table)) => QuotaStore::dynamo(client.clone(), table),
@@ -188,6 +192,19 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     }
     tracing::debug!(at_ms = millis(started), "cold start done");
     Ok(vendor)
+}
+
+/// Local mode without `LIVEKIT_URL`: a signer for LiveKit's development
+/// server, announced as the demo upstream is.
+fn livekit_dev(config: Option<LiveKitConfig>) -> Option<LiveKitSigner> {
+    let config = config?;
+    tracing::warn!(
+        url = DEV_URL,
+        "LIVEKIT DEV SERVER: LIVEKIT_URL is not set, so /livekit/token signs for `livekit-server --dev` \
+         (its well-known key pair, any room). Set LIVEKIT_URL, LIVEKIT_ROOMS and the LiveKit keys for a real LiveKit."
+    );
+    let keys = Credentials::livekit_pair(DEV_API_KEY, DEV_API_SECRET);
+    Some(LiveKitSigner::new(config, Arc::new(CredentialStore::fixed(keys))))
 }
 
 fn millis(since: Instant) -> f64 {

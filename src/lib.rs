@@ -46,8 +46,8 @@ pub use providers::aipix::{
 };
 pub use providers::cas::CasClient;
 pub use providers::livekit::{
-    AllowedRooms, Grant, Grants, IdentitySource, LiveKitConfig, LiveKitPolicy, LiveKitSigner, RoomPattern,
-    TokenRequest,
+    AllowedRooms, DEV_API_KEY, DEV_API_SECRET, DEV_URL, Grant, Grants, IdentitySource, LiveKitConfig,
+    LiveKitPolicy, LiveKitSigner, RoomPattern, TokenRequest,
 };
 pub use quota::{FailMode, Quota, QuotaSpec, QuotaStore};
 pub use rooms::{RoomName, RoomStore, Rooms};

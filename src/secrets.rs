@@ -117,6 +117,15 @@ impl Credentials {
         })
     }
 
+    /// A LiveKit key pair alone (local mode's development server).
+    pub fn livekit_pair(api_key: &str, api_secret: &str) -> Self {
+        Self::from_lookup(|name| match name {
+            LIVEKIT_API_KEY => Some(api_key.to_owned()),
+            LIVEKIT_API_SECRET => Some(api_secret.to_owned()),
+            _ => None,
+        })
+    }
+
     /// A CAS key pair, for tests and local use.
     pub fn cas_pair(api_key: &str, api_secret: &str) -> Self {
         Self::from_values(Some(api_key.to_owned()), Some(api_secret.to_owned()), None)

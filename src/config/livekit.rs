@@ -7,8 +7,31 @@ use std::ops::RangeInclusive;
 use crate::config::env::{ConfigError, Env, invalid};
 use crate::config::providers::check_base_url;
 use crate::providers::livekit::{
-    AllowedRooms, Grants, IdentitySource, LiveKitConfig, LiveKitPolicy, RoomPattern,
+    AllowedRooms, DEV_URL, Grants, IdentitySource, LiveKitConfig, LiveKitPolicy, RoomPattern,
 };
+
+/// Local mode without `LIVEKIT_URL`: LiveKit's development server as
+/// `livekit-server --dev` runs it (`ws://localhost:7880`, key `devkey`,
+/// secret `secret`), any room, the default policy. Never under Lambda.
+pub(super) fn livekit_dev(env: &Env<'_>, lambda: bool) -> Option<LiveKitConfig> {
+    (!lambda && env.get("LIVEKIT_URL").is_none()).then(|| LiveKitConfig {
+        url: DEV_URL.to_owned(),
+        policy: LiveKitPolicy {
+            rooms: AllowedRooms::Any,
+            grants: Grants {
+                publish: true,
+                subscribe: true,
+                data: true,
+            },
+            ttl: 600,
+            room_config: false,
+            identity: IdentitySource::Caller,
+            max_name: 128,
+            max_metadata: 4096,
+            max_attributes: 4096,
+        },
+    })
+}
 
 /// `LIVEKIT_TTL_S`: a minute to a day (the first connect must come before
 /// it; LiveKit's server refreshes the tokens of connected participants).

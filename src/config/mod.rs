@@ -60,6 +60,11 @@ pub struct Config {
     pub aipix: Option<AipixConfig>,
     /// `LIVEKIT_URL` and its policy: LiveKit tokens behind `/livekit/token`.
     pub livekit: Option<LiveKitConfig>,
+    /// Local mode without `LIVEKIT_URL`: `/livekit/token` signs for
+    /// LiveKit's development server (`livekit-server --dev`) with its
+    /// well-known keys. Not a provider the operator enabled: it changes
+    /// nothing else (the demo upstream, the credentials' source).
+    pub livekit_dev: Option<LiveKitConfig>,
     /// `None` only in local mode with no provider: the demo upstream.
     pub credentials: Option<CredentialSource>,
     /// `SECRET_MAX_AGE_S`: credentials read from Secrets Manager are read
@@ -125,6 +130,7 @@ impl Config {
             cas: providers.cas,
             aipix: providers.aipix,
             livekit: providers.livekit,
+            livekit_dev: livekit::livekit_dev(&env, lambda),
             credentials: providers.credentials,
             secret_max_age: providers.secret_max_age,
             allowed_origins,

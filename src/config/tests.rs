@@ -520,3 +520,50 @@ fn allowed_origins_are_refused_as_the_template_refuses_them() {
         );
     }
 }
+
+#[test]
+fn local_mode_without_livekit_url_signs_for_livekits_dev_server_and_lambda_never_does() {
+    // Locally, with nothing set: the demo still runs, and LiveKit's dev server.
+    let c = config(&[]).unwrap();
+    assert!(c.demo() && c.livekit.is_none());
+    let dev = c.livekit_dev.unwrap();
+    assert_eq!(dev.url, "ws://localhost:7880");
+    assert_eq!(dev.policy.rooms, AllowedRooms::Any);
+    // With LIVEKIT_URL, the operator's LiveKit and no dev server.
+    let c = config(&LIVEKIT).unwrap();
+    assert!(c.livekit.is_some() && c.livekit_dev.is_none());
+    // Under Lambda, never.
+    let c = config(&[
+        LAMBDA,
+        ("CAS_URL", "https://cas.example.com"),
+        ("SECRET_ID", "tv/cas"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ])
+    .unwrap();
+    assert!(c.livekit.is_none() && c.livekit_dev.is_none());
+}
+
+#[test]
+fn secret_max_age_and_rooms_memory_max_default_and_are_bounded() {
+    let c = config(&[]).unwrap();
+    assert_eq!(
+        (c.secret_max_age, c.rooms_memory_max),
+        (Duration::from_secs(300), 100_000)
+    );
+    let c = config(&[("SECRET_MAX_AGE_S", "86400"), ("ROOMS_MEMORY_MAX", "1")]).unwrap();
+    assert_eq!(
+        (c.secret_max_age, c.rooms_memory_max),
+        (Duration::from_secs(86_400), 1)
+    );
+    for (var, value) in [
+        ("SECRET_MAX_AGE_S", "0"),
+        ("SECRET_MAX_AGE_S", "86401"),
+        ("SECRET_MAX_AGE_S", "5m"),
+        ("ROOMS_MEMORY_MAX", "0"),
+        ("ROOMS_MEMORY_MAX", "10000001"),
+        ("ROOMS_MEMORY_MAX", "-1"),
+    ] {
+        let error = config(&[(var, value)]).unwrap_err();
+        assert_eq!(error.variable, var, "{value}");
+    }
+}

@@ -24,6 +24,12 @@ use crate::names::{is_plain_text, is_room_name};
 use crate::providers::{Minted, UpstreamError};
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
+/// LiveKit's development server, as `livekit-server --dev` runs it: its
+/// URL and its well-known key pair (local mode without `LIVEKIT_URL`).
+pub const DEV_URL: &str = "ws://localhost:7880";
+pub const DEV_API_KEY: &str = "devkey";
+pub const DEV_API_SECRET: &str = "secret";
+
 /// The LiveKit provider: the URL handed back and the policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveKitConfig {

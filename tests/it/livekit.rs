@@ -519,3 +519,33 @@ async fn under_lambda_a_chosen_identity_can_never_take_a_signed_in_one() {
     // Assert: only the signed-in caller is `alice`.
     assert_eq!(identities, ["req:alice", "req:alice", "alice"]);
 }
+
+#[tokio::test]
+async fn with_nothing_configured_local_mode_signs_for_livekits_dev_server() {
+    // Arrange: `cargo run` as a newcomer types it.
+    let vendor = Process::spawn(&[("LISTEN_ADDR", "127.0.0.1:0".to_owned())]);
+    let port = vendor.listening_port().await;
+    let url = format!("http://127.0.0.1:{port}/livekit/token");
+
+    // Act
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .header("origin", "http://localhost:5173")
+        .json(&json!({"room_name": "my-first-room"}))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    let body: Value = answer.json().await.unwrap();
+    let output = vendor.stop().await;
+
+    // Assert: a token for `livekit-server --dev`, its keys, any room; the
+    // start-up says so; the demo /token is still there.
+    assert_eq!(status, 201, "{body}\n{output}");
+    assert_eq!(body["server_url"], token_vendor::DEV_URL);
+    let token = body["participant_token"].as_str().unwrap();
+    let claims = verify_with_node(token_vendor::DEV_API_KEY, token_vendor::DEV_API_SECRET, token).unwrap();
+    assert_eq!(claims["video"]["room"], "my-first-room");
+    assert!(output.contains("LIVEKIT DEV SERVER"), "{output}");
+    assert!(output.contains("DEMO UPSTREAM"), "{output}");
+}

@@ -89,6 +89,8 @@ CASES = {
                                        "20/10081m", "20/604801s", "20/0s"],
                        # The binary trims what it reads; the template cannot.
                        "template_refuses": ["20/1h "]},
+    "SecretMaxAgeSeconds": {"both_take": ["1", "300", "9999", "10000", "86400"],
+                            "both_refuse": ["0", "86401", "300.5", "-1", "abc", "1e3"]},
     "QuotaFail": {"both_take": ["open", "closed"], "both_refuse": ["OPEN", "fail"]},
     "MetricsNamespace": {"both_take": ["TokenVendor", "Media/Tokens prod", "a.b-c_d#e:f", "n" * 255],
                          "both_refuse": ["AWS/Lambda", "tokens\"", "t\u00e9", "n" * 256],
