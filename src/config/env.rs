@@ -1,8 +1,11 @@
 //! Reading variables: the lookup, the error that names the variable at
-//! fault, and the number rules several concerns share.
+//! fault, and the rules several concerns share (numbers, lists, base URLs).
+//! The floor of `config/`: its siblings name this file, never the reverse.
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
+
+use url::Url;
 
 /// How a variable is looked up: trimmed, and empty counts as unset.
 pub(super) struct Env<'a> {
@@ -115,5 +118,34 @@ pub(super) fn invalid(variable: &'static str, reason: impl Into<String>) -> Conf
     ConfigError {
         variable,
         reason: reason.into(),
+    }
+}
+
+/// A base URL of the scheme `secure` (or `plain` for a loopback host), with
+/// no credentials, query or fragment.
+pub(super) fn check_base_url(raw: &str, secure: &str, plain: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not contain a query or fragment".to_owned());
+    }
+    match url.scheme() {
+        scheme if scheme == secure => Ok(url),
+        scheme if scheme == plain && is_loopback(&url) => Ok(url),
+        scheme if scheme == plain => Err(format!(
+            "must use {secure} (plain {plain} only for loopback hosts)"
+        )),
+        _ => Err(format!("must be an {secure} URL")),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }

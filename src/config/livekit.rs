@@ -4,8 +4,7 @@
 
 use std::ops::RangeInclusive;
 
-use crate::config::env::{ConfigError, Env, invalid};
-use crate::config::providers::check_base_url;
+use crate::config::env::{ConfigError, Env, check_base_url, invalid};
 use crate::providers::livekit::{
     AllowedRooms, DEV_URL, Grants, IdentitySource, LiveKitConfig, LiveKitPolicy, RoomPattern,
 };

@@ -10,7 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::config::CredentialSource;
-use crate::config::env::{ConfigError, Env, invalid};
+use crate::config::env::{ConfigError, Env, check_base_url, invalid};
 use crate::config::livekit::livekit;
 use crate::names::is_stream_id;
 use crate::providers::aipix::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
@@ -169,33 +169,4 @@ fn stream_policy(env: &Env<'_>) -> Result<StreamPolicy, ConfigError> {
 /// http only for loopback hosts (tests and local stand-ins).
 fn parse_base_url(raw: &str) -> Result<Url, String> {
     check_base_url(raw, "https", "http")
-}
-
-/// A base URL of the scheme `secure` (or `plain` for a loopback host), with
-/// no credentials, query or fragment.
-pub(super) fn check_base_url(raw: &str, secure: &str, plain: &str) -> Result<Url, String> {
-    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain credentials".to_owned());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("must not contain a query or fragment".to_owned());
-    }
-    match url.scheme() {
-        scheme if scheme == secure => Ok(url),
-        scheme if scheme == plain && is_loopback(&url) => Ok(url),
-        scheme if scheme == plain => Err(format!(
-            "must use {secure} (plain {plain} only for loopback hosts)"
-        )),
-        _ => Err(format!("must be an {secure} URL")),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }

@@ -5,6 +5,9 @@
 //! folder's files are one unit (its `mod.rs` and children may name each
 //! other), except the provider seam, which is a unit apart from each
 //! provider. A module that no entry covers fails the test: place it.
+//! Inside a unit, two files of one folder (`mod.rs` aside) never name each
+//! other either, directly or through others (`crate::` and `super::` paths):
+//! what two siblings share goes one file down (`config/env.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -126,20 +129,107 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// Unit → the units it names, from the crate's own sources.
-fn edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+/// The modules a file's code names through `super::` paths, as crate paths:
+/// in `config/livekit.rs` (`config::livekit`), `super::env` is `config::env`.
+fn named_through_super(module: &str, code: &str) -> BTreeSet<String> {
+    let Some((parent, _)) = module.rsplit_once("::") else {
+        return BTreeSet::new();
+    };
+    let mut modules = BTreeSet::new();
+    for (at, _) in code.match_indices("super::") {
+        let before = code[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+            continue; // `super::super::`, or a longer name
+        }
+        let rest = &code[at + "super::".len()..];
+        let path: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+            .collect();
+        let path = path.trim_end_matches(':');
+        if !path.is_empty() && path != "*" {
+            modules.insert(format!("{parent}::{path}"));
+        }
+    }
+    modules
+}
+
+/// File → the sibling files it names: of `(module, code)` pairs, the edges
+/// between two files with the same parent module (a folder's `mod.rs`, the
+/// parent itself, is no sibling; nor are top-level files, which are units).
+fn sibling_edges(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let modules: BTreeSet<&str> = files.iter().map(|(module, _)| module.as_str()).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, code) in files {
+        let Some((parent, _)) = module.rsplit_once("::") else {
+            continue;
+        };
+        let prefix = format!("{parent}::");
+        for path in named(code).into_iter().chain(named_through_super(module, code)) {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let sibling = format!("{prefix}{}", rest.split("::").next().unwrap_or_default());
+            if sibling != *module && modules.contains(sibling.as_str()) {
+                edges.entry(module.clone()).or_default().insert(sibling);
+            }
+        }
+    }
+    edges
+}
+
+/// A cycle of `edges`, as `a -> b -> a`, if there is one (depth-first; a
+/// node met again on the current path closes a cycle).
+fn cycle<S: AsRef<str> + Ord>(edges: &BTreeMap<S, BTreeSet<S>>) -> Option<String> {
+    fn visit<'a, S: AsRef<str> + Ord>(
+        node: &'a S,
+        edges: &'a BTreeMap<S, BTreeSet<S>>,
+        path: &mut Vec<&'a S>,
+        done: &mut BTreeSet<&'a S>,
+    ) -> Option<String> {
+        if let Some(start) = path.iter().position(|n| *n == node) {
+            let mut cycle: Vec<&str> = path[start..].iter().map(|n| n.as_ref()).collect();
+            cycle.push(node.as_ref());
+            return Some(cycle.join(" -> "));
+        }
+        if !done.insert(node) {
+            return None;
+        }
+        path.push(node);
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|node| visit(node, edges, &mut Vec::new(), &mut done))
+}
+
+/// Every file of `src/` but the binary and the root: its module and code.
+fn sources() -> Vec<(String, String)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut all = Vec::new();
     files(&src, &mut all);
+    all.iter()
+        .map(|file| {
+            let module = module_of(&src, file);
+            let code = code_of(&std::fs::read_to_string(file).unwrap());
+            (module, code)
+        })
+        .filter(|(module, _)| module != "main" && module != "lib")
+        .collect()
+}
+
+/// Unit → the units it names, from the crate's own sources.
+fn edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let mut edges: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
-    for file in all {
-        let module = module_of(&src, &file);
-        // The binary is its own crate; the root only declares and re-exports.
-        if module == "main" || module == "lib" {
-            continue;
-        }
+    for (module, code) in sources() {
         let from = unit(&module).unwrap_or_else(|| panic!("{module} is on no floor: add it to FLOORS"));
-        let code = code_of(&std::fs::read_to_string(&file).unwrap());
         for path in named(&code) {
             let to =
                 unit(&path).unwrap_or_else(|| panic!("{module} names crate::{path}, which is on no floor"));
@@ -170,36 +260,23 @@ fn every_import_points_down_or_sideways() {
 
 #[test]
 fn no_two_units_name_each_other_even_through_others() {
-    let edges = edges();
-    // Depth-first search; a unit met again on the current path is a cycle.
-    fn visit<'a>(
-        unit: &'a str,
-        edges: &BTreeMap<&'a str, BTreeSet<&'a str>>,
-        path: &mut Vec<&'a str>,
-        done: &mut BTreeSet<&'a str>,
-    ) -> Option<String> {
-        if let Some(start) = path.iter().position(|u| *u == unit) {
-            let mut cycle = path[start..].to_vec();
-            cycle.push(unit);
-            return Some(cycle.join(" -> "));
-        }
-        if !done.insert(unit) {
-            return None;
-        }
-        path.push(unit);
-        for next in edges.get(unit).into_iter().flatten() {
-            if let Some(cycle) = visit(next, edges, path, done) {
-                return Some(cycle);
-            }
-        }
-        path.pop();
-        None
+    if let Some(cycle) = cycle(&edges()) {
+        panic!("import cycle: {cycle}");
     }
-    let mut done = BTreeSet::new();
-    for unit in edges.keys() {
-        if let Some(cycle) = visit(unit, &edges, &mut Vec::new(), &mut done) {
-            panic!("import cycle: {cycle}");
-        }
+}
+
+#[test]
+fn no_two_files_of_one_folder_name_each_other_even_through_others() {
+    let edges = sibling_edges(&sources());
+    // The check sees the folders' real edges (config's files name env).
+    assert!(
+        edges
+            .get("config::livekit")
+            .is_some_and(|to| to.contains("config::env")),
+        "{edges:?}"
+    );
+    if let Some(cycle) = cycle(&edges) {
+        panic!("import cycle between files of one folder: {cycle}");
     }
 }
 
@@ -215,4 +292,31 @@ fn the_checks_see_an_upward_import_and_a_cycle() {
     assert_eq!(unit("providers"), Some("providers"));
     assert_eq!(unit("api::cors"), Some("api"));
     assert!(floor("api") < floor("rooms") && floor("rooms") < floor("error"));
+    // Two sibling files naming each other (one through `super::`), as
+    // config/livekit.rs and config/providers.rs once did: a cycle; a file
+    // naming its folder's mod.rs, or a child its parent: none.
+    let files = |a: &str, b: &str| {
+        vec![
+            ("config::livekit".to_owned(), code_of(a)),
+            ("config::providers".to_owned(), code_of(b)),
+            (
+                "config".to_owned(),
+                code_of("use crate::config::livekit::livekit;"),
+            ),
+            ("config::tests".to_owned(), code_of("use super::*;")),
+        ]
+    };
+    let cyclic = sibling_edges(&files(
+        "use crate::config::providers::check_base_url;",
+        "use super::livekit::livekit;",
+    ));
+    assert_eq!(
+        cycle(&cyclic).as_deref(),
+        Some("config::livekit -> config::providers -> config::livekit")
+    );
+    let fine = sibling_edges(&files(
+        "use crate::config::env::check_base_url;",
+        "use crate::config::Mode;",
+    ));
+    assert_eq!(cycle(&fine), None);
 }
