@@ -239,10 +239,18 @@ async fn warm_up(http: &reqwest::Client, base_url: &Url, budget: Duration) {
 async fn warm_up_dynamodb(client: &aws_sdk_dynamodb::Client, (table, key): (&str, &str)) {
     let started = Instant::now();
     match preconnect_dynamodb(client, table, key, WARM_UP_BUDGET).await {
-        Preconnect::Answered(status) => tracing::debug!(
-            status,
+        Preconnect::Answered(200) => tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "DynamoDB connection warmed"
+        ),
+        // The connection is open, but the table refused the read: a wrong
+        // table name, or a role without GetItem on it, which the first room
+        // or quota call will meet too.
+        Preconnect::Answered(status) => tracing::warn!(
+            status,
+            table,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "DynamoDB warm-up read refused (the connection is open): check the table's name and the role's GetItem on it"
         ),
         Preconnect::Failed(error) => tracing::warn!(%error, "DynamoDB warm-up failed"),
         Preconnect::TimedOut => tracing::warn!(

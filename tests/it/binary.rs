@@ -381,11 +381,41 @@ async fn under_lambda_init_opens_the_dynamodb_connection_and_the_first_requests_
             asked >= if rooms { 5 } else { 3 },
             "rooms {rooms}: {asked} DynamoDB requests\n{output}"
         );
-        assert!(
-            output.contains("DynamoDB connection warmed status=200"),
-            "{output}"
-        );
+        assert!(output.contains("DynamoDB connection warmed"), "{output}");
     }
+}
+
+#[tokio::test]
+async fn under_lambda_a_warm_up_read_the_table_refuses_is_a_warning_naming_the_table() {
+    // Arrange: DynamoDB (moto) answers, but ROOMS_TABLE names no table.
+    let moto = Moto::start();
+    moto.create_secret("tv/no-table", &secret_json(KEY, SECRET)).await;
+    let cas = bench::cas::CasStandIn::start(Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mut runtime = RuntimeApi::start().await.unwrap();
+    let mut vars = cas_lambda_env(&runtime, &moto, "tv/no-table", &cas);
+    vars.extend([
+        ("ROOMS_TABLE", "no-such-table".to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint.clone()),
+    ]);
+
+    // Act
+    let vendor = Process::spawn(&vars);
+    let init = runtime.wait_first_next(Duration::from_secs(20)).await;
+    let output = vendor.stop().await;
+
+    // Assert: one WARN with DynamoDB's status and the table's name.
+    assert!(init.is_some(), "{output}");
+    let warning = output
+        .lines()
+        .find(|l| l.contains("DynamoDB warm-up read refused"))
+        .unwrap_or_else(|| panic!("{output}"));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(
+        warning.contains("status=400") && warning.contains("no-such-table"),
+        "{warning}"
+    );
 }
 
 #[tokio::test]
