@@ -68,7 +68,7 @@ impl RoomItem {
     /// Whether the memory store may forget the room at `now_ms`: no live
     /// lease, and no token (or failed claim) still valid.
     fn forgettable(&self, now_ms: i64) -> bool {
-        !self.leased(now_ms) && !self.expires_at.is_some_and(|e| e > now_ms.div_euclid(1000))
+        !self.leased(now_ms) && self.expires_at.is_none_or(|e| e <= now_ms.div_euclid(1000))
     }
 
     /// The first second (epoch) at which [`Self::forgettable`] holds.

@@ -393,7 +393,7 @@ async fn under_lambda_a_warm_up_read_the_table_refuses_is_a_warning_naming_the_t
     let cas = bench::cas::CasStandIn::start(Duration::from_secs(30))
         .await
         .unwrap();
-    let mut runtime = RuntimeApi::start().await.unwrap();
+    let runtime = RuntimeApi::start().await.unwrap();
     let mut vars = cas_lambda_env(&runtime, &moto, "tv/no-table", &cas);
     vars.extend([
         ("ROOMS_TABLE", "no-such-table".to_owned()),
