@@ -216,6 +216,16 @@ pub enum SecretError {
     Backoff(Duration),
 }
 
+/// How old the credentials held are (see [`CredentialStore::current`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Age {
+    Fresh,
+    /// Past the maximum age: re-read in the background.
+    Aged,
+    /// Past twice the maximum age: re-read by the request.
+    Overdue,
+}
+
 /// Where the credentials are read from.
 #[derive(Debug)]
 enum Source {
@@ -310,14 +320,22 @@ impl CredentialStore {
     /// checks its own fields). When none are held, or `usable` refuses them,
     /// the secret is read again, at most once per [`RETRY_SPACING`]. When
     /// those held are older than the maximum age, they are served and a
-    /// re-read starts in the background ([`Self::renew_if_aged`]).
+    /// re-read starts in the background ([`Self::renew_if_aged`]); when
+    /// they are twice that old (the background reads did not land), the
+    /// request reads in the foreground ([`Self::renew_overdue`]).
     pub async fn current(
         self: &Arc<Self>,
         usable: impl Fn(&Credentials) -> Result<(), SecretFormatError>,
     ) -> Result<Arc<Credentials>, SecretError> {
         if let Some(c) = self.held().filter(|c| usable(c).is_ok()) {
-            self.renew_if_aged();
-            return Ok(c);
+            return Ok(match self.age() {
+                Age::Fresh => c,
+                Age::Aged => {
+                    self.renew_if_aged();
+                    c
+                }
+                Age::Overdue => self.renew_overdue(c, &usable).await,
+            });
         }
         let _reading = self.reading.lock().await;
         {
@@ -341,22 +359,34 @@ impl CredentialStore {
         Ok(fresh)
     }
 
+    /// How old the credentials held are, against the maximum age, for a
+    /// re-read that is due (none began within the spacing). Fixed
+    /// credentials never age.
+    fn age(&self) -> Age {
+        if !matches!(self.source, Source::SecretsManager { .. }) {
+            return Age::Fresh;
+        }
+        let cached = self.read();
+        let due = cached
+            .aged_read_at
+            .is_none_or(|at| at.elapsed() >= self.retry_spacing);
+        match cached.fresh_at.map(|at| at.elapsed()) {
+            Some(age) if due && age >= self.max_age.saturating_mul(2) => Age::Overdue,
+            Some(age) if due && age >= self.max_age => Age::Aged,
+            _ => Age::Fresh,
+        }
+    }
+
     /// Starts a background re-read of the secret when the credentials held
     /// are older than the maximum age: no request waits on it, a failed read
     /// keeps them (and is logged), and such re-reads begin at most once per
     /// [`RETRY_SPACING`]. Skipped when another read is in flight (it brings
     /// the same news). Under Lambda, a read that the function's freeze cuts
-    /// short fails, and the next request after the spacing starts another.
+    /// short fails; the next request after the spacing starts another, and
+    /// at twice the age a request reads in the foreground.
     fn renew_if_aged(self: &Arc<Self>) {
-        if !matches!(self.source, Source::SecretsManager { .. }) || !self.aged(&self.read()) {
+        if !self.stamp_aged_read() {
             return;
-        }
-        {
-            let mut cached = self.write();
-            if !self.aged(&cached) {
-                return;
-            }
-            cached.aged_read_at = Some(Instant::now());
         }
         let store = Arc::clone(self);
         tokio::spawn(async move {
@@ -372,13 +402,48 @@ impl CredentialStore {
         });
     }
 
-    /// Whether the credentials held are past the maximum age and no
-    /// age-triggered re-read began within the spacing.
-    fn aged(&self, cached: &Cached) -> bool {
-        cached.fresh_at.is_some_and(|at| at.elapsed() >= self.max_age)
-            && cached
-                .aged_read_at
-                .is_none_or(|at| at.elapsed() >= self.retry_spacing)
+    /// Credentials held twice past the maximum age: the background reads
+    /// did not land (under Lambda, a function frozen between sparse
+    /// invocations cuts them short), so this request reads the secret
+    /// itself, by its deadline, and serves what it brings, or the keys held
+    /// when the read fails. At most once per [`RETRY_SPACING`].
+    async fn renew_overdue(
+        &self,
+        held: Arc<Credentials>,
+        usable: impl Fn(&Credentials) -> Result<(), SecretFormatError>,
+    ) -> Arc<Credentials> {
+        let _reading = self.reading.lock().await;
+        if !self.stamp_aged_read() {
+            // Another request read it meanwhile.
+            return self.held().filter(|c| usable(c).is_ok()).unwrap_or(held);
+        }
+        match self.read_and_cache().await {
+            Ok(fresh) if usable(&fresh).is_ok() => {
+                if !Arc::ptr_eq(&fresh, &held) {
+                    tracing::info!("secret re-read past twice its maximum age: new credentials are in use");
+                }
+                fresh
+            }
+            _ => held,
+        }
+    }
+
+    /// Stamps the start of an age-triggered re-read, if one is due: `false`
+    /// when none is (another began within the spacing, or a read made the
+    /// credentials fresh).
+    fn stamp_aged_read(&self) -> bool {
+        if self.age() == Age::Fresh {
+            return false;
+        }
+        let mut cached = self.write();
+        let due = cached
+            .aged_read_at
+            .is_none_or(|at| at.elapsed() >= self.retry_spacing)
+            && cached.fresh_at.is_some_and(|at| at.elapsed() >= self.max_age);
+        if due {
+            cached.aged_read_at = Some(Instant::now());
+        }
+        due
     }
 
     /// The provider rejected `stale`: re-read the secret at once and hand

@@ -75,10 +75,10 @@ pub(super) fn livekit(env: &Env<'_>) -> Result<Option<LiveKitConfig>, ConfigErro
     let chars = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
         let value = env.get(name).map_or(Ok(default), |v| {
             v.parse::<usize>()
-                .map_err(|_| invalid(name, "expected a whole number of characters"))
+                .map_err(|_| invalid(name, "expected a whole number of bytes"))
         })?;
         if value > 65_536 {
-            return Err(invalid(name, "must be at most 65536 characters"));
+            return Err(invalid(name, "must be at most 65536 bytes"));
         }
         Ok(value)
     };

@@ -28,6 +28,9 @@ pub(crate) struct RoomItem {
     pub claim_id: Option<String>,
     /// Epoch milliseconds.
     pub lease_until: Option<i64>,
+    /// The memory store only: the second it last filed the room under
+    /// ([`Expiries`]), so that writes that do not move it file it once.
+    pub(super) filed: Option<i64>,
 }
 
 impl std::fmt::Debug for RoomItem {
@@ -91,6 +94,7 @@ impl RoomItem {
             created_at: number("createdAt"),
             claim_id: text("claimId"),
             lease_until: number("leaseUntil"),
+            filed: None,
         }
     }
 }
@@ -183,10 +187,17 @@ impl MemoryRooms {
         });
     }
 
-    /// Files `room` under the second it may be forgotten, as it now is.
+    /// Files `room` under the second it may be forgotten, as it now is,
+    /// unless it is filed there already (a renewal's claim and its release
+    /// leave the second as it was): filings grow with the writes that move
+    /// a room's second, never with those that do not.
     fn file(&mut self, room: &str) {
-        if let Some(item) = self.rooms.get(room) {
-            self.expiries.file(item.forgettable_from(), room);
+        if let Some(item) = self.rooms.get_mut(room) {
+            let second = self.expiries.bucket(item.forgettable_from());
+            if item.filed != Some(second) {
+                item.filed = Some(second);
+                self.expiries.file(second, room);
+            }
         }
     }
 }
@@ -204,9 +215,15 @@ struct Expiries {
 }
 
 impl Expiries {
+    /// The bucket a room due at `second` goes in: none before the next
+    /// sweep's.
+    fn bucket(&self, second: i64) -> i64 {
+        second.max(self.swept + 1)
+    }
+
     fn file(&mut self, second: i64, room: &str) {
         self.due
-            .entry(second.max(self.swept + 1))
+            .entry(self.bucket(second))
             .or_default()
             .push(room.to_owned());
     }
@@ -371,6 +388,7 @@ impl RoomStore {
                     created_at: Some(item.created_at.unwrap_or(now)),
                     claim_id: None,
                     lease_until: None,
+                    filed: item.filed,
                 };
                 memory.file(room.as_str());
                 Ok(true)

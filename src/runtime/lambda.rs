@@ -12,9 +12,10 @@
 //! `lambda_http`'s own order.
 //!
 //! A body over [`MAX_REQUEST_BODY`] (its decoded size, base64 included) is
-//! dropped here, unread and undecoded, and the request is marked
-//! [`BodyTooLarge`]: the handler answers `413 payload_too_large` as local
-//! mode does, and the body is never copied, decoded or parsed on the way.
+//! dropped here, as soon as the event's parse has it (that parse holds its
+//! text once, as the event's `body` string), never decoded, parsed as JSON
+//! or handed on; the request is marked [`BodyTooLarge`] and the handler
+//! answers `413 payload_too_large` as local mode does.
 //!
 //! `LambdaRequest`, `Adapter` and `TransformResponse` are `lambda_http`'s
 //! (public, but hidden from its docs); [`ByVersion`] does what

@@ -122,6 +122,40 @@ mod with_mocked_sdk {
     }
 
     #[tokio::test]
+    async fn aged_keys_are_re_read_in_the_background_and_overdue_ones_by_the_request() {
+        // Arrange: reads bring k1, k2, k3 in turn; keys age in 200 ms.
+        let reads = mock!(SecretsManagerClient::get_secret_value)
+            .sequence()
+            .output(|| secret("k1"))
+            .output(|| secret("k2"))
+            .output(|| secret("k3"))
+            .build();
+        let client = mock_client!(aws_sdk_secretsmanager, RuleMode::Sequential, [&reads]);
+        let store = Arc::new(
+            CredentialStore::secrets_manager(client, "s")
+                .with_max_age(Duration::from_millis(200))
+                .with_retry_spacing(Duration::from_millis(10)),
+        );
+        let key = |c: Arc<Credentials>| c.cas().unwrap().0.expose_secret().to_owned();
+        store.load().await;
+
+        // Act + Assert: young keys are served as they are...
+        assert_eq!(key(store.current(cas).await.unwrap()), "k1");
+        assert_eq!(reads.num_calls(), 1);
+        // ...aged ones too, while a background read brings the next...
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(key(store.current(cas).await.unwrap()), "k1");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(reads.num_calls(), 2);
+        assert_eq!(key(store.current(cas).await.unwrap()), "k2");
+        // ...and keys twice past their age (the background read did not
+        // land) are read again by the request itself.
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert_eq!(key(store.current(cas).await.unwrap()), "k3");
+        assert_eq!(reads.num_calls(), 3);
+    }
+
+    #[tokio::test]
     async fn concurrent_refreshes_after_a_rejection_share_one_read() {
         let reads = mock!(SecretsManagerClient::get_secret_value).then_output(|| secret("k2"));
         let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, [&reads]);

@@ -98,24 +98,44 @@ fn code_of(text: &str) -> String {
 
 /// The modules a file's code names through `crate::` paths.
 fn named(code: &str) -> BTreeSet<String> {
-    let mut modules = BTreeSet::new();
-    for (at, _) in code.match_indices("crate::") {
-        let before = code[..at].chars().next_back();
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            continue; // e.g. `token_vendor_crate::`
+    paths_after(code, "crate::").into_iter().collect()
+}
+
+/// The paths that follow `prefix` (`crate::` or `super::`) in `code`,
+/// without it: `crate::config::env` gives `config::env`, and a group gives
+/// one path per member (`crate::config::{env, livekit::X}` gives
+/// `config::env` and `config::livekit::X`; `crate::{a, b}` gives `a` and
+/// `b`). A prefix that ends a longer name (`token_vendor_crate::`, or the
+/// second `super::` of `super::super::`) is skipped.
+fn paths_after(code: &str, prefix: &str) -> Vec<String> {
+    let path_char = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    let mut paths = Vec::new();
+    for (at, _) in code.match_indices(prefix) {
+        if code[..at].chars().next_back().is_some_and(path_char) {
+            continue;
         }
-        let rest = &code[at + "crate::".len()..];
-        let path: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-            .collect();
-        assert!(
-            !path.is_empty(),
-            "a `crate::{{...}}` group: name one module per `use` line"
-        );
-        modules.insert(path.trim_end_matches(':').to_owned());
+        let rest = &code[at + prefix.len()..];
+        let path: String = rest.chars().take_while(|c| path_char(*c)).collect();
+        let after = &rest[path.len()..];
+        if (path.is_empty() || path.ends_with("::")) && after.starts_with('{') {
+            let group = &after[1..after.find('}').unwrap_or(after.len())];
+            for member in group.split(',') {
+                let member: String = member.trim().chars().take_while(|c| path_char(*c)).collect();
+                let member = member.trim_end_matches(':');
+                if !member.is_empty() && member != "self" {
+                    paths.push(format!("{path}{member}"));
+                } else if member == "self" && !path.is_empty() {
+                    paths.push(path.trim_end_matches(':').to_owned());
+                }
+            }
+        } else {
+            let path = path.trim_end_matches(':');
+            if !path.is_empty() {
+                paths.push(path.to_owned());
+            }
+        }
     }
-    modules
+    paths
 }
 
 fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -135,23 +155,11 @@ fn named_through_super(module: &str, code: &str) -> BTreeSet<String> {
     let Some((parent, _)) = module.rsplit_once("::") else {
         return BTreeSet::new();
     };
-    let mut modules = BTreeSet::new();
-    for (at, _) in code.match_indices("super::") {
-        let before = code[..at].chars().next_back();
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
-            continue; // `super::super::`, or a longer name
-        }
-        let rest = &code[at + "super::".len()..];
-        let path: String = rest
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-            .collect();
-        let path = path.trim_end_matches(':');
-        if !path.is_empty() && path != "*" {
-            modules.insert(format!("{parent}::{path}"));
-        }
-    }
-    modules
+    paths_after(code, "super::")
+        .into_iter()
+        .filter(|path| path != "*" && !path.starts_with("super"))
+        .map(|path| format!("{parent}::{path}"))
+        .collect()
 }
 
 /// File → the sibling files it names: of `(module, code)` pairs, the edges
@@ -287,7 +295,7 @@ fn the_checks_see_an_upward_import_and_a_cycle() {
         "use crate::api::cors::{AllowedOrigins};\n// use crate::cold_start;\nlet x = crate::jwt::expiry(t); let s = \"crate::quota\";\n",
     );
     let found: Vec<String> = named(&code).into_iter().collect();
-    assert_eq!(found, ["api::cors", "jwt::expiry"]);
+    assert_eq!(found, ["api::cors::AllowedOrigins", "jwt::expiry"]);
     assert_eq!(unit("providers::cas::tests"), Some("providers::cas"));
     assert_eq!(unit("providers"), Some("providers"));
     assert_eq!(unit("api::cors"), Some("api"));
@@ -314,6 +322,12 @@ fn the_checks_see_an_upward_import_and_a_cycle() {
         cycle(&cyclic).as_deref(),
         Some("config::livekit -> config::providers -> config::livekit")
     );
+    // Grouped imports name each member.
+    let grouped = sibling_edges(&files(
+        "use crate::config::{env, providers::check_base_url};",
+        "use super::{env::Env, livekit};",
+    ));
+    assert!(cycle(&grouped).is_some(), "{grouped:?}");
     let fine = sibling_edges(&files(
         "use crate::config::env::check_base_url;",
         "use crate::config::Mode;",

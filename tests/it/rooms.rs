@@ -764,8 +764,9 @@ async fn a_whitespace_body_sent_as_json_is_a_bad_request_not_a_room() {
 
 #[tokio::test]
 async fn the_memory_store_forgets_rooms_whose_token_has_expired() {
-    // Arrange: tokens that live a second.
-    let minting = Minting::living(1);
+    // Arrange: tokens that live three seconds (a second boundary between
+    // two requests must not expire one).
+    let minting = Minting::living(3);
     let cas = minting_cas(&minting).await;
     let vendor = vendor(&cas.uri(), RoomStore::memory());
     for room in ["first", "second"] {
@@ -783,7 +784,7 @@ async fn the_memory_store_forgets_rooms_whose_token_has_expired() {
     );
 
     // Act: a new room once both tokens have expired.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let third = vendor.handle(request("PUT", "/rooms/third", Some(ALLOWED))).await;
 
     // Assert: only the new room is kept (locally, as DynamoDB's TTL would).
@@ -796,8 +797,8 @@ async fn the_memory_store_forgets_rooms_whose_token_has_expired() {
 
 #[tokio::test]
 async fn beyond_rooms_memory_max_a_new_room_is_a_503_and_the_rooms_held_are_served() {
-    // Arrange: room for two; tokens that live a second.
-    let minting = Minting::living(1);
+    // Arrange: room for two; tokens that live three seconds.
+    let minting = Minting::living(3);
     let cas = minting_cas(&minting).await;
     let vendor = vendor(&cas.uri(), RoomStore::memory_holding(2));
     let put = |room: &'static str| vendor.handle(request("PUT", &format!("/rooms/{room}"), Some(ALLOWED)));
@@ -811,7 +812,7 @@ async fn beyond_rooms_memory_max_a_new_room_is_a_503_and_the_rooms_held_are_serv
     let minted_for_full = minting.calls() - minted;
     let held = put("first").await;
     let post = vendor.handle(post("/rooms", Some(ALLOWED), "")).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let later = put("third").await;
 
     // Assert: 503 rooms_full with CORS, no CAS call for it; the rooms held
@@ -821,7 +822,7 @@ async fn beyond_rooms_memory_max_a_new_room_is_a_503_and_the_rooms_held_are_serv
     assert_eq!(header(&full, "access-control-allow-origin"), Some(ALLOWED));
     assert_eq!(error_code(&post), "rooms_full");
     assert_eq!(minted_for_full, 0);
-    // (The held room's one-second token is due for renewal: 200 or 201.)
+    // (The held room's short-lived token is due for renewal: 200 or 201.)
     assert!(held.status().is_success(), "{:?}", json(&held));
     assert_eq!(json(&held)["room"], "first");
     assert_eq!(later.status(), 201);

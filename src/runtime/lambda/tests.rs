@@ -236,3 +236,49 @@ fn what_is_no_api_gateway_event_is_an_error() {
     assert!(serde_json::from_str::<ApiGatewayEvent>(r#"{"version": "2.0", "rawPath": 7}"#).is_err());
     assert!(serde_json::from_str::<ApiGatewayEvent>("[]").is_err());
 }
+
+#[test]
+fn a_body_is_measured_by_its_decoded_size_and_dropped_only_past_the_limit() {
+    use base64::Engine as _;
+    let encode = |n: usize| base64::engine::general_purpose::STANDARD.encode(vec![7u8; n]);
+    for n in [
+        0,
+        1,
+        2,
+        3,
+        MAX_REQUEST_BODY - 1,
+        MAX_REQUEST_BODY,
+        MAX_REQUEST_BODY + 1,
+    ] {
+        assert_eq!(decoded_len(&encode(n), true), n, "{n}");
+    }
+    assert_eq!(decoded_len("ab", false), 2);
+    let event = |body: &str, base64: bool| {
+        let path = format!("{}/events/http-api-get-token.json", env!("CARGO_MANIFEST_DIR"));
+        let mut event: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        event["body"] = body.into();
+        event["isBase64Encoded"] = base64.into();
+        serde_json::from_str::<ApiGatewayEvent>(&event.to_string()).unwrap()
+    };
+    // At the limit, plain or base64 (its text longer): kept.
+    for (body, base64) in [
+        ("a".repeat(MAX_REQUEST_BODY), false),
+        (encode(MAX_REQUEST_BODY), true),
+    ] {
+        let ApiGatewayEvent(request, dropped) = event(&body, base64);
+        assert_eq!(dropped, BodyDropped(false));
+        let request: Request = request.into();
+        assert_eq!(request.body().len(), MAX_REQUEST_BODY);
+    }
+    // One byte past it: dropped, and the request has no body.
+    for (body, base64) in [
+        ("a".repeat(MAX_REQUEST_BODY + 1), false),
+        (encode(MAX_REQUEST_BODY + 1), true),
+    ] {
+        let ApiGatewayEvent(request, dropped) = event(&body, base64);
+        assert_eq!(dropped, BodyDropped(true));
+        let request: Request = request.into();
+        assert!(request.body().is_empty());
+    }
+}
