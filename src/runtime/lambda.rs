@@ -12,10 +12,9 @@
 //! `lambda_http`'s own order.
 //!
 //! A body over [`MAX_REQUEST_BODY`] (its decoded size, base64 included) is
-//! dropped here, as soon as the event's parse has it (that parse holds its
-//! text once, as the event's `body` string), never decoded, parsed as JSON
-//! or handed on; the request is marked [`BodyTooLarge`] and the handler
-//! answers `413 payload_too_large` as local mode does.
+//! cut out of the event before the event is parsed: never copied, decoded,
+//! parsed or handed on; the request is marked [`BodyTooLarge`] and the
+//! handler answers `413 payload_too_large` as local mode does.
 //!
 //! `LambdaRequest`, `Adapter` and `TransformResponse` are `lambda_http`'s
 //! (public, but hidden from its docs); [`ByVersion`] does what
@@ -68,7 +67,8 @@ impl<'de> Deserialize<'de> for ApiGatewayEvent {
         // Borrowed from the runtime's bytes, not copied: the event is read
         // where it lies (a `from_value` caller gets an error: events are text).
         let raw = <&RawValue>::deserialize(deserializer)?;
-        let json = raw.get();
+        let (json, dropped) = without_oversized_body(raw.get());
+        let json = json.as_ref();
         let version = if leads_with_version_2(json) {
             Some(Cow::Borrowed("2.0"))
         } else {
@@ -82,11 +82,10 @@ impl<'de> Deserialize<'de> for ApiGatewayEvent {
             }
             _ => serde_json::from_str::<ApiGatewayProxyRequest>(json).map(LambdaRequest::ApiGatewayV1),
         };
-        let mut request = match parsed {
+        let request = match parsed {
             Ok(request) => request,
             Err(_) => serde_json::from_str::<LambdaRequest>(json).map_err(D::Error::custom)?,
         };
-        let dropped = drop_oversized_body(&mut request);
         if !convertible(&request) {
             return Err(D::Error::custom(
                 "the event's host, path, query or base64 body cannot make an HTTP request",
@@ -96,33 +95,113 @@ impl<'de> Deserialize<'de> for ApiGatewayEvent {
     }
 }
 
-/// Drops a body whose decoded size is over [`MAX_REQUEST_BODY`]: `true`
-/// when it did.
-fn drop_oversized_body(request: &mut LambdaRequest) -> bool {
-    let (body, base64) = match request {
-        LambdaRequest::ApiGatewayV2(event) => (&mut event.body, &mut event.is_base64_encoded),
-        LambdaRequest::ApiGatewayV1(event) => (&mut event.body, &mut event.is_base64_encoded),
-        _ => return false,
-    };
-    let Some(text) = body.as_deref() else {
-        return false;
-    };
-    if decoded_len(text, *base64) <= MAX_REQUEST_BODY {
-        return false;
-    }
-    *body = None;
-    *base64 = false;
-    true
+/// The event's `body` and `isBase64Encoded`, borrowed (the rest skipped).
+#[derive(Deserialize)]
+struct BodySkim<'a> {
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+    #[serde(rename = "isBase64Encoded", default)]
+    base64: bool,
 }
 
-/// The size of a body once decoded: its bytes, or what its base64 text
-/// decodes to (three bytes a four-character group, less the padding).
-fn decoded_len(body: &str, base64: bool) -> usize {
-    if !base64 {
-        return body.len();
+/// The event with its body replaced by `null` when the body's decoded size
+/// is over [`MAX_REQUEST_BODY`] (`true`: it was), else the event as it is.
+/// Only an event longer than the limit can hold such a body, so only such
+/// an event is skimmed for it: one more pass over its text, no copy of the
+/// body (its text is borrowed, and unescaped only when it has escapes);
+/// the event is copied once without it.
+fn without_oversized_body(json: &str) -> (Cow<'_, str>, bool) {
+    if json.len() <= MAX_REQUEST_BODY {
+        return (Cow::Borrowed(json), false);
     }
-    let padding = body.bytes().rev().take(2).filter(|b| *b == b'=').count();
-    (body.len() / 4 * 3).saturating_sub(padding)
+    let Ok(BodySkim {
+        body: Some(body),
+        base64,
+    }) = serde_json::from_str::<BodySkim<'_>>(json)
+    else {
+        return (Cow::Borrowed(json), false);
+    };
+    // `null`, or not a string: the event's own parse decides.
+    let Some(size) = string_size(body.get(), base64) else {
+        return (Cow::Borrowed(json), false);
+    };
+    if size <= MAX_REQUEST_BODY {
+        return (Cow::Borrowed(json), false);
+    }
+    // The body's text is a slice of the event's (borrowed from it).
+    let start = (body.get().as_ptr() as usize).checked_sub(json.as_ptr() as usize);
+    let end = start.map(|start| start + body.get().len());
+    let (Some(before), Some(after)) = (
+        start.and_then(|start| json.get(..start)),
+        end.and_then(|end| json.get(end..)),
+    ) else {
+        return (Cow::Borrowed(json), false);
+    };
+    (Cow::Owned(format!("{before}null{after}")), true)
+}
+
+/// The decoded size of a JSON string (`raw`, quotes included) without
+/// unescaping it into memory: its bytes once unescaped, or with `base64`
+/// what those decode to. `None` when `raw` is not a JSON string. Escapes
+/// are counted as serde_json unescapes them (`\uXXXX` as its UTF-8 bytes, a
+/// surrogate pair as 4); one it would refuse leaves the event's own parse to
+/// refuse it, whatever is counted here.
+fn string_size(raw: &str, base64: bool) -> Option<usize> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    let bytes = inner.as_bytes();
+    let (mut size, mut i) = (0usize, 0usize);
+    // The last two bytes once unescaped, for base64's padding.
+    let mut tail = [0u8; 2];
+    let mut push = |size: &mut usize, byte: u8, len: usize| {
+        *size += len;
+        tail = [tail[1], if len == 1 { byte } else { 0 }];
+    };
+    while let Some(&b) = bytes.get(i) {
+        if b != b'\\' {
+            push(&mut size, b, 1);
+            i += 1;
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'u') => {
+                let unit = |at: usize| {
+                    inner
+                        .get(at..at + 4)
+                        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                };
+                let code = unit(i + 2).unwrap_or(0);
+                let pair = (0xD800..0xDC00).contains(&code)
+                    && bytes.get(i + 6..i + 8) == Some(b"\\u")
+                    && unit(i + 8).is_some_and(|low| (0xDC00..0xE000).contains(&low));
+                let (len, step) = match code {
+                    _ if pair => (4, 12),
+                    0..0x80 => (1, 6),
+                    0x80..0x800 => (2, 6),
+                    _ => (3, 6),
+                };
+                push(&mut size, u8::try_from(code).unwrap_or(0), len);
+                i += step;
+            }
+            Some(&escaped) => {
+                let byte = match escaped {
+                    b'b' => 0x08,
+                    b'f' => 0x0c,
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    other => other,
+                };
+                push(&mut size, byte, 1);
+                i += 2;
+            }
+            None => return None,
+        }
+    }
+    if !base64 {
+        return Some(size);
+    }
+    let padding = tail.iter().rev().take_while(|b| **b == b'=').count();
+    Some((size / 4 * 3).saturating_sub(padding))
 }
 
 /// Whether `lambda_http` can turn the event into an `http::Request`. Its

@@ -250,9 +250,9 @@ fn a_body_is_measured_by_its_decoded_size_and_dropped_only_past_the_limit() {
         MAX_REQUEST_BODY,
         MAX_REQUEST_BODY + 1,
     ] {
-        assert_eq!(decoded_len(&encode(n), true), n, "{n}");
+        assert_eq!(string_size(&format!("\"{}\"", encode(n)), true), Some(n), "{n}");
     }
-    assert_eq!(decoded_len("ab", false), 2);
+    assert_eq!(string_size("\"ab\"", false), Some(2));
     let event = |body: &str, base64: bool| {
         let path = format!("{}/events/http-api-get-token.json", env!("CARGO_MANIFEST_DIR"));
         let mut event: serde_json::Value =
@@ -281,4 +281,37 @@ fn a_body_is_measured_by_its_decoded_size_and_dropped_only_past_the_limit() {
         let request: Request = request.into();
         assert!(request.body().is_empty());
     }
+}
+
+#[test]
+fn a_json_strings_size_is_counted_as_serde_json_unescapes_it() {
+    use base64::Engine as _;
+    for text in [
+        "",
+        "plain",
+        r#"{"room_name":"lobby"}"#,
+        "tab\tnew\nline\\back\"quote/slash\u{8}\u{c}\r",
+        "é ü 中 🎉 \u{1}\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}",
+    ] {
+        // serde_json's own escaping, and every character as \uXXXX.
+        let ours = serde_json::to_string(text).unwrap();
+        let all_escaped: String = std::iter::once("\"".to_owned())
+            .chain(text.encode_utf16().map(|unit| format!("\\u{unit:04x}")))
+            .chain(std::iter::once("\"".to_owned()))
+            .collect();
+        for raw in [ours, all_escaped] {
+            assert_eq!(serde_json::from_str::<String>(&raw).unwrap(), text);
+            assert_eq!(string_size(&raw, false), Some(text.len()), "{raw}");
+        }
+    }
+    // Base64: the decoded size, padding escaped or not.
+    for n in [0, 1, 2, 3, 4, 5, 300] {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(vec![1u8; n]);
+        let escaped = encoded.replace('=', "\\u003d").replace('/', "\\/");
+        for raw in [format!("\"{encoded}\""), format!("\"{escaped}\"")] {
+            assert_eq!(string_size(&raw, true), Some(n), "{raw}");
+        }
+    }
+    assert_eq!(string_size("null", false), None);
+    assert_eq!(string_size("7", false), None);
 }
