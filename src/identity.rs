@@ -48,13 +48,16 @@ pub struct IdentityRule {
 
 impl IdentityRule {
     /// Checks the shape of an asked-for identity (400): not empty, no
-    /// control character, and within the bound once issued.
-    pub fn check(&self, asked: Option<&str>) -> Result<(), ApiError> {
+    /// control character, and within the bound once issued (behind
+    /// [`REQUESTED_PREFIX`] when no `sub` vouches for the caller; as it is,
+    /// the caller's own `sub`, when one does).
+    pub fn check(&self, sub: Option<&str>, asked: Option<&str>) -> Result<(), ApiError> {
+        let max = match sub {
+            Some(_) => self.max_bytes,
+            None => self.max_bytes.saturating_sub(REQUESTED_PREFIX.len()),
+        };
         match asked {
-            Some(asked)
-                if asked.is_empty()
-                    || !is_plain_text(asked, self.max_bytes.saturating_sub(REQUESTED_PREFIX.len())) =>
-            {
+            Some(asked) if asked.is_empty() || !is_plain_text(asked, max) => {
                 Err(ApiError::BadRequest(self.invalid))
             }
             _ => Ok(()),
@@ -166,15 +169,19 @@ mod tests {
 
     #[test]
     fn an_asked_identity_is_bounded_in_bytes_as_issued_and_plain() {
-        // 16 bytes as issued: 12 after the 4-byte prefix.
-        assert!(RULE.check(Some(&"a".repeat(12))).is_ok());
-        assert!(RULE.check(Some(&"a".repeat(13))).is_err());
+        // 16 bytes as issued: 12 after the 4-byte prefix...
+        assert!(RULE.check(None, Some(&"a".repeat(12))).is_ok());
+        assert!(RULE.check(None, Some(&"a".repeat(13))).is_err());
+        // ...16 for a signed-in caller's own sub, issued as it is.
+        let sub = "s".repeat(16);
+        assert!(RULE.check(Some(&sub), Some(&sub)).is_ok());
+        assert!(RULE.check(Some(&sub), Some(&"s".repeat(17))).is_err());
         // Three emoji are 12 bytes; a fourth is over.
-        assert!(RULE.check(Some(&"🎉".repeat(3))).is_ok());
-        assert!(RULE.check(Some(&"🎉".repeat(4))).is_err());
+        assert!(RULE.check(None, Some(&"🎉".repeat(3))).is_ok());
+        assert!(RULE.check(None, Some(&"🎉".repeat(4))).is_err());
         for bad in ["", "a\u{1}", "a\nb"] {
-            assert!(RULE.check(Some(bad)).is_err(), "{bad:?}");
+            assert!(RULE.check(None, Some(bad)).is_err(), "{bad:?}");
         }
-        assert!(RULE.check(None).is_ok());
+        assert!(RULE.check(None, None).is_ok());
     }
 }

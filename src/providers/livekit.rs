@@ -232,7 +232,7 @@ impl LiveKitPolicy {
         IdentityRule {
             source: self.identity,
             max_bytes: MAX_IDENTITY,
-            invalid: "participant_identity must be 1-252 bytes (256 as issued, req: included), none of them a control character.",
+            invalid: "participant_identity must be 1-256 bytes as issued (1-252 when chosen: req: is added), none of them a control character.",
         }
     }
 
@@ -250,7 +250,7 @@ impl LiveKitPolicy {
             ));
         }
         let identity_rule = self.identity_rule();
-        identity_rule.check(asked.participant_identity.as_deref())?;
+        identity_rule.check(sub, asked.participant_identity.as_deref())?;
         if asked
             .participant_name
             .as_ref()
