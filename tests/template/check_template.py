@@ -52,7 +52,7 @@ check(function["Handler"] == "bootstrap", "handler is bootstrap")
 check(source["Resources"]["TokenVendorFunction"]["Metadata"]["BuildMethod"] == "rust-cargolambda",
       "built with cargo-lambda")
 check(function["Timeout"] == 15, "function timeout 15 s (README, src/deadline.rs LOCAL_BUDGET)")
-check(set(env) == {"CAS_URL", "SECRET_ID", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
+check(set(env) == {"CAS_URL", "SECRET_ID", "SECRET_MAX_AGE_S", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
                    "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED",
                    "LIVEKIT_URL", "LIVEKIT_ROOMS", "LIVEKIT_GRANTS", "LIVEKIT_TTL_S", "LIVEKIT_ROOM_CONFIG",
                    "LIVEKIT_IDENTITY",
