@@ -554,20 +554,7 @@ async fn under_lambda_a_5_mb_body_to_any_route_is_a_413_and_the_process_stays_sm
     use base64::Engine as _;
     // Arrange: LiveKit under Lambda (the route that once built the biggest
     // trees), and a 5 MB body: a room_config LiveKit's policy refuses anyway.
-    let moto = Moto::start();
-    let secret =
-        serde_json::json!({"LIVEKIT_API_KEY": LIVEKIT_KEY, "LIVEKIT_API_SECRET": LIVEKIT_SECRET}).to_string();
-    moto.create_secret("tv/big", &secret).await;
-    let mut runtime = RuntimeApi::start().await.unwrap();
-    let mut vars = lambda_env(&runtime);
-    vars.extend(aws_env(&moto));
-    vars.extend([
-        ("SECRET_ID", "tv/big".to_owned()),
-        ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
-        ("LIVEKIT_ROOMS", "*".to_owned()),
-    ]);
-    let vendor = Process::spawn(&vars);
-    runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
+    let (_moto, mut runtime, vendor) = livekit_under_lambda(&[]).await;
     let pid = vendor.child.id().unwrap();
     let peak_rss_kib = || {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use bench::runtime_api::{Kind, RuntimeApi};
+use bench::runtime_api::Kind;
 use serde_json::{Value, json};
 use token_vendor::fingerprint;
 
@@ -329,19 +329,7 @@ async fn the_audit_line_and_the_metrics_name_room_and_identity_only_by_hash() {
 #[tokio::test]
 async fn under_lambda_the_identity_is_the_authorizers_sub() {
     // Arrange: the LiveKit pair in the secret, the function under Lambda.
-    let moto = Moto::start();
-    let secret = json!({"LIVEKIT_API_KEY": LIVEKIT_KEY, "LIVEKIT_API_SECRET": LIVEKIT_SECRET}).to_string();
-    moto.create_secret("tv/livekit", &secret).await;
-    let mut runtime = RuntimeApi::start().await.unwrap();
-    let mut vars = aws_env(&moto);
-    vars.extend(lambda_env(&runtime));
-    vars.extend([
-        ("SECRET_ID", "tv/livekit".to_owned()),
-        ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
-        ("LIVEKIT_ROOMS", "*".to_owned()),
-    ]);
-    let vendor = Process::spawn(&vars);
-    runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
+    let (_moto, mut runtime, vendor) = livekit_under_lambda(&[]).await;
     let signed_in = |body: &str| {
         let mut event: Value = serde_json::from_str(&http_api_event(
             "POST",
@@ -462,20 +450,7 @@ async fn a_warm_instance_signs_with_a_rotated_key_once_the_old_one_is_past_its_a
 #[tokio::test]
 async fn under_lambda_a_chosen_identity_can_never_take_a_signed_in_one() {
     // Arrange: LIVEKIT_IDENTITY=request; `alice` is a signed-in user's sub.
-    let moto = Moto::start();
-    let secret = json!({"LIVEKIT_API_KEY": LIVEKIT_KEY, "LIVEKIT_API_SECRET": LIVEKIT_SECRET}).to_string();
-    moto.create_secret("tv/chosen", &secret).await;
-    let mut runtime = RuntimeApi::start().await.unwrap();
-    let mut vars = aws_env(&moto);
-    vars.extend(lambda_env(&runtime));
-    vars.extend([
-        ("SECRET_ID", "tv/chosen".to_owned()),
-        ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
-        ("LIVEKIT_ROOMS", "*".to_owned()),
-        ("LIVEKIT_IDENTITY", "request".to_owned()),
-    ]);
-    let vendor = Process::spawn(&vars);
-    runtime.wait_first_next(Duration::from_secs(20)).await.unwrap();
+    let (_moto, mut runtime, vendor) = livekit_under_lambda(&[("LIVEKIT_IDENTITY", "request")]).await;
     let event = |claims: Option<Value>| {
         let mut event: Value = serde_json::from_str(&http_api_event(
             "POST",

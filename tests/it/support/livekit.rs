@@ -173,3 +173,30 @@ pub(crate) fn fetch_with_livekit_client(
             .unwrap(),
     )
 }
+
+/// The binary under Lambda with LiveKit on (`wss://livekit.example.com`,
+/// any room) and the tests' pair in moto's secret, plus `extra`, ready for
+/// its first event: moto (alive as long as it is kept), the Runtime API and
+/// the process.
+pub(crate) async fn livekit_under_lambda(
+    extra: &[(&'static str, &str)],
+) -> (super::Moto, bench::runtime_api::RuntimeApi, super::Process) {
+    let moto = super::Moto::start();
+    let secret = serde_json::json!({"LIVEKIT_API_KEY": LIVEKIT_KEY, "LIVEKIT_API_SECRET": LIVEKIT_SECRET});
+    moto.create_secret("tv/livekit", &secret.to_string()).await;
+    let runtime = bench::runtime_api::RuntimeApi::start().await.unwrap();
+    let mut vars = super::aws_env(&moto);
+    vars.extend(super::lambda_env(&runtime));
+    vars.extend([
+        ("SECRET_ID", "tv/livekit".to_owned()),
+        ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
+        ("LIVEKIT_ROOMS", "*".to_owned()),
+    ]);
+    vars.extend(extra.iter().map(|(name, value)| (*name, (*value).to_owned())));
+    let vendor = super::Process::spawn(&vars);
+    runtime
+        .wait_first_next(std::time::Duration::from_secs(20))
+        .await
+        .expect("the function polls for its first event");
+    (moto, runtime, vendor)
+}
