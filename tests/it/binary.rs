@@ -633,3 +633,61 @@ async fn under_lambda_a_5_mb_body_to_any_route_is_a_413_and_the_process_stays_sm
     assert!(peak < 48 * 1024, "peak RSS {peak} KiB (at start {at_start} KiB)");
     eprintln!("peak RSS: {at_start} KiB after init, {peak} KiB after 14 bodies of 5 MB");
 }
+
+#[tokio::test]
+async fn locally_rooms_memory_max_bounds_the_rooms_and_livekit_texts_are_bounded_in_bytes() {
+    // Arrange: the demo upstream and LiveKit's development server (nothing
+    // configured), room for two rooms.
+    let vendor = Process::spawn(&[
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
+        ("ROOMS_MEMORY_MAX", "2".to_owned()),
+    ]);
+    let base = format!("http://127.0.0.1:{}", vendor.listening_port().await);
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: String| {
+        client
+            .post(format!("{base}{path}"))
+            .header("origin", ALLOWED)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let answer = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        let cors = response.headers().contains_key("access-control-allow-origin");
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        (
+            status,
+            cors,
+            body["error"]["code"].as_str().unwrap_or("").to_owned(),
+        )
+    };
+
+    // Act: three rooms; then LiveKit names of 32 emoji (128 bytes) and 33
+    // (132), and metadata with a control character.
+    let mut rooms = Vec::new();
+    for _ in 0..3 {
+        rooms.push(answer(post("/rooms", String::new()).await.unwrap()).await);
+    }
+    let name =
+        |n: usize| serde_json::json!({"room_name": "r", "participant_name": "🎉".repeat(n)}).to_string();
+    let fits = answer(post("/livekit/token", name(32)).await.unwrap()).await;
+    let over = answer(post("/livekit/token", name(33)).await.unwrap()).await;
+    let control = serde_json::json!({"room_name": "r", "participant_metadata": "a\u{1}b"}).to_string();
+    let control = answer(post("/livekit/token", control).await.unwrap()).await;
+    vendor.stop().await;
+
+    // Assert
+    assert_eq!(
+        rooms,
+        [
+            (201, true, String::new()),
+            (201, true, String::new()),
+            (503, true, "rooms_full".to_owned())
+        ]
+    );
+    assert_eq!(fits.0, 201, "{fits:?}");
+    assert_eq!(over, (400, true, "bad_request".to_owned()));
+    assert_eq!(control, (400, true, "bad_request".to_owned()));
+}
