@@ -245,6 +245,8 @@ struct Cached {
     fresh_at: Option<Instant>,
     /// When the last re-read caused by the credentials' age began.
     aged_read_at: Option<Instant>,
+    /// When the last request began to read them itself, overdue.
+    overdue_read_at: Option<Instant>,
     /// When the last re-read caused by a provider's refusal began.
     refusal_read_at: Option<Instant>,
 }
@@ -360,19 +362,24 @@ impl CredentialStore {
     }
 
     /// How old the credentials held are, against the maximum age, for a
-    /// re-read that is due (none began within the spacing). Fixed
-    /// credentials never age.
+    /// re-read that is due: a background one at most once per
+    /// [`RETRY_SPACING`], a request's own at most once per maximum age (so
+    /// that a Secrets Manager that is down costs one request's wait per
+    /// age, not one per spacing). Fixed credentials never age.
     fn age(&self) -> Age {
         if !matches!(self.source, Source::SecretsManager { .. }) {
             return Age::Fresh;
         }
         let cached = self.read();
-        let due = cached
-            .aged_read_at
-            .is_none_or(|at| at.elapsed() >= self.retry_spacing);
+        let since = |at: Option<Instant>, spacing: Duration| at.is_none_or(|at| at.elapsed() >= spacing);
         match cached.fresh_at.map(|at| at.elapsed()) {
-            Some(age) if due && age >= self.max_age.saturating_mul(2) => Age::Overdue,
-            Some(age) if due && age >= self.max_age => Age::Aged,
+            Some(age)
+                if age >= self.max_age.saturating_mul(2)
+                    && since(cached.overdue_read_at, self.max_age.max(self.retry_spacing)) =>
+            {
+                Age::Overdue
+            }
+            Some(age) if age >= self.max_age && since(cached.aged_read_at, self.retry_spacing) => Age::Aged,
             _ => Age::Fresh,
         }
     }
@@ -406,17 +413,18 @@ impl CredentialStore {
     /// did not land (under Lambda, a function frozen between sparse
     /// invocations cuts them short), so this request reads the secret
     /// itself, by its deadline, and serves what it brings, or the keys held
-    /// when the read fails. At most once per [`RETRY_SPACING`].
+    /// when the read fails. At most once per maximum age.
     async fn renew_overdue(
         &self,
         held: Arc<Credentials>,
         usable: impl Fn(&Credentials) -> Result<(), SecretFormatError>,
     ) -> Arc<Credentials> {
         let _reading = self.reading.lock().await;
-        if !self.stamp_aged_read() {
-            // Another request read it meanwhile.
+        if self.age() != Age::Overdue {
+            // Another request read it (or began to) meanwhile.
             return self.held().filter(|c| usable(c).is_ok()).unwrap_or(held);
         }
+        self.write().overdue_read_at = Some(Instant::now());
         match self.read_and_cache().await {
             Ok(fresh) if usable(&fresh).is_ok() => {
                 if !Arc::ptr_eq(&fresh, &held) {
@@ -428,11 +436,11 @@ impl CredentialStore {
         }
     }
 
-    /// Stamps the start of an age-triggered re-read, if one is due: `false`
+    /// Stamps the start of a background re-read, if one is due: `false`
     /// when none is (another began within the spacing, or a read made the
     /// credentials fresh).
     fn stamp_aged_read(&self) -> bool {
-        if self.age() == Age::Fresh {
+        if self.age() != Age::Aged {
             return false;
         }
         let mut cached = self.write();
