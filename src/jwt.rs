@@ -6,9 +6,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use hmac::{Hmac, Mac};
 use jiff::Timestamp;
-use sha2::Sha256;
 
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
@@ -68,10 +66,12 @@ pub(crate) fn sign_hs256(claims: &impl serde::Serialize, key: &[u8]) -> Result<S
     token.push_str(HS256_HEADER);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| SignError)?;
-    mac.update(token.as_bytes());
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key),
+        token.as_bytes(),
+    );
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+    URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
     Ok(token)
 }
 
@@ -81,6 +81,9 @@ pub(crate) struct SignError;
 
 #[cfg(test)]
 mod tests {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
     use super::*;
 
     #[test]

@@ -3,8 +3,6 @@
 //! (what a token carries, not what a user sees), control characters refused,
 //! and the fingerprint that stands for a name in logs.
 
-use sha2::{Digest, Sha256};
-
 /// The longest room, channel or stream name, in bytes.
 pub const MAX_NAME: usize = 128;
 
@@ -38,7 +36,8 @@ pub fn is_plain_text(text: &str, max_bytes: usize) -> bool {
 /// A short hash of a name (or of any text that may hold one), for logs:
 /// `#` and 8 hex digits of its SHA-256.
 pub fn fingerprint(name: &str) -> String {
-    let digest = Sha256::digest(name.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, name.as_bytes());
+    let digest = digest.as_ref();
     format!(
         "#{}",
         digest

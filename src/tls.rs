@@ -104,7 +104,7 @@ pub(crate) fn client_config(
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let store = rustls::RootCertStore::from_iter(roots);
     Ok(
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()?
             .with_root_certificates(store)
             .with_no_client_auth(),

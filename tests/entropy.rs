@@ -1,13 +1,14 @@
-//! The first use of aws-lc's random generator in a process (the first TLS
-//! handshake of a cold start) must not seed it from CPU jitter, which cost
-//! ~35 ms of CPU here (~420 M instructions). `.cargo/config.toml` builds
-//! aws-lc with `AWS_LC_SYS_NO_JITTER_ENTROPY=1`; this file is its own
-//! process, so the generator is seeded here and nowhere before.
+//! The first use of the shipped TLS provider's random generator in a
+//! process (the first TLS handshake of a cold start) must come from the
+//! kernel at once: aws-lc, the provider until 2026-12-04, seeded from CPU
+//! jitter by default, which cost ~35 ms of CPU here (~420 M instructions).
+//! ring, the provider now, reads `getrandom`; this file is its own process,
+//! so the generator is first used here and nowhere before.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
-use rustls::crypto::aws_lc_rs::default_provider;
+use rustls::crypto::ring::default_provider;
 
 #[test]
 fn the_first_random_bytes_of_a_process_come_without_jitter_seeding() {
@@ -23,7 +24,7 @@ fn the_first_random_bytes_of_a_process_come_without_jitter_seeding() {
     // leaves room for a busy machine's scheduling without letting it through.
     assert!(
         first < Duration::from_millis(20),
-        "the first random bytes took {first:?}: is aws-lc seeding from CPU jitter again? (.cargo/config.toml)"
+        "the first random bytes took {first:?}: is the provider seeding from CPU jitter (aws-lc without .cargo/config.toml's opt-out)?"
     );
     assert_ne!(bytes, [0u8; 32]);
 }

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
-use sha2::{Digest as _, Sha256};
 
 use crate::identity::authorized_sub;
 
@@ -68,7 +67,8 @@ pub(super) fn sub_caller(sub: &str) -> Caller {
     if plain {
         return Caller(format!("sub:{sub}"));
     }
-    let digest = Sha256::digest(sub.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, sub.as_bytes());
+    let digest = digest.as_ref();
     Caller(format!(
         "sub#{}",
         digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
