@@ -380,6 +380,9 @@ fn row(label: &str, unit: &str, vendor: &[f64], hello: &[f64]) {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let options = options()?;
+    if let Some(zip) = &options.zip {
+        check_size(zip)?; // before minutes of measuring
+    }
     let release = options.root.join("target/release");
     let events = (
         std::fs::read_to_string(options.root.join("events/http-api-get-token.json"))?,
@@ -639,7 +642,7 @@ async fn main() -> Result<(), Error> {
         stats(&ms(&v.first)).median,
     );
     if let Some(zip) = &options.zip {
-        print_size(zip);
+        check_size(zip)?;
     }
     if let Some(requests) = options.callgrind {
         println!();
@@ -732,14 +735,27 @@ async fn instructions(
     })
 }
 
-fn print_size(zip: &Path) {
-    match std::fs::metadata(zip) {
-        Ok(meta) => println!(
-            "deployment zip {}: {:.2} MiB ({} bytes)",
-            zip.display(),
-            meta.len() as f64 / 1024.0 / 1024.0,
-            meta.len()
-        ),
-        Err(e) => println!("deployment zip {}: {e}", zip.display()),
+/// The arm64 deployment zip's budget (issue 26: ≤ 3.0 MB with every
+/// provider in). Above it the bench fails before measuring anything, so that
+/// a new provider or dependency cannot quietly undo the lean build.
+const ZIP_BUDGET_BYTES: u64 = 3_000_000;
+
+/// Prints the zip's size; an error when it cannot be read or is over budget.
+fn check_size(zip: &Path) -> Result<(), Error> {
+    let len = std::fs::metadata(zip)
+        .map_err(|e| format!("deployment zip {}: {e}", zip.display()))?
+        .len();
+    println!(
+        "deployment zip {}: {:.2} MiB ({len} bytes; budget {ZIP_BUDGET_BYTES} bytes)",
+        zip.display(),
+        len as f64 / 1024.0 / 1024.0,
+    );
+    if len > ZIP_BUDGET_BYTES {
+        return Err(format!(
+            "deployment zip is {len} bytes, {} over the budget of {ZIP_BUDGET_BYTES}",
+            len - ZIP_BUDGET_BYTES
+        )
+        .into());
     }
+    Ok(())
 }
