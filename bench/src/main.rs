@@ -15,7 +15,8 @@
 //! does) for a cold start with its first request, and per warm request; and
 //! the same for a LiveKit-only deployment and `POST /livekit/token`, whose
 //! token is signed in the process (no upstream call); and for a deployment
-//! with a quota, whose every token request counts in DynamoDB.
+//! with a quota, whose every token request counts in DynamoDB; and the cold
+//! start of a deployment without DynamoDB (no rooms table), over http and https.
 //!
 //! DynamoDB (moto) is reached through a proxy that counts connections, as
 //! the CAS stand-in counts its own: how many each cold start opens during
@@ -644,6 +645,20 @@ async fn main() -> Result<(), Error> {
     if let Some(zip) = &options.zip {
         check_size(zip)?;
     }
+    // Issue 26's cold-start targets are for a deployment without
+    // DynamoDB (no rooms table, no quota): the same subjects without it.
+    let without_dynamo = |subject: &Subject<'static>, name: &'static str| Subject {
+        name,
+        binary: subject.binary.clone(),
+        env: subject
+            .env
+            .iter()
+            .filter(|(name, _)| !matches!(*name, "ROOMS_TABLE" | "AWS_ENDPOINT_URL_DYNAMODB"))
+            .cloned()
+            .collect(),
+    };
+    let vendor_no_dynamo = without_dynamo(&vendor, "token-vendor without DynamoDB");
+    let vendor_tls_no_dynamo = without_dynamo(&vendor_tls, "token-vendor over https without DynamoDB");
     if let Some(requests) = options.callgrind {
         println!();
         println!("instructions (callgrind; {requests} warm requests of each kind):");
@@ -681,6 +696,21 @@ async fn main() -> Result<(), Error> {
             livekit.per_get,
             hello.per_get,
         );
+        for (subject, upstreams, label) in [
+            (
+                &vendor_no_dynamo,
+                &plain,
+                "no DynamoDB: cold start + first request",
+            ),
+            (
+                &vendor_tls_no_dynamo,
+                &over_https,
+                "no DynamoDB, https: cold + first req.",
+            ),
+        ] {
+            let figures = instructions(subject, requests, upstreams, &events).await?;
+            line(label, figures.cold as f64, hello.cold as f64);
+        }
         let quota = instructions(&vendor_quota, requests, &plain, &events).await?;
         line(
             "quota: cold start + first request",
