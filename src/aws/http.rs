@@ -43,7 +43,7 @@ impl fmt::Debug for AwsHttpClient {
     }
 }
 
-/// The AWS SDK's HTTP client (reqwest, rustls with aws-lc) trusting the
+/// The AWS SDK's HTTP client (reqwest, rustls with ring) trusting the
 /// Amazon roots only ([`crate::tls::amazon_roots`]).
 pub fn sdk_http_client(
     connect_timeout: Duration,
