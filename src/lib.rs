@@ -60,4 +60,4 @@ pub use identity::{GUEST_PREFIX, IdentityRule, REQUESTED_PREFIX};
 pub use names::{MAX_NAME, fingerprint, is_plain_text, is_room_name, is_stream_id};
 pub use providers::http_client;
 pub use secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
-pub use tls::ExtraRoots;
+pub use tls::{ExtraRoots, crypto_provider};

@@ -99,12 +99,18 @@ pub(crate) fn refused_certificate(error: &(dyn std::error::Error + 'static)) -> 
     error.source().is_some_and(refused_certificate)
 }
 
+/// The crypto under every TLS connection: ring, the binary's one crypto
+/// library (`deny-binary.toml`). `tests/entropy.rs` times its generator.
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
 pub(crate) fn client_config(
     roots: impl Iterator<Item = TrustAnchor<'static>>,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let store = rustls::RootCertStore::from_iter(roots);
     Ok(
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        rustls::ClientConfig::builder_with_provider(Arc::new(crypto_provider()))
             .with_safe_default_protocol_versions()?
             .with_root_certificates(store)
             .with_no_client_auth(),

@@ -2,17 +2,19 @@
 //! process (the first TLS handshake of a cold start) must come from the
 //! kernel at once: aws-lc, the provider until 2026-12-04, seeded from CPU
 //! jitter by default, which cost ~35 ms of CPU here (~420 M instructions).
-//! ring, the provider now, reads `getrandom`; this file is its own process,
-//! so the generator is first used here and nowhere before.
+//! ring, the provider now, reads `getrandom`. The test takes the provider
+//! the binary's TLS is built on (`token_vendor::crypto_provider`), so a
+//! switch back to a jitter-seeded one fails here; this file is its own
+//! process, so the generator is first used here and nowhere before.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
-use rustls::crypto::ring::default_provider;
+use token_vendor::crypto_provider;
 
 #[test]
 fn the_first_random_bytes_of_a_process_come_without_jitter_seeding() {
-    let random = default_provider().secure_random;
+    let random = crypto_provider().secure_random;
     let mut bytes = [0u8; 32];
 
     let started = Instant::now();

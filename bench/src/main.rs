@@ -642,9 +642,6 @@ async fn main() -> Result<(), Error> {
         stats(&ms(&q.first)).median,
         stats(&ms(&v.first)).median,
     );
-    if let Some(zip) = &options.zip {
-        check_size(zip)?;
-    }
     // Issue 26's cold-start targets are for a deployment without
     // DynamoDB (no rooms table, no quota): the same subjects without it.
     let without_dynamo = |subject: &Subject<'static>, name: &'static str| Subject {
