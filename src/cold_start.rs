@@ -10,6 +10,7 @@ use crate::aws::{Preconnect, dynamodb_client, load_sdk, preconnect_dynamodb, sec
 use crate::config::{Config, CredentialSource, Mode};
 use crate::logging::chain;
 use crate::metrics::Metrics;
+use crate::providers::agora::AgoraSigner;
 use crate::providers::aipix::AipixClient;
 use crate::providers::cas::CasClient;
 use crate::providers::demo::DemoUpstream;
@@ -156,6 +157,9 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         if let (Some(_), Err(error)) = (&config.livekit, held.livekit()) {
             tracing::error!(%error, "LiveKit credentials unusable: /livekit/token answers 503 until the secret is fixed");
         }
+        if let (Some(_), Err(error)) = (&config.agora, held.agora()) {
+            tracing::error!(%error, "Agora credentials unusable: /agora/token answers 503 until the secret is fixed");
+        }
     }
 
     let tokens = config
@@ -165,6 +169,9 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         .livekit
         .map(|livekit| LiveKitSigner::new(livekit, Arc::clone(&store)))
         .or_else(|| livekit_dev(config.livekit_dev));
+    let agora = config
+        .agora
+        .map(|agora| AgoraSigner::new(agora, Arc::clone(&store)));
     let streams = config.aipix.map(|aipix| AipixClient::new(http, aipix, store));
     let quota_store = match (&dynamo, config.quota_table) {
         (Some(client), Some(table)) => QuotaStore::dynamo(client.clone(), table),
@@ -179,6 +186,9 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     let mut vendor = Vendor::new(config.allowed_origins, tokens, streams).with_metrics(metrics, secret_read);
     if let Some(livekit) = livekit {
         vendor = vendor.with_livekit(livekit);
+    }
+    if let Some(agora) = agora {
+        vendor = vendor.with_agora(agora);
     }
     if let Some(room_store) = room_store {
         vendor = vendor.with_rooms(Rooms::new(

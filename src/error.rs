@@ -36,6 +36,10 @@ pub enum ApiError {
     IdentityNotAllowed,
     #[error("room configuration not allowed by policy")]
     RoomConfigNotAllowed,
+    #[error("channel not allowed by policy")]
+    ChannelNotAllowed,
+    #[error("role not allowed by policy")]
+    RoleNotAllowed,
     #[error("token provider failed")]
     Upstream(#[from] UpstreamError),
     #[error("room not found")]
@@ -54,7 +58,7 @@ pub enum ApiError {
 }
 
 /// Every code [`ApiError::code`] can answer (openapi.yaml lists the same).
-pub const ERROR_CODES: [&str; 20] = [
+pub const ERROR_CODES: [&str; 22] = [
     "bad_request",
     "origin_not_allowed",
     "payload_too_large",
@@ -70,6 +74,8 @@ pub const ERROR_CODES: [&str; 20] = [
     "room_not_allowed",
     "identity_not_allowed",
     "room_config_not_allowed",
+    "channel_not_allowed",
+    "role_not_allowed",
     "credentials_unavailable",
     "upstream_auth_failed",
     "upstream_timeout",
@@ -93,7 +99,9 @@ impl ApiError {
             | Self::RightNotAllowed
             | Self::RoomNotAllowed
             | Self::IdentityNotAllowed
-            | Self::RoomConfigNotAllowed => StatusCode::FORBIDDEN,
+            | Self::RoomConfigNotAllowed
+            | Self::ChannelNotAllowed
+            | Self::RoleNotAllowed => StatusCode::FORBIDDEN,
             Self::Upstream(UpstreamError::Credentials(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -119,6 +127,8 @@ impl ApiError {
             Self::RoomNotAllowed => "room_not_allowed",
             Self::IdentityNotAllowed => "identity_not_allowed",
             Self::RoomConfigNotAllowed => "room_config_not_allowed",
+            Self::ChannelNotAllowed => "channel_not_allowed",
+            Self::RoleNotAllowed => "role_not_allowed",
             Self::Upstream(UpstreamError::Credentials(_)) => "credentials_unavailable",
             Self::Upstream(UpstreamError::AuthRejected(_)) => "upstream_auth_failed",
             Self::Upstream(UpstreamError::Timeout) => "upstream_timeout",
@@ -137,7 +147,7 @@ impl ApiError {
             Self::NotFound => "No such route.",
             Self::MethodNotAllowed(_) => "Method not allowed on this route.",
             Self::NotEnabled => {
-                "This provider is not configured on this deployment: set its URL (CAS_URL for /token, AIPIX_URL for /streams, LIVEKIT_URL for /livekit/token) and its credentials."
+                "This provider is not configured on this deployment: set its URL (CAS_URL for /token, AIPIX_URL for /streams, LIVEKIT_URL for /livekit/token), or AGORA_APP_ID for /agora/token, and its credentials."
             }
             Self::RoomsNotEnabled => {
                 "Rooms are not enabled on this deployment: set CAS_URL and ROOMS_TABLE (a DynamoDB table with partition key `room`)."
@@ -156,9 +166,11 @@ impl ApiError {
             Self::RightNotAllowed => "A requested right (live, dvr, copy) is not allowed by this service.",
             Self::RoomNotAllowed => "This room is not available through this service.",
             Self::IdentityNotAllowed => {
-                "participant_identity may not be chosen here: the identity is the signed-in caller's, or one this service makes."
+                "This identity (participant_identity, uid) may not be asked for here: the identity is the signed-in caller's, or one this service makes, and never Agora's uid 0."
             }
             Self::RoomConfigNotAllowed => "room_config may not be set through this service.",
+            Self::ChannelNotAllowed => "This channel is not available through this service.",
+            Self::RoleNotAllowed => "This role is not allowed by this service.",
             Self::Upstream(UpstreamError::Credentials(_)) => {
                 "The token service credentials are not available right now; try again shortly."
             }
@@ -210,6 +222,8 @@ mod tests {
             (ApiError::RoomNotAllowed, 403, "room_not_allowed"),
             (ApiError::IdentityNotAllowed, 403, "identity_not_allowed"),
             (ApiError::RoomConfigNotAllowed, 403, "room_config_not_allowed"),
+            (ApiError::ChannelNotAllowed, 403, "channel_not_allowed"),
+            (ApiError::RoleNotAllowed, 403, "role_not_allowed"),
             (UpstreamError::Rpc(Some(-32601)).into(), 502, "upstream_error"),
             (
                 UpstreamError::AuthRejected(401).into(),

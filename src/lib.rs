@@ -41,6 +41,10 @@ pub use api::cors::{AllowedOrigins, OriginCheck};
 pub use api::{ROUTES, TokenProvider, Vendor};
 
 // The features: providers, rooms, quotas.
+pub use providers::agora::{
+    AgoraConfig, AgoraGrant, AgoraPolicy, AgoraRequest, AgoraSigner, AskedUid, Role as AgoraRole,
+    Roles as AgoraRoles, Service as AgoraService, TokenType as AgoraTokenType, sign as sign_agora,
+};
 pub use providers::aipix::{
     AipixClient, AipixConfig, AllowedStreams, Asked, Rights, StreamPolicy, StreamRequest,
 };
@@ -57,7 +61,9 @@ pub use aws::http::sdk_http_client;
 pub use aws::{AWS_CONNECT_TIMEOUT, aws_timeouts, secrets_manager_client};
 pub use error::ERROR_CODES;
 pub use identity::{GUEST_PREFIX, IdentityRule, REQUESTED_PREFIX};
-pub use names::{MAX_NAME, fingerprint, is_plain_text, is_room_name, is_stream_id};
+pub use names::{
+    MAX_CHANNEL, MAX_NAME, fingerprint, is_channel_name, is_plain_text, is_room_name, is_stream_id,
+};
 pub use providers::http_client;
 pub use secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 pub use tls::{ExtraRoots, crypto_provider};

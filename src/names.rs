@@ -18,12 +18,72 @@ pub fn is_stream_id(id: &str) -> bool {
     in_alphabet(id, b"._-")
 }
 
+/// The longest Agora channel name, in bytes.
+pub const MAX_CHANNEL: usize = 64;
+
+/// An Agora channel name: 1-64 bytes of `A-Z a-z 0-9`, space and
+/// `! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ ,` (Agora's alphabet).
+pub fn is_channel_name(name: &str) -> bool {
+    (1..=MAX_CHANNEL).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b" !#$%&()+-:;<=.>?@[]^_{}|~,".contains(&b))
+}
+
 /// 1 to [`MAX_NAME`] bytes, each an ASCII letter, digit or one of `extra`.
 fn in_alphabet(name: &str, extra: &[u8]) -> bool {
     (1..=MAX_NAME).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+/// Which rooms (or channels) may be asked for: `LIVEKIT_ROOMS`,
+/// `AGORA_CHANNELS` and the like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedRooms {
+    Any,
+    /// Names, or prefixes ending in `*` (`party-*`).
+    List(Vec<RoomPattern>),
+}
+
+impl AllowedRooms {
+    pub fn allows(&self, name: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::List(patterns) => patterns.iter().any(|p| p.matches(name)),
+        }
+    }
+}
+
+/// One entry of an allow-list of rooms: a name, or a prefix ending in `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomPattern {
+    Exact(String),
+    Prefix(String),
+}
+
+impl RoomPattern {
+    /// `name`, or `prefix*`; the name (or prefix) in the room alphabet.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::parse_with(text, is_room_name)
+    }
+
+    /// `name`, or `prefix*`; the name (or a non-empty prefix) accepted by
+    /// `is_name`, the alphabet of the provider's names.
+    pub fn parse_with(text: &str, is_name: fn(&str) -> bool) -> Option<Self> {
+        match text.strip_suffix('*') {
+            Some(prefix) => (prefix.is_empty() || is_name(prefix)).then(|| Self::Prefix(prefix.to_owned())),
+            None => is_name(text).then(|| Self::Exact(text.to_owned())),
+        }
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            Self::Exact(exact) => exact == name,
+            Self::Prefix(prefix) => name.starts_with(prefix.as_str()),
+        }
+    }
 }
 
 /// A caller-given text (a display name, metadata, an attribute, an
@@ -61,6 +121,12 @@ mod tests {
             assert!(!is_room_name(bad), "{bad}");
         }
         assert!(is_stream_id("cam-1.main_2"));
+        for ok in ["a", "Party #1 (main) {x}|y~z,w", &"c".repeat(64)] {
+            assert!(is_channel_name(ok), "{ok}");
+        }
+        for bad in ["", "a/b", "a*b", "a'b", "a\"b", "ä", "a\tb", &"c".repeat(65)] {
+            assert!(!is_channel_name(bad), "{bad}");
+        }
         assert!(!is_stream_id("cam~1"));
     }
 

@@ -41,13 +41,16 @@ pub(crate) const API_SECRET: &str = "API_SECRET";
 pub(crate) const AIPIX_API_TOKEN: &str = "AIPIX_API_TOKEN";
 pub(crate) const LIVEKIT_API_KEY: &str = "LIVEKIT_API_KEY";
 pub(crate) const LIVEKIT_API_SECRET: &str = "LIVEKIT_API_SECRET";
-/// Every field the secret may hold (CAS's pair, AIPIX's token, LiveKit's pair).
-pub(crate) const FIELDS: [&str; 5] = [
+pub(crate) const AGORA_APP_CERTIFICATE: &str = "AGORA_APP_CERTIFICATE";
+/// Every field the secret may hold (CAS's pair, AIPIX's token, LiveKit's
+/// pair, Agora's app certificate).
+pub(crate) const FIELDS: [&str; 6] = [
     API_KEY,
     API_SECRET,
     AIPIX_API_TOKEN,
     LIVEKIT_API_KEY,
     LIVEKIT_API_SECRET,
+    AGORA_APP_CERTIFICATE,
 ];
 
 impl fmt::Debug for Credentials {
@@ -73,13 +76,15 @@ pub enum SecretFormatError {
     Empty(&'static str),
     #[error("{0} contains characters that cannot be sent in an HTTP header")]
     NotHeaderSafe(&'static str),
+    #[error("{0} is not 32 hexadecimal digits")]
+    NotHex32(&'static str),
 }
 
 impl SecretFormatError {
     /// The variable (field) this error is about, for configuration errors.
     pub fn variable(&self) -> &'static str {
         match self {
-            Self::Missing(v) | Self::Empty(v) | Self::NotHeaderSafe(v) => v,
+            Self::Missing(v) | Self::Empty(v) | Self::NotHeaderSafe(v) | Self::NotHex32(v) => v,
             Self::NotJson { .. } | Self::NotText => "SECRET_ID",
         }
     }
@@ -179,6 +184,16 @@ impl Credentials {
         Ok((self.field(LIVEKIT_API_KEY)?, self.field(LIVEKIT_API_SECRET)?))
     }
 
+    /// Agora's app certificate (`AGORA_APP_CERTIFICATE`): 32 hex digits.
+    pub fn agora(&self) -> Result<&SecretString, SecretFormatError> {
+        let certificate = self.field(AGORA_APP_CERTIFICATE)?;
+        if is_hex32(certificate.expose_secret()) {
+            Ok(certificate)
+        } else {
+            Err(SecretFormatError::NotHex32(AGORA_APP_CERTIFICATE))
+        }
+    }
+
     /// Whether both hold the same values (logged after a rotation re-read).
     fn same_as(&self, other: &Self) -> bool {
         self.fields.iter().zip(&other.fields).all(|pair| match pair {
@@ -187,6 +202,11 @@ impl Credentials {
             _ => false,
         })
     }
+}
+
+/// 32 hex digits: an Agora app id or app certificate.
+pub(crate) fn is_hex32(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn checked(name: &'static str, value: String) -> Result<SecretString, SecretFormatError> {

@@ -1,7 +1,7 @@
 //! The HTTP layer: one entry point, [`Vendor::handle`], that gives each
 //! request its deadline, id and span, decides it (origin, route, method)
 //! and hands it to its route family's file ([`token`], [`streams`],
-//! [`rooms`], [`livekit`]), then writes the one request log line, the audit
+//! [`rooms`], [`livekit`], [`agora`]), then writes the one request log line, the audit
 //! line and the metrics record. Providers plug in behind [`TokenProvider`]; nothing here
 //! knows how a token is made.
 
@@ -23,11 +23,13 @@ use crate::logging::chain;
 use crate::metrics::{Metrics, RequestRecord};
 use crate::names::fingerprint;
 use crate::providers::UpstreamTrace;
+use crate::providers::agora::AgoraSigner;
 use crate::providers::aipix::AipixClient;
 use crate::providers::livekit::LiveKitSigner;
 use crate::quota::{Admission, Quota};
 use crate::rooms::Rooms;
 
+mod agora;
 pub(crate) mod cors;
 mod livekit;
 mod request;
@@ -61,7 +63,8 @@ pub(crate) struct Issued {
     provider: &'static str,
     /// CAS's session id (`rid`).
     session: Option<String>,
-    /// LiveKit's room and participant identity, fingerprinted.
+    /// The room (LiveKit's) or channel (Agora's) and the identity (uid)
+    /// the token is for, fingerprinted.
     room: Option<String>,
     identity: Option<String>,
 }
@@ -85,6 +88,7 @@ pub struct Vendor {
     tokens: Option<TokenProvider>,
     streams: Option<AipixClient>,
     livekit: Option<LiveKitSigner>,
+    agora: Option<AgoraSigner>,
     rooms: Option<Rooms>,
     quota: Option<Quota>,
     metrics: Metrics,
@@ -101,6 +105,7 @@ impl Vendor {
             tokens,
             streams,
             livekit: None,
+            agora: None,
             rooms: None,
             quota: None,
             metrics: Metrics::off(),
@@ -131,6 +136,12 @@ impl Vendor {
     /// Serves `/livekit/token` with `livekit`.
     pub fn with_livekit(mut self, livekit: LiveKitSigner) -> Self {
         self.livekit = Some(livekit);
+        self
+    }
+
+    /// Serves `/agora/token` with `agora`.
+    pub fn with_agora(mut self, agora: AgoraSigner) -> Self {
+        self.agora = Some(agora);
         self
     }
 
@@ -189,7 +200,7 @@ impl Vendor {
         let logged_path = route::logged(&path);
         if let Some(issued) = &notes.issued {
             let caller = caller(&request);
-            // A LiveKit identity may be the caller's own `sub`: then the sub
+            // A LiveKit or Agora identity may be the caller's own `sub`: then the sub
             // is logged only as its fingerprint too.
             let caller = match caller.as_str().strip_prefix("sub:") {
                 Some(sub) if issued.identity.is_some() => format!("sub{}", fingerprint(sub)),
@@ -317,6 +328,7 @@ impl Vendor {
                     .await
             }
             Route::LiveKitToken => self.livekit_token(request, notes, deadline).await,
+            Route::AgoraToken => self.agora_token(request, notes, deadline).await,
         }
     }
 }

@@ -11,12 +11,13 @@ const TOKEN_METHODS: &str = "GET, POST, OPTIONS";
 
 /// Every route the vendor answers, as openapi.yaml names its paths, with its
 /// methods as `Allow` spells them (a unit test holds these to [`Route`]).
-pub const ROUTES: [(&str, &str); 5] = [
+pub const ROUTES: [(&str, &str); 6] = [
     ("/token", TOKEN_METHODS),
     ("/streams/{stream}/token", TOKEN_METHODS),
     ("/rooms", "POST, OPTIONS"),
     ("/rooms/{name}", "GET, PUT, OPTIONS"),
     ("/livekit/token", "POST, OPTIONS"),
+    ("/agora/token", "POST, OPTIONS"),
 ];
 
 /// The routes the vendor answers.
@@ -34,6 +35,8 @@ pub(crate) enum Route<'a> {
     /// `/livekit/token`: a LiveKit access token (LiveKit's standard token
     /// endpoint).
     LiveKitToken,
+    /// `/agora/token`: an Agora AccessToken2 (agora-token-service's body).
+    AgoraToken,
 }
 
 impl<'a> Route<'a> {
@@ -42,6 +45,7 @@ impl<'a> Route<'a> {
             "/token" => return Some(Self::Token),
             "/rooms" => return Some(Self::Rooms),
             "/livekit/token" => return Some(Self::LiveKitToken),
+            "/agora/token" => return Some(Self::AgoraToken),
             _ => {}
         }
         if let Some(name) = path.strip_prefix("/rooms/") {
@@ -57,7 +61,7 @@ impl<'a> Route<'a> {
     pub(crate) fn methods(self) -> &'static str {
         match self {
             Self::Token | Self::StreamToken(_) => TOKEN_METHODS,
-            Self::Rooms | Self::LiveKitToken => "POST, OPTIONS",
+            Self::Rooms | Self::LiveKitToken | Self::AgoraToken => "POST, OPTIONS",
             Self::Room(_) => "GET, PUT, OPTIONS",
         }
     }
@@ -65,7 +69,7 @@ impl<'a> Route<'a> {
     pub(crate) fn allows(self, method: &Method) -> bool {
         match self {
             Self::Token | Self::StreamToken(_) => method == Method::GET || method == Method::POST,
-            Self::Rooms | Self::LiveKitToken => method == Method::POST,
+            Self::Rooms | Self::LiveKitToken | Self::AgoraToken => method == Method::POST,
             Self::Room(_) => method == Method::GET || method == Method::PUT,
         }
     }
@@ -94,7 +98,8 @@ pub(crate) fn logged(path: &str) -> String {
 /// The `Route` dimension of a request's metrics, decided by its path alone
 /// (so a refused origin or a preflight counts where its path points):
 /// `/token`, any `/streams/...` (not only the routed `/streams/{id}/token`),
-/// `/rooms` and `/rooms/...`, any `/livekit/...`, else `other`. Never the path: a room name is a
+/// `/rooms` and `/rooms/...`, any `/livekit/...`, any `/agora/...`, else
+/// `other`. Never the path: a room name is a
 /// capability.
 pub(crate) fn dimension(path: &str) -> &'static str {
     if path == "/token" {
@@ -105,6 +110,8 @@ pub(crate) fn dimension(path: &str) -> &'static str {
         "room"
     } else if path.starts_with("/livekit/") {
         "livekit"
+    } else if path.starts_with("/agora/") {
+        "agora"
     } else {
         "other"
     }
@@ -132,7 +139,7 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(kinds.len(), 5, "one entry per kind of route");
+        assert_eq!(kinds.len(), 6, "one entry per kind of route");
         for unrouted in [
             "/",
             "/tokens",
@@ -140,6 +147,8 @@ mod tests {
             "/room",
             "/livekit",
             "/livekit/token/",
+            "/agora",
+            "/agora/token/",
         ] {
             assert!(Route::from_path(unrouted).is_none(), "{unrouted}");
         }
@@ -154,6 +163,8 @@ mod tests {
             ("/rooms", "room"),
             ("/rooms/party-42", "room"),
             ("/livekit/token", "livekit"),
+            ("/agora/token", "agora"),
+            ("/agora/x", "agora"),
             ("/roomsx", "other"),
             ("/token/", "other"),
             ("/", "other"),

@@ -13,12 +13,14 @@ use url::Url;
 
 use crate::api::cors::AllowedOrigins;
 use crate::metrics::MetricsSetting;
+use crate::providers::agora::AgoraConfig;
 use crate::providers::aipix::AipixConfig;
 use crate::providers::livekit::LiveKitConfig;
 use crate::quota::{FailMode, QuotaSpec};
 use crate::secrets::Credentials;
 use crate::tls::ExtraRoots;
 
+mod agora;
 mod env;
 mod livekit;
 mod providers;
@@ -44,7 +46,7 @@ pub enum Mode {
 pub enum CredentialSource {
     /// A Secrets Manager secret (name or ARN) holding a JSON object with the
     /// enabled providers' fields (`API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`,
-    /// `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`).
+    /// `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`, `AGORA_APP_CERTIFICATE`).
     SecretsManager { secret_id: String },
     /// The same fields from the environment: local mode only.
     Environment(Credentials),
@@ -60,6 +62,8 @@ pub struct Config {
     pub aipix: Option<AipixConfig>,
     /// `LIVEKIT_URL` and its policy: LiveKit tokens behind `/livekit/token`.
     pub livekit: Option<LiveKitConfig>,
+    /// `AGORA_APP_ID` and its policy: Agora tokens behind `/agora/token`.
+    pub agora: Option<AgoraConfig>,
     /// Local mode without `LIVEKIT_URL`: `/livekit/token` signs for
     /// LiveKit's development server (`livekit-server --dev`) with its
     /// well-known keys. Not a provider the operator enabled: it changes
@@ -100,7 +104,7 @@ impl Config {
     /// Whether `/token` is served by the built-in demo upstream (local mode
     /// with no provider configured; never under Lambda).
     pub fn demo(&self) -> bool {
-        self.cas.is_none() && self.aipix.is_none() && self.livekit.is_none()
+        self.cas.is_none() && self.aipix.is_none() && self.livekit.is_none() && self.agora.is_none()
     }
 }
 
@@ -130,6 +134,7 @@ impl Config {
             cas: providers.cas,
             aipix: providers.aipix,
             livekit: providers.livekit,
+            agora: providers.agora,
             livekit_dev: livekit::livekit_dev(&env, lambda),
             credentials: providers.credentials,
             secret_max_age: providers.secret_max_age,

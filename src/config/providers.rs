@@ -1,8 +1,9 @@
 //! The providers: `CAS_URL`; `AIPIX_URL` and the `AIPIX_*` policy;
-//! `LIVEKIT_URL` and its policy ([`super::livekit`]); and where their
-//! credentials come from (`SECRET_ID`, or locally the secret's field names
-//! as variables: `API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`,
-//! `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`).
+//! `LIVEKIT_URL` and its policy ([`super::livekit`]); `AGORA_APP_ID` and
+//! its policy ([`super::agora`]); and where their credentials come from
+//! (`SECRET_ID`, or locally the secret's field names as variables:
+//! `API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`, `LIVEKIT_API_KEY`,
+//! `LIVEKIT_API_SECRET`, `AGORA_APP_CERTIFICATE`).
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -10,9 +11,11 @@ use std::time::Duration;
 use url::Url;
 
 use crate::config::CredentialSource;
+use crate::config::agora::agora;
 use crate::config::env::{ConfigError, Env, check_base_url, invalid};
 use crate::config::livekit::livekit;
 use crate::names::is_stream_id;
+use crate::providers::agora::AgoraConfig;
 use crate::providers::aipix::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
 use crate::providers::livekit::LiveKitConfig;
 use crate::secrets::{Credentials, DEFAULT_MAX_AGE, FIELDS};
@@ -22,6 +25,7 @@ pub(super) struct Providers {
     pub(super) cas: Option<Url>,
     pub(super) aipix: Option<AipixConfig>,
     pub(super) livekit: Option<LiveKitConfig>,
+    pub(super) agora: Option<AgoraConfig>,
     pub(super) credentials: Option<CredentialSource>,
     pub(super) secret_max_age: Duration,
 }
@@ -44,7 +48,8 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         })
         .transpose()?;
     let livekit = livekit(env)?;
-    let none_enabled = cas.is_none() && aipix.is_none() && livekit.is_none();
+    let agora = agora(env)?;
+    let none_enabled = cas.is_none() && aipix.is_none() && livekit.is_none() && agora.is_none();
     let secret_id = env.get("SECRET_ID");
     let secret_max_age = env.seconds(
         "SECRET_MAX_AGE_S",
@@ -62,7 +67,7 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         if none_enabled {
             return Err(invalid(
                 "CAS_URL",
-                "required under Lambda (or AIPIX_URL or LIVEKIT_URL; any of them)",
+                "required under Lambda (or AIPIX_URL, LIVEKIT_URL or AGORA_APP_ID; any of them)",
             ));
         }
     }
@@ -71,7 +76,7 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         if secret_id.is_some() || any_env_credential {
             return Err(invalid(
                 "CAS_URL",
-                "credentials are set but no provider URL is; set CAS_URL (or AIPIX_URL, LIVEKIT_URL), or unset the credentials to run the demo upstream",
+                "credentials are set but no provider URL is; set CAS_URL (or AIPIX_URL, LIVEKIT_URL, AGORA_APP_ID), or unset the credentials to run the demo upstream",
             ));
         }
         None
@@ -107,6 +112,14 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
                 )
             })?;
         }
+        if agora.is_some() {
+            credentials.agora().map_err(|e| {
+                invalid(
+                    e.variable(),
+                    format!("{e} (set SECRET_ID, or AGORA_APP_CERTIFICATE)"),
+                )
+            })?;
+        }
         Some(CredentialSource::Environment(credentials))
     };
 
@@ -114,6 +127,7 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         cas,
         aipix,
         livekit,
+        agora,
         credentials,
         secret_max_age,
     })

@@ -20,6 +20,7 @@ use crate::identity::IdentityRule;
 pub use crate::identity::IdentitySource;
 use crate::json::is_json_whitespace;
 use crate::jwt;
+pub use crate::names::{AllowedRooms, RoomPattern};
 use crate::names::{is_plain_text, is_room_name};
 use crate::providers::{Minted, UpstreamError};
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
@@ -39,40 +40,6 @@ pub struct LiveKitConfig {
     pub policy: LiveKitPolicy,
 }
 
-/// Which rooms may be asked for (`LIVEKIT_ROOMS`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AllowedRooms {
-    Any,
-    /// Room names, or prefixes ending in `*` (`party-*`).
-    List(Vec<RoomPattern>),
-}
-
-/// One entry of `LIVEKIT_ROOMS`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RoomPattern {
-    Exact(String),
-    Prefix(String),
-}
-
-impl RoomPattern {
-    /// `name`, or `prefix*`; the name (or prefix) in the room alphabet.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.strip_suffix('*') {
-            Some(prefix) => {
-                (prefix.is_empty() || is_room_name(prefix)).then(|| Self::Prefix(prefix.to_owned()))
-            }
-            None => is_room_name(text).then(|| Self::Exact(text.to_owned())),
-        }
-    }
-
-    fn matches(&self, room: &str) -> bool {
-        match self {
-            Self::Exact(name) => name == room,
-            Self::Prefix(prefix) => room.starts_with(prefix.as_str()),
-        }
-    }
-}
-
 /// What a participant may do in the room (`LIVEKIT_GRANTS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grants {
@@ -84,6 +51,7 @@ pub struct Grants {
 /// What the operator allows a caller of `/livekit/token` to ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveKitPolicy {
+    /// `LIVEKIT_ROOMS`.
     pub rooms: AllowedRooms,
     pub grants: Grants,
     /// Seconds from now to `exp`: the first connect must come before it
@@ -284,11 +252,7 @@ impl LiveKitPolicy {
             ));
         }
 
-        let allowed = match &self.rooms {
-            AllowedRooms::Any => true,
-            AllowedRooms::List(patterns) => patterns.iter().any(|p| p.matches(room)),
-        };
-        if !allowed {
+        if !self.rooms.allows(room) {
             return Err(ApiError::RoomNotAllowed);
         }
         // The policy before the size: a refused room_config is refused

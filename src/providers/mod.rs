@@ -2,6 +2,7 @@
 //! call fails, a bounded body reader, and the HTTP client built once at cold
 //! start. Each provider lives in its own module; this one names none of them.
 
+pub(crate) mod agora;
 pub(crate) mod aipix;
 pub(crate) mod cas;
 pub(crate) mod demo;

@@ -18,6 +18,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("config", 2),
     ("runtime", 2),
     ("api", 3),
+    ("providers::agora", 4),
     ("providers::aipix", 4),
     ("providers::cas", 4),
     ("providers::demo", 4),
