@@ -6,6 +6,7 @@
 
 mod support;
 
+mod agora;
 mod aipix;
 mod binary;
 mod cas_upstream;

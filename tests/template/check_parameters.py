@@ -82,6 +82,21 @@ CASES = {
     "LiveKitTtlSeconds": {"both_take": ["60", "600", "86400"], "both_refuse": ["59", "86401", "600.5", "abc"]},
     "LiveKitRoomConfig": {"both_take": ["true", "false"], "both_refuse": ["yes"]},
     "LiveKitIdentity": {"both_take": ["caller", "request"], "both_refuse": ["guest"], "template_refuses": [""]},
+    "AgoraAppId": {"both_take": ["", "970ca35de60c44645bbae8a215061b33", "970CA35DE60C44645BBAE8A215061B33"],
+                   "both_refuse": ["970ca35de60c44645bbae8a215061b3", "970ca35de60c44645bbae8a215061b333",
+                                   "g70ca35de60c44645bbae8a215061b33"]},
+    "AgoraChannels": {"both_take": ["*", "lobby", "party *,lobby", "Party #1 (main)", "a|b~c{d}[e]^f@g?h>i=j<k;l:m+n)o(p&q%r$s#t!u",
+                                    "c" * 64, "c" * 64 + "*"],
+                      "both_refuse": ["", "*,lobby", "a/b", "p*x", "c" * 65, "caf\u00e9", "a'b"],
+                      # The binary trims each entry and skips the empty one.
+                      "template_refuses": ["lobby,", " lobby", "lobby ,x"]},
+    "AgoraRoles": {"both_take": ["publisher", "subscriber,publisher"], "both_refuse": ["PUBLISHER", "host"],
+                   "template_refuses": [""]},
+    "AgoraTtlSeconds": {"both_take": ["", "60", "3600"], "both_refuse": ["59", "86401", "600.5", "abc"]},
+    "AgoraMaxTtlSeconds": {"both_take": ["60", "3600", "86400"], "both_refuse": ["59", "86401", "0", "abc"],
+                           # Empty is unset to the binary: its default, 3600.
+                           "template_refuses": [""]},
+    "AgoraIdentity": {"both_take": ["caller", "request"], "both_refuse": ["guest"], "template_refuses": [""]},
     "RoomRefreshMarginSeconds": {"both_take": ["0", "60", "3599"], "both_refuse": ["-1", "1.5", "86401"]},
     "RoomTtlSeconds": {"both_take": ["61", "86400", "2592000"], "both_refuse": ["59", "2592001", "3600.5"]},
     "QuotaPerCaller": {"both_take": ["", "20/1h", "100/7d", "5/168h", "20/604800s", "20/10080m", "1/1s", "3/90m"],
@@ -122,12 +137,16 @@ CROSS = [
     (lambda p: None not in (as_int(p["AipixDefaultTtl"]), as_int(p["AipixMaxTtl"]))
      and as_int(p["AipixDefaultTtl"]) > as_int(p["AipixMaxTtl"]),
      "AIPIX_DEFAULT_TTL", "AipixDefaultTtl at most AipixMaxTtl"),
+    (lambda p: None not in (as_int(p["AgoraTtlSeconds"]), as_int(p["AgoraMaxTtlSeconds"]))
+     and as_int(p["AgoraTtlSeconds"]) > as_int(p["AgoraMaxTtlSeconds"]),
+     "AGORA_TTL_S", "AgoraTtlSeconds at most AgoraMaxTtlSeconds"),
 ]
 
 # Every provider on, so that each provider's variables are checked.
 BASE = {name: str(spec.get("Default", "")) for name, spec in PARAMS.items()}
 BASE.update({"CasUrl": "https://cas.example.com", "AipixUrl": "https://aipix.example.com", "AipixStreams": "*",
              "LiveKitUrl": "wss://livekit.example.com", "LiveKitRooms": "*",
+             "AgoraAppId": "970ca35de60c44645bbae8a215061b33", "AgoraChannels": "*",
              # Required: it has no default.
              "AllowedOrigins": "https://app.example.com"})
 
@@ -226,7 +245,8 @@ for name in sorted(set(mapped) & set(CASES)):
 # refuses it, and the parameter's description says so.
 CROSS_TRIALS = [("RoomRefreshMarginSeconds", "ROOM_REFRESH_MARGIN_S",
                  dict(BASE, RoomTtlSeconds="120", RoomRefreshMarginSeconds="120")),
-                ("AipixDefaultTtl", "AIPIX_DEFAULT_TTL", dict(BASE, AipixMaxTtl="60", AipixDefaultTtl="61"))]
+                ("AipixDefaultTtl", "AIPIX_DEFAULT_TTL", dict(BASE, AipixMaxTtl="60", AipixDefaultTtl="61")),
+                ("AgoraTtlSeconds", "AGORA_TTL_S", dict(BASE, AgoraMaxTtlSeconds="600", AgoraTtlSeconds="601"))]
 for name, variable, params in CROSS_TRIALS:
     trials.append(("cross", (name, variable), params))
 

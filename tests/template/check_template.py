@@ -55,7 +55,8 @@ check(function["Timeout"] == 15, "function timeout 15 s (README, src/deadline.rs
 check(set(env) == {"CAS_URL", "SECRET_ID", "SECRET_MAX_AGE_S", "ALLOWED_ORIGINS", "UPSTREAM_TIMEOUT_MS", "AIPIX_URL", "AIPIX_STREAMS",
                    "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED",
                    "LIVEKIT_URL", "LIVEKIT_ROOMS", "LIVEKIT_GRANTS", "LIVEKIT_TTL_S", "LIVEKIT_ROOM_CONFIG",
-                   "LIVEKIT_IDENTITY",
+                   "LIVEKIT_IDENTITY", "AGORA_APP_ID", "AGORA_CHANNELS", "AGORA_ROLES", "AGORA_TTL_S",
+                   "AGORA_MAX_TTL_S", "AGORA_IDENTITY",
                    "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S", "EXTRA_CA_CERTS",
                    "QUOTA", "QUOTA_TABLE", "QUOTA_FAIL", "METRICS_NAMESPACE"},
       "environment carries configuration only, no credentials")
@@ -120,7 +121,8 @@ check(function.get("Layers") == {"Fn::If": ["HasCaLayer", [{"Ref": "ExtraCaCerts
       "the CA layer is attached only when ExtraCaCertsLayerArn is set")
 paths = api["paths"]
 ROUTES = {"/token": {"get", "post"}, "/streams/{stream}/token": {"get", "post"},
-          "/rooms": {"post"}, "/rooms/{name}": {"get", "put"}, "/livekit/token": {"post"}}
+          "/rooms": {"post"}, "/rooms/{name}": {"get", "put"}, "/livekit/token": {"post"},
+          "/agora/token": {"post"}}
 check(set(paths) == set(ROUTES) and all(set(paths[p]) == m for p, m in ROUTES.items()),
       "routes: %s, no OPTIONS route (preflights never meet the authorizer)" % ROUTES)
 for route, methods in ROUTES.items():
@@ -133,9 +135,9 @@ check(api["components"]["securitySchemes"]["Fn::If"][0] == "HasAuthorizer", "the
 
 permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
 arns = sorted(p["SourceArn"]["Fn::Sub"][0].split("${__Stage__}/", 1)[1] for p in permissions)
-check(arns == ["GET/rooms/*", "GET/streams/*/token", "GET/token", "POST/livekit/token", "POST/rooms",
-              "POST/streams/*/token", "POST/token", "PUT/rooms/*"],
-      "invoke permission covers exactly the eight routes: %s" % arns)
+check(arns == ["GET/rooms/*", "GET/streams/*/token", "GET/token", "POST/agora/token", "POST/livekit/token",
+              "POST/rooms", "POST/streams/*/token", "POST/token", "PUT/rooms/*"],
+      "invoke permission covers exactly the nine routes: %s" % arns)
 params = source["Parameters"]
 check(all(env[v] == {"Ref": p} for v, p in [("LIVEKIT_URL", "LiveKitUrl"), ("LIVEKIT_ROOMS", "LiveKitRooms"),
                                             ("LIVEKIT_GRANTS", "LiveKitGrants"), ("LIVEKIT_TTL_S", "LiveKitTtlSeconds"),
@@ -144,6 +146,12 @@ check(all(env[v] == {"Ref": p} for v, p in [("LIVEKIT_URL", "LiveKitUrl"), ("LIV
       and params["LiveKitUrl"]["Default"] == "" and params["LiveKitIdentity"]["Default"] == "caller"
       and params["LiveKitRoomConfig"]["Default"] == "false",
       "LIVEKIT_* from the LiveKit parameters: off by default, the caller's identity, no room_config")
+check(all(env[v] == {"Ref": p} for v, p in [("AGORA_APP_ID", "AgoraAppId"), ("AGORA_CHANNELS", "AgoraChannels"),
+                                            ("AGORA_ROLES", "AgoraRoles"), ("AGORA_TTL_S", "AgoraTtlSeconds"),
+                                            ("AGORA_MAX_TTL_S", "AgoraMaxTtlSeconds"),
+                                            ("AGORA_IDENTITY", "AgoraIdentity")])
+      and params["AgoraAppId"]["Default"] == "" and params["AgoraIdentity"]["Default"] == "caller",
+      "AGORA_* from the Agora parameters: off by default, the caller's identity")
 # Each parameter's values against the binary's own check: check_parameters.py.
 # SAM moves the property into the definition's servers entry.
 endpoint = [s.get("x-amazon-apigateway-endpoint-configuration") for s in api.get("servers", [])]
@@ -159,6 +167,8 @@ check(function.get("ReservedConcurrentExecutions") == {"Fn::If": ["HasReservedCo
 rules = source["Rules"]
 check("LiveKitUrl" in str(rules["SomeProvider"]) and "LiveKitRoomsWithUrl" in rules,
       "rules: some provider (LiveKit counts), and LiveKitRooms with LiveKitUrl")
+check("AgoraAppId" in str(rules["SomeProvider"]) and "AgoraChannelsWithAppId" in rules,
+      "rules: some provider (Agora counts), and AgoraChannels with AgoraAppId")
 
 stage = resources["TokenApiApiGatewayDefaultStage"]["Properties"]
 access_log = stage["AccessLogSettings"]["Format"]
@@ -167,7 +177,7 @@ check("$context.routeKey" in access_log and "$context.path" not in access_log,
 check(stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}, "route throttling rate")
 check(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "route throttling burst")
 check(resources["FunctionLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, "log retention")
-check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "RoomsUrl", "RoomsTableName", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
+check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "AgoraTokenUrl", "RoomsUrl", "RoomsTableName", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
 
 # Observability: tracing, the metrics' namespace, alarms, topic, dashboard.
 params = source["Parameters"]
@@ -249,10 +259,10 @@ def metric_rows(title):
 
 
 check(metric_rows("Requests per route") == [["TokenVendor", "Requests", "Route", r] for r in
-                                             ["token", "stream", "room", "livekit", "other"]],
+                                             ["token", "stream", "room", "livekit", "agora", "other"]],
       "dashboard: requests per route")
 check(metric_rows("Tokens issued per route") == [["TokenVendor", "TokensIssued", "Route", r] for r in
-                                                  ["token", "stream", "room", "livekit"]],
+                                                  ["token", "stream", "room", "livekit", "agora"]],
       "dashboard: tokens issued per route")
 api_dims = ["ApiId", "api123", "Stage", "$default"]
 check({tuple(r) for r in metric_rows("4xx and 5xx answers")} >= {("TokenVendor", "ClientErrors"),

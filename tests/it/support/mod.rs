@@ -1,8 +1,10 @@
 //! The integration tests' stand-ins, one file per kind: moto (Secrets
 //! Manager, DynamoDB), TLS (the run's CA, https fronts), CAS, DynamoDB,
+//! LiveKit's and Agora's own verifiers,
 //! the binary as a process, raw sockets and API Gateway events. Tests
 //! `use crate::support::*`.
 
+mod agora;
 mod cas;
 mod dynamo;
 mod events;
@@ -12,6 +14,7 @@ mod process;
 mod sockets;
 mod tls;
 
+pub(crate) use agora::*;
 pub(crate) use cas::*;
 pub(crate) use dynamo::*;
 pub(crate) use events::*;
