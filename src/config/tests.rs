@@ -451,6 +451,92 @@ fn under_lambda_the_livekit_pair_comes_only_from_the_secret() {
     }
 }
 
+const AGORA: [(&str, &str); 3] = [
+    ("AGORA_APP_ID", "970ca35de60c44645bbae8a215061b33"),
+    ("AGORA_CHANNELS", "lobby, party *"),
+    ("AGORA_APP_CERTIFICATE", "5cfd2fd1755d40ecb72977518be15d3b"),
+];
+
+#[test]
+fn agora_alone_runs_locally_with_the_documented_defaults() {
+    let c = config(&AGORA).unwrap();
+    assert!(c.cas.is_none() && c.livekit.is_none() && !c.demo());
+    let agora = c.agora.unwrap();
+    assert_eq!(agora.app_id, AGORA[0].1);
+    let p = agora.policy;
+    assert_eq!(
+        p.channels,
+        AllowedRooms::List(vec![
+            RoomPattern::Exact("lobby".into()),
+            RoomPattern::Prefix("party ".into())
+        ])
+    );
+    assert_eq!(
+        (
+            p.roles.publisher,
+            p.roles.subscriber,
+            p.ttl,
+            p.max_ttl,
+            p.identity
+        ),
+        (true, true, 3600, 3600, IdentitySource::Caller)
+    );
+    // The default lifetime follows a smaller maximum.
+    let c = config(
+        &[
+            &AGORA[..],
+            &[("AGORA_MAX_TTL_S", "600"), ("AGORA_ROLES", "subscriber")],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let p = c.agora.unwrap().policy;
+    assert_eq!((p.ttl, p.max_ttl, p.roles.publisher), (600, 600, false));
+}
+
+#[test]
+fn bad_agora_values_name_their_variable_never_a_key() {
+    for (var, value) in [
+        ("AGORA_APP_ID", "970ca35de60c44645bbae8a215061b3"),
+        ("AGORA_APP_ID", "970ca35de60c44645bbae8a215061bzz"),
+        ("AGORA_CHANNELS", ""),
+        ("AGORA_CHANNELS", "*,lobby"),
+        ("AGORA_CHANNELS", "a/b"),
+        ("AGORA_CHANNELS", "p*x"),
+        ("AGORA_ROLES", "publisher,host"),
+        ("AGORA_TTL_S", "59"),
+        ("AGORA_TTL_S", "3601"),
+        ("AGORA_MAX_TTL_S", "86401"),
+        ("AGORA_IDENTITY", "anyone"),
+        ("AGORA_APP_CERTIFICATE", ""),
+        ("AGORA_APP_CERTIFICATE", "5cfd2fd1755d40ecb72977518be15d3"),
+        ("AGORA_APP_CERTIFICATE", "5cfd2fd1755d40ecb72977518be15d3g"),
+    ] {
+        let mut vars = AGORA.to_vec();
+        vars.retain(|(k, _)| *k != var);
+        vars.push((var, value));
+        let e = config(&vars).unwrap_err();
+        assert_eq!(e.variable, var, "{var}={value}");
+        if var == "AGORA_APP_CERTIFICATE" && !value.is_empty() {
+            assert!(!e.to_string().contains(value), "{e}");
+        }
+    }
+    let lambda = [
+        LAMBDA,
+        AGORA[0],
+        AGORA[1],
+        ("SECRET_ID", "tv"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ];
+    assert!(
+        config(&lambda).unwrap().agora.is_some(),
+        "Agora alone is a deployment"
+    );
+    let e = config(&[&lambda[..], &[AGORA[2]]].concat()).unwrap_err();
+    assert_eq!(e.variable, "AGORA_APP_CERTIFICATE");
+    assert!(!e.to_string().contains(AGORA[2].1), "{e}");
+}
+
 #[test]
 fn the_quota_window_is_bounded_at_seven_days() {
     // tests/template/check_parameters.py gives these values (and more) to

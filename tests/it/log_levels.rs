@@ -29,6 +29,8 @@ const LIVEKIT_ROOM: &str = "livekit-room-5e1f07";
 const LIVEKIT_IDENTITY: &str = "livekit-identity-c42b9d";
 const LIVEKIT_NAME: &str = "livekit-name-8a03fe";
 const LIVEKIT_METADATA: &str = "livekit-metadata-61dd2c";
+const AGORA_CHANNEL: &str = "agora-channel-3b7e21";
+const AGORA_UID: &str = "agora-uid-94f0aa";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -91,6 +93,9 @@ impl Run {
             ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
             ("LIVEKIT_ROOMS", "*".to_owned()),
             ("LIVEKIT_IDENTITY", "request".to_owned()),
+            ("AGORA_APP_ID", AGORA_APP_ID.to_owned()),
+            ("AGORA_CHANNELS", "*".to_owned()),
+            ("AGORA_IDENTITY", "request".to_owned()),
             (level.0, level.1.to_owned()),
         ]);
         if json {
@@ -167,11 +172,13 @@ impl Run {
     }
 }
 
-/// The secret: CAS's pair `key`/`secret`, AIPIX's token, LiveKit's pair.
+/// The secret: CAS's pair `key`/`secret`, AIPIX's token, LiveKit's pair,
+/// Agora's certificate.
 fn secret(key: &str, secret: &str) -> String {
     serde_json::json!({
         "API_KEY": key, "API_SECRET": secret, "AIPIX_API_TOKEN": AIPIX_KEY,
         "LIVEKIT_API_KEY": LIVEKIT_KEY, "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
+        "AGORA_APP_CERTIFICATE": AGORA_CERTIFICATE,
     })
     .to_string()
 }
@@ -237,6 +244,13 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
             .to_string(),
         )
         .await;
+    let agora = run
+        .send(
+            "POST",
+            "/agora/token",
+            &serde_json::json!({"channel": AGORA_CHANNEL, "uid": AGORA_UID, "role": "publisher"}).to_string(),
+        )
+        .await;
     let output = run.vendor.stop().await;
 
     // Assert: every route served...
@@ -251,12 +265,14 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
     assert_eq!(mistyped.status, 404);
     assert_eq!(livekit.status, 201, "{output}");
     let livekit_token = livekit.body["participant_token"].as_str().unwrap().to_owned();
+    assert_eq!(agora.status, 200, "{output}");
+    let agora_token = agora.body["token"].as_str().unwrap().to_owned();
     // ...at TRACE indeed...
     let trace_line = if json { "\"level\":\"TRACE\"" } else { "TRACE" };
     assert!(output.contains(trace_line), "no TRACE line:\n{output}");
     assert!(output.contains("re-read"), "the rotation ran:\n{output}");
     assert!(
-        output.matches("\"_aws\"").count() >= 9,
+        output.matches("\"_aws\"").count() >= 10,
         "the metrics records are in the scan:\n{output}"
     );
     // Plain lines for CloudWatch: no terminal colour codes.
@@ -285,6 +301,10 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
         LIVEKIT_METADATA.to_owned(),
         livekit_token.rsplit('.').next().unwrap().to_owned(),
         livekit_token.split('.').nth(1).unwrap().to_owned(),
+        AGORA_CERTIFICATE.to_owned(),
+        AGORA_CHANNEL.to_owned(),
+        AGORA_UID.to_owned(),
+        agora_token[3..].to_owned(),
     ];
     for token in issued {
         needles.push(token.rsplit('.').next().unwrap().to_owned());

@@ -3,7 +3,8 @@
 //! API Gateway events parse or are refused as `lambda_http` would; a valid
 //! AIPIX request is granted and an invalid one is a 400; room names follow
 //! their documented alphabet; a LiveKit grant keeps within its policy and
-//! the caller's identity; an origin list allows exactly its members; a
+//! the caller's identity, and an Agora grant its policy and the caller's
+//! uid; an origin list allows exactly its members; a
 //! configuration is accepted or refused naming a variable — and proptest
 //! looks for an input that breaks it, then shrinks it to a small one.
 use std::cell::RefCell;
@@ -17,10 +18,13 @@ use proptest::prelude::*;
 use serde_json::Value;
 use token_vendor::ApiGatewayEvent;
 use token_vendor::Asked;
+use token_vendor::{
+    AgoraPolicy, AgoraRequest, AgoraRole, AgoraRoles, AgoraService, AgoraTokenType, AskedUid,
+};
 use token_vendor::{AllowedOrigins, OriginCheck};
 use token_vendor::{AllowedRooms, Grants, IdentitySource, LiveKitPolicy, RoomPattern, TokenRequest};
 use token_vendor::{AllowedStreams, Config, Mode, Rights, StreamPolicy};
-use token_vendor::{RoomName, fingerprint, is_room_name};
+use token_vendor::{RoomName, fingerprint, is_channel_name, is_room_name};
 
 // ---------------------------------------------------------------- events
 
@@ -1124,6 +1128,141 @@ proptest! {
                 if asked.room_name.is_none() {
                     prop_assert_eq!(code, "bad_request");
                 }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Agora
+
+fn agora_policy() -> impl Strategy<Value = AgoraPolicy> {
+    (
+        prop_oneof![
+            Just(AllowedRooms::Any),
+            prop::collection::vec(
+                prop_oneof![
+                    "[a-z0-9 ]{1,6}".prop_map(RoomPattern::Exact),
+                    "[a-z0-9]{0,3}".prop_map(RoomPattern::Prefix)
+                ],
+                1..4
+            )
+            .prop_map(AllowedRooms::List),
+        ],
+        any::<(bool, bool, bool)>(),
+        60u32..=86_400,
+    )
+        .prop_map(
+            |(channels, (publisher, subscriber, trusting), max_ttl)| AgoraPolicy {
+                channels,
+                roles: AgoraRoles {
+                    publisher,
+                    subscriber,
+                },
+                ttl: max_ttl.min(3600),
+                max_ttl,
+                identity: if trusting {
+                    IdentitySource::Request
+                } else {
+                    IdentitySource::Caller
+                },
+            },
+        )
+}
+
+/// A body of agora-token-service's fields, each present or not, with
+/// values of any kind (right or wrong types, any text, any number).
+fn agora_body() -> impl Strategy<Value = Value> {
+    let text = || prop_oneof!["[a-z0-9 ]{0,8}", "\\PC{0,8}", ".{0,70}", Just("0".to_owned())];
+    let value = move || {
+        prop::option::of(prop_oneof![
+            text().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (0u64..3).prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(Value::Null),
+        ])
+    };
+    (
+        prop::option::of(prop_oneof![Just("rtc"), Just("rtm"), Just("chat")]),
+        value(),
+        prop::option::of(prop_oneof![Just("publisher"), Just("subscriber"), Just("host")]),
+        value(),
+        value(),
+    )
+        .prop_map(|(token_type, channel, role, uid, expire)| {
+            let mut body = serde_json::Map::new();
+            let mut put = |key: &str, value: Option<Value>| {
+                if let Some(value) = value {
+                    body.insert(key.to_owned(), value);
+                }
+            };
+            put("tokenType", token_type.map(Value::from));
+            put("channel", channel);
+            put("role", role.map(Value::from));
+            put("uid", uid);
+            put("expire", expire);
+            Value::Object(body)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_agora_body_is_parsed_or_a_bad_request(body in prop::collection::vec(any::<u8>(), 0..64)) {
+        if let Err(error) = AgoraRequest::from_body(&body) {
+            prop_assert_eq!(error.code(), "bad_request");
+        }
+    }
+
+    #[test]
+    fn an_agora_grant_keeps_within_its_policy_and_the_callers_uid(
+        policy in agora_policy(),
+        body in agora_body(),
+        sub in prop::option::of(prop_oneof!["u[a-z0-9|-]{0,11}", "[0-9]{1,3}"]),
+    ) {
+        let Ok(asked) = AgoraRequest::from_body(body.to_string().as_bytes()) else {
+            return Ok(());
+        };
+        match policy.decide(&asked, sub.as_deref()) {
+            Ok(grant) => {
+                // Never Agora's "anyone", and the caller's own when signed in.
+                prop_assert!(grant.uid != "0" && !grant.uid.is_empty() && grant.uid.len() <= 255);
+                let asked_uid = asked.uid.as_ref().map(|uid| match uid {
+                    AskedUid::Number(n) => n.to_string(),
+                    AskedUid::Text(text) => text.clone(),
+                });
+                match (&sub, &asked_uid) {
+                    (Some(sub), _) => prop_assert_eq!(&grant.uid, sub),
+                    (None, Some(asked)) => {
+                        prop_assert_eq!(policy.identity, IdentitySource::Request);
+                        prop_assert_eq!(&grant.uid, asked);
+                    }
+                    (None, None) => prop_assert!(grant.uid.parse::<u32>().is_ok_and(|n| n > 0)),
+                }
+                prop_assert!(grant.ttl >= 1 && grant.ttl <= policy.max_ttl);
+                prop_assert_eq!(u64::from(grant.ttl), asked.expire.unwrap_or(u64::from(policy.ttl)));
+                match &grant.service {
+                    AgoraService::Rtc { channel, role } => {
+                        prop_assert_eq!(Some(channel.as_str()), asked.channel.as_deref());
+                        prop_assert!(is_channel_name(channel));
+                        prop_assert!(policy.channels.allows(channel), "{} is outside the policy", channel);
+                        let allowed = match role {
+                            AgoraRole::Publisher => policy.roles.publisher,
+                            AgoraRole::Subscriber => policy.roles.subscriber,
+                        };
+                        prop_assert!(allowed);
+                        prop_assert_eq!(Some(*role), asked.role.or(Some(AgoraRole::Subscriber)));
+                    }
+                    AgoraService::Rtm => prop_assert_eq!(asked.token_type, Some(AgoraTokenType::Rtm)),
+                }
+            }
+            Err(error) => {
+                let code = error.code();
+                prop_assert!(
+                    ["bad_request", "channel_not_allowed", "role_not_allowed", "identity_not_allowed"].contains(&code),
+                    "{}", code
+                );
             }
         }
     }
