@@ -2,7 +2,7 @@
 # The OpenAPI contract (openapi.yaml), checked by schemathesis with every
 # check and every phase (stateful included) against the real binary in local
 # mode, with local CAS and AIPIX stand-ins (tests/contract/standins.py),
-# LiveKit on (signed locally; the policy as wide as the schema) and rooms in
+# LiveKit and Agora on (signed locally; the policies as wide as the schema) and rooms in
 # memory: nothing is the demo upstream.
 #
 #   cargo build && tests/contract/run.sh   # needs `st` (pip install schemathesis)
@@ -37,6 +37,8 @@ env -i PATH="$PATH" \
   LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=contract-livekit-key \
   LIVEKIT_API_SECRET=contract-livekit-secret-0123456789abcdef LIVEKIT_ROOMS='*' \
   LIVEKIT_IDENTITY=request LIVEKIT_ROOM_CONFIG=true LIVEKIT_MAX_ATTRIBUTES=65536 \
+  AGORA_APP_ID=970ca35de60c44645bbae8a215061b33 AGORA_APP_CERTIFICATE=5cfd2fd1755d40ecb72977518be15d3b \
+  AGORA_CHANNELS='*' AGORA_IDENTITY=request AGORA_MAX_TTL_S=86400 \
   "$vendor_bin" > "$work/vendor.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do grep -q listening "$work/vendor.log" && break; sleep 0.1; done
