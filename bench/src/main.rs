@@ -14,7 +14,8 @@
 //! and prints instructions (not seconds: the same whatever else the machine
 //! does) for a cold start with its first request, and per warm request; and
 //! the same for a LiveKit-only deployment and `POST /livekit/token`, whose
-//! token is signed in the process (no upstream call); and for a deployment
+//! token is signed in the process (no upstream call), and an Agora-only one
+//! and `POST /agora/token` (signed in the process too); and for a deployment
 //! with a quota, whose every token request counts in DynamoDB; and the cold
 //! start of a deployment without DynamoDB (no rooms table), over http and https.
 //!
@@ -39,6 +40,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const SECRET_NAME: &str = "bench/cas";
 const LIVEKIT_SECRET_NAME: &str = "bench/livekit";
+const AGORA_SECRET_NAME: &str = "bench/agora";
 const ROOMS_TABLE: &str = "bench-rooms";
 const QUOTA_TABLE: &str = "bench-quotas";
 
@@ -406,6 +408,12 @@ async fn main() -> Result<(), Error> {
         )
         .send()
         .await?;
+    admin
+        .create_secret()
+        .name(AGORA_SECRET_NAME)
+        .secret_string(r#"{"AGORA_APP_CERTIFICATE":"5cfd2fd1755d40ecb72977518be15d3b"}"#)
+        .send()
+        .await?;
     let tables = aws_sdk_dynamodb::Client::new(&sdk(&moto.endpoint));
     create_table(&tables, ROOMS_TABLE, "room").await?;
     create_table(&tables, QUOTA_TABLE, "pk").await?;
@@ -480,6 +488,27 @@ async fn main() -> Result<(), Error> {
     };
     let livekit_events = (
         std::fs::read_to_string(options.root.join("events/http-api-post-livekit-token.json"))?,
+        events.1.clone(),
+    );
+    // Agora alone, otherwise as deployed: `POST /agora/token`.
+    let mut agora_env: Vec<_> = vendor
+        .env
+        .iter()
+        .filter(|(name, _)| !matches!(*name, "CAS_URL" | "SECRET_ID"))
+        .cloned()
+        .collect();
+    agora_env.extend([
+        ("SECRET_ID", AGORA_SECRET_NAME.to_owned()),
+        ("AGORA_APP_ID", "970ca35de60c44645bbae8a215061b33".to_owned()),
+        ("AGORA_CHANNELS", "*".to_owned()),
+    ]);
+    let vendor_agora = Subject {
+        name: "token-vendor with Agora",
+        binary: vendor.binary.clone(),
+        env: agora_env,
+    };
+    let agora_events = (
+        std::fs::read_to_string(options.root.join("events/http-api-post-agora-token.json"))?,
         events.1.clone(),
     );
     // With a quota: every token request counts in DynamoDB.
@@ -691,6 +720,17 @@ async fn main() -> Result<(), Error> {
         line(
             "LiveKit: per warm POST /livekit/token",
             livekit.per_get,
+            hello.per_get,
+        );
+        let agora = instructions(&vendor_agora, requests, &plain, &agora_events).await?;
+        line(
+            "Agora: cold start + first request",
+            agora.cold as f64,
+            hello.cold as f64,
+        );
+        line(
+            "Agora: per warm POST /agora/token",
+            agora.per_get,
             hello.per_get,
         );
         for (subject, upstreams, label) in [
