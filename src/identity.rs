@@ -1,5 +1,9 @@
 //! Whose a token is: the one rule every provider that puts an identity in
-//! its token goes through (LiveKit now; Agora, Twilio and Vonage next).
+//! its token goes through (LiveKit now; Twilio and Vonage next). Agora takes
+//! what signed in means ([`authorized_sub`]) and the sub-is-the-identity
+//! rule from here, but not the namespaces: its uids are often numbers,
+//! which cannot carry a prefix, so under `AGORA_IDENTITY=request` a chosen
+//! uid is issued as given (src/providers/agora.rs; docs/security.md).
 //!
 //! - **Signed in** means one thing only: API Gateway's JWT authorizer
 //!   verified a token whose `sub` is not empty ([`authorized_sub`]). A

@@ -728,11 +728,7 @@ async fn main() -> Result<(), Error> {
             agora.cold as f64,
             hello.cold as f64,
         );
-        line(
-            "Agora: per warm POST /agora/token",
-            agora.per_get,
-            hello.per_get,
-        );
+        line("Agora: per warm POST /agora/token", agora.per_get, hello.per_get);
         for (subject, upstreams, label) in [
             (
                 &vendor_no_dynamo,

@@ -237,6 +237,28 @@ fn bad_values_are_rejected_with_the_variable_named() {
 }
 
 #[test]
+fn a_provider_host_is_ascii_punycode_for_an_internationalized_name() {
+    // The build has no Unicode IDNA tables (Cargo.lock pins idna_adapter
+    // 1.0, BENCHMARKS.md "how it is built"): a host in Unicode is refused
+    // at start, naming the variable; its punycode (what `idn` or a browser
+    // gives) is taken. The template's URL patterns are ASCII-only too.
+    let e = config(&[
+        ("API_KEY", "k"),
+        ("API_SECRET", "s"),
+        ("CAS_URL", "https://bücher.example"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.variable, "CAS_URL");
+    let c = config(&[
+        ("API_KEY", "k"),
+        ("API_SECRET", "s"),
+        ("CAS_URL", "https://xn--bcher-kva.example"),
+    ])
+    .unwrap();
+    assert_eq!(c.cas.unwrap().host_str(), Some("xn--bcher-kva.example"));
+}
+
+#[test]
 fn a_quota_under_lambda_needs_its_table_and_locally_counts_in_memory() {
     let lambda = [
         LAMBDA,
