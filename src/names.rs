@@ -86,6 +86,22 @@ impl RoomPattern {
     }
 }
 
+/// Whether the authority of `url` (what follows `scheme://`, up to its
+/// path, query or fragment) is plain ASCII without `%`: a host that never
+/// reaches Unicode IDNA processing. The build has no IDNA tables
+/// (Cargo.lock pins `idna_adapter` 1.0, BENCHMARKS.md "how it is built"),
+/// so such a host would be refused by the URL parser anyway; checking first
+/// also keeps that stub's debug assertion (an upper-case letter beside a
+/// non-ASCII one) out of debug builds. Punycode (`xn--…`) is ASCII.
+pub fn is_ascii_authority(url: &str) -> bool {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme
+        .split(['/', '?', '#', '\\'])
+        .next()
+        .unwrap_or_default();
+    authority.is_ascii() && !authority.contains('%')
+}
+
 /// A caller-given text (a display name, metadata, an attribute, an
 /// identity): at most `max_bytes` UTF-8 bytes and no control character
 /// (C0, DEL, C1), each of which a JSON token would carry as a 6-byte escape.
@@ -128,6 +144,26 @@ mod tests {
             assert!(!is_channel_name(bad), "{bad}");
         }
         assert!(!is_stream_id("cam~1"));
+    }
+
+    #[test]
+    fn an_ascii_authority_has_no_unicode_and_no_percent() {
+        for ok in [
+            "https://xn--bcher-kva.example/p/ü",
+            "http://EXAMPLE.com",
+            "localhost",
+            "wss://a:1?x=ü",
+        ] {
+            assert!(is_ascii_authority(ok), "{ok}");
+        }
+        for bad in [
+            "https://bücher.example",
+            "http://A%C3%BC.example/",
+            "http://localhostA🛜",
+            "http://u@ü/",
+        ] {
+            assert!(!is_ascii_authority(bad), "{bad}");
+        }
     }
 
     #[test]

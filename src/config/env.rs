@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::names::is_ascii_authority;
+
 /// How a variable is looked up: trimmed, and empty counts as unset.
 pub(super) struct Env<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
@@ -124,6 +126,9 @@ pub(super) fn invalid(variable: &'static str, reason: impl Into<String>) -> Conf
 /// A base URL of the scheme `secure` (or `plain` for a loopback host), with
 /// no credentials, query or fragment.
 pub(super) fn check_base_url(raw: &str, secure: &str, plain: &str) -> Result<Url, String> {
+    if !is_ascii_authority(raw) {
+        return Err("the host must be ASCII: write an internationalized name in punycode (xn--…)".to_owned());
+    }
     let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain credentials".to_owned());
