@@ -93,7 +93,7 @@ impl RoomPattern {
 /// so such a host would be refused by the URL parser anyway; checking first
 /// also keeps that stub's debug assertion (an upper-case letter beside a
 /// non-ASCII one) out of debug builds. Punycode (`xn--…`) is ASCII.
-pub fn is_ascii_authority(url: &str) -> bool {
+pub(crate) fn is_ascii_authority(url: &str) -> bool {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = after_scheme
         .split(['/', '?', '#', '\\'])
