@@ -783,6 +783,16 @@ async fn instructions(
         }
         live.terminate().await;
         let text = std::fs::read_to_string(&out)?;
+        // `BENCH_CALLGRIND_KEEP=<dir>` keeps each profile, for
+        // `callgrind_annotate` (where a cold start's instructions go).
+        if let Some(dir) = std::env::var_os("BENCH_CALLGRIND_KEEP") {
+            let name: String = subject
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            std::fs::copy(&out, Path::new(&dir).join(format!("{name}-{kind}.callgrind")))?;
+        }
         let _ = std::fs::remove_file(&out);
         *total = text
             .lines()
