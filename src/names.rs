@@ -87,12 +87,11 @@ impl RoomPattern {
 }
 
 /// Whether the authority of `url` (what follows `scheme://`, up to its
-/// path, query or fragment) is plain ASCII without `%`: a host that never
-/// reaches Unicode IDNA processing. The build has no IDNA tables
-/// (Cargo.lock pins `idna_adapter` 1.0, BENCHMARKS.md "how it is built"),
-/// so such a host would be refused by the URL parser anyway; checking first
-/// also keeps that stub's debug assertion (an upper-case letter beside a
-/// non-ASCII one) out of debug builds. Punycode (`xn--…`) is ASCII.
+/// path, query or fragment) is plain ASCII without `%`. The build has no
+/// Unicode IDNA tables (Cargo.lock pins `idna_adapter` 1.0; BENCHMARKS.md,
+/// "How to run"), so the URL parser refuses any other host; the
+/// configuration checks this first to say why (punycode, `xn--…`, is
+/// ASCII).
 pub(crate) fn is_ascii_authority(url: &str) -> bool {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = after_scheme

@@ -239,7 +239,7 @@ fn bad_values_are_rejected_with_the_variable_named() {
 #[test]
 fn a_provider_host_is_ascii_punycode_for_an_internationalized_name() {
     // The build has no Unicode IDNA tables (Cargo.lock pins idna_adapter
-    // 1.0, BENCHMARKS.md "how it is built"): a host in Unicode is refused
+    // 1.0, BENCHMARKS.md "How to run"): a host in Unicode is refused
     // at start, naming the variable; its punycode (what `idn` or a browser
     // gives) is taken. The template's URL patterns are ASCII-only too.
     for host in [

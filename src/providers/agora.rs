@@ -13,10 +13,10 @@ use serde::Deserialize;
 use crate::deadline::Deadline;
 use crate::error::ApiError;
 pub(crate) use crate::identity::IdentitySource;
-use crate::json::is_json_whitespace;
+use crate::json::object_or_empty;
 pub(crate) use crate::names::{AllowedRooms, RoomPattern};
 use crate::names::{is_channel_name, is_plain_text};
-use crate::providers::{Minted, UpstreamError};
+use crate::providers::{Minted, UpstreamError, signing_credentials};
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
 mod access_token;
@@ -139,19 +139,11 @@ impl AgoraRequest {
     /// A POST body: empty (JSON whitespace), or a JSON object with only
     /// agora-token-service's fields, each at most once.
     pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
-        if is_json_whitespace(body) {
-            return Ok(Self::default());
-        }
-        let refused = || {
+        object_or_empty(body, || {
             ApiError::BadRequest(
                 "The body must be a JSON object with only tokenType (\"rtc\" or \"rtm\"), channel (string), role (\"publisher\" or \"subscriber\"), uid (string or whole number) and expire (whole seconds), each at most once.",
             )
-        };
-        let first = body.iter().find(|b| !is_json_whitespace(&[**b]));
-        if first != Some(&b'{') {
-            return Err(refused());
-        }
-        serde_json::from_slice(body).map_err(|_| refused())
+        })
     }
 }
 
@@ -326,16 +318,7 @@ impl AgoraSigner {
     /// Signs `grant` with the app certificate held (read again, spaced,
     /// when it is missing), by `deadline`: issued now, with a fresh salt.
     pub async fn mint(&self, grant: &AgoraGrant, deadline: Deadline) -> Result<Minted, UpstreamError> {
-        let credentials = deadline
-            .within(self.credentials.current(usable))
-            .await
-            .map_err(|_| {
-                tracing::warn!(
-                    provider = "Agora",
-                    "the secret's read did not end before the request's deadline"
-                );
-                UpstreamError::Timeout
-            })??;
+        let credentials = signing_credentials(&self.credentials, "Agora", usable, deadline).await?;
         let certificate = credentials.agora().map_err(SecretError::from)?;
         let issued = u32::try_from(Timestamp::now().as_second()).map_err(|_| UpstreamError::Malformed)?;
         let token = sign(

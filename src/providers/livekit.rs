@@ -18,11 +18,11 @@ use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::identity::IdentityRule;
 pub use crate::identity::IdentitySource;
-use crate::json::is_json_whitespace;
+use crate::json::object_or_empty;
 use crate::jwt;
 pub use crate::names::{AllowedRooms, RoomPattern};
 use crate::names::{is_plain_text, is_room_name};
-use crate::providers::{Minted, UpstreamError};
+use crate::providers::{Minted, UpstreamError, signing_credentials};
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
 /// LiveKit's development server, as `livekit-server --dev` runs it: its
@@ -153,20 +153,11 @@ impl TokenRequest {
     /// A POST body: empty (JSON whitespace), or a JSON object with only
     /// LiveKit's fields, each at most once.
     pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
-        if is_json_whitespace(body) {
-            return Ok(Self::default());
-        }
-        let refused = || {
+        object_or_empty(body, || {
             ApiError::BadRequest(
                 "The body must be a JSON object with only room_name, participant_identity, participant_name, participant_metadata (strings), participant_attributes (string map) and room_config (object), each at most once.",
             )
-        };
-        // An object only: serde would also read these fields from an array.
-        let first = body.iter().find(|b| !is_json_whitespace(&[**b]));
-        if first != Some(&b'{') {
-            return Err(refused());
-        }
-        serde_json::from_slice(body).map_err(|_| refused())
+        })
     }
 }
 
@@ -303,16 +294,7 @@ impl LiveKitSigner {
     /// Signs `grant` with the LiveKit key pair held (read again, spaced,
     /// when it is missing), by `deadline`.
     pub async fn mint(&self, grant: &Grant, deadline: Deadline) -> Result<Minted, UpstreamError> {
-        let credentials = deadline
-            .within(self.credentials.current(usable))
-            .await
-            .map_err(|_| {
-                tracing::warn!(
-                    provider = "LiveKit",
-                    "the secret's read did not end before the request's deadline"
-                );
-                UpstreamError::Timeout
-            })??;
+        let credentials = signing_credentials(&self.credentials, "LiveKit", usable, deadline).await?;
         let (key, secret) = credentials.livekit().map_err(SecretError::from)?;
         let now = Timestamp::now().as_second();
         let exp = now.saturating_add(i64::try_from(grant.ttl).unwrap_or(i64::MAX));

@@ -238,6 +238,21 @@ pub(crate) async fn with_rotation<C: ProviderCall + Sync>(
     }
 }
 
+/// The credentials a provider that signs in the function (no call to
+/// refuse them) uses: the ones held, or a spaced re-read when they are
+/// missing or unusable, all by `deadline`.
+pub(crate) async fn signing_credentials(
+    store: &Arc<CredentialStore>,
+    provider: &'static str,
+    usable: fn(&Credentials) -> Result<(), SecretFormatError>,
+    deadline: Deadline,
+) -> Result<Arc<Credentials>, UpstreamError> {
+    Ok(deadline
+        .within(store.current(usable))
+        .await
+        .map_err(|_| secret_read_out_of_time(provider))??)
+}
+
 /// A secret read the request's deadline cut short: `504` like a slow
 /// provider, and the log says it was Secrets Manager.
 fn secret_read_out_of_time(provider: &'static str) -> UpstreamError {

@@ -38,7 +38,6 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use crate::api::{BodyTooLarge, MAX_REQUEST_BODY};
-use crate::names::is_ascii_authority;
 
 /// An API Gateway (REST or HTTP API) or Function URL event, and whether its
 /// body was dropped for being over [`MAX_REQUEST_BODY`]. `Debug` names only
@@ -316,18 +315,12 @@ impl UriParts<'_> {
             }
             _ => Cow::Borrowed(self.path),
         };
-        let text = match self.host {
-            None => format!("http://localhost{path}"),
-            Some(host) => format!("{}://{host}{path}", self.scheme.unwrap_or("https")),
-        };
-        // A host in Unicode, or percent-encoded, fails the parse without
-        // IDNA tables (`is_ascii_authority`); refused before it.
-        if !is_ascii_authority(&text) {
-            return false;
-        }
         let uri = match self.host {
-            None => url::Url::parse(&text).map(|url| url.path().to_owned()),
-            Some(_) => url::Url::parse(&text).map(String::from),
+            None => url::Url::parse(&format!("http://localhost{path}")).map(|url| url.path().to_owned()),
+            Some(host) => {
+                let scheme = self.scheme.unwrap_or("https");
+                url::Url::parse(&format!("{scheme}://{host}{path}")).map(String::from)
+            }
         };
         let Ok(mut uri) = uri else {
             return false;

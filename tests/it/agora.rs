@@ -32,24 +32,6 @@ async fn local(extra: &[(&'static str, &str)]) -> (Process, String) {
     (vendor, format!("http://127.0.0.1:{port}/agora/token"))
 }
 
-/// `POST url` with `body` from the allowed origin: status, CORS grant, body.
-async fn post_json(url: &str, body: &str) -> (u16, Option<String>, Value) {
-    let answer = reqwest::Client::new()
-        .post(url)
-        .header("origin", ALLOWED)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let status = answer.status().as_u16();
-    let cors = answer
-        .headers()
-        .get("access-control-allow-origin")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (status, cors, answer.json().await.unwrap_or(Value::Null))
-}
-
 /// Join, or join and publish audio, video and data, each for `ttl`.
 fn privileges(publisher: bool, ttl: u64) -> Value {
     if publisher {

@@ -212,6 +212,14 @@ mod unpack {
             }
         }
         assert_eq!(stream.len(), at + 4);
+        // Adler-32, the plain way (a modulo at every byte), against the
+        // trailer the packer wrote with its deferred modulo.
+        let (mut a, mut b) = (1u32, 0u32);
+        for byte in &out {
+            a = (a + u32::from(*byte)) % 65_521;
+            b = (b + a) % 65_521;
+        }
+        assert_eq!(stream[at..], ((b << 16) | a).to_be_bytes(), "Adler-32");
         out
     }
 
@@ -306,7 +314,16 @@ fn the_packer_round_trips_and_signs_as_agora_derives_its_key() {
         &mac(&1_700_000_000u32.to_le_bytes(), CERTIFICATE.as_bytes()),
     );
     assert_eq!(parsed.signature, mac(&key, &parsed.info));
-    assert_ne!(parsed.signature, mac(&key, b"other"));
+    // The certificate is in the key: another one signs differently.
+    let other = unpack::parse(&sign(
+        APP_ID,
+        b"0123456789abcdef0123456789abcdef",
+        &grant,
+        1_700_000_000,
+        12_345,
+    ));
+    assert_eq!(other.info, parsed.info);
+    assert_ne!(other.signature, parsed.signature);
 
     let subscriber = unpack::parse(&sign(
         APP_ID,

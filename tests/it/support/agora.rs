@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 
+use super::verifiers::{npm_folder, python_venv, script_answer};
+
 /// The tests' Agora app (32 hex digits each, as Agora issues them).
 pub(crate) const AGORA_APP_ID: &str = "970ca35de60c44645bbae8a215061b33";
 pub(crate) const AGORA_CERTIFICATE: &str = "5cfd2fd1755d40ecb72977518be15d3b";
@@ -67,39 +69,16 @@ except Exception as e:
     print(json.dumps({'error': f'{type(e).__name__}: {e}'}))
 ";
 
-fn tmp() -> &'static Path {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(tmp).unwrap();
-    tmp
-}
-
 /// The folder with `node_modules/agora-token` and the script.
 fn node_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tmp().join("agora-node");
-        let lock = std::fs::File::create(tmp().join("agora-node.lock")).unwrap();
-        lock.lock().unwrap();
-        if !dir.join("node_modules/agora-token/package.json").exists() {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("package.json"), r#"{"private": true, "type": "module"}"#).unwrap();
-            let status = StdCommand::new("npm")
-                .args([
-                    "install",
-                    "--no-audit",
-                    "--no-fund",
-                    "--silent",
-                    "agora-token@2.0.6",
-                ])
-                .current_dir(&dir)
-                .status();
-            assert!(
-                status.is_ok_and(|s| s.success()),
-                "npm install agora-token failed"
-            );
-        }
-        std::fs::write(dir.join("verify.mjs"), NODE_VERIFY).unwrap();
-        dir
+        npm_folder(
+            "agora-node",
+            &["agora-token@2.0.6"],
+            "node_modules/agora-token/package.json",
+            &[("verify.mjs", NODE_VERIFY)],
+        )
     })
 }
 
@@ -107,48 +86,13 @@ fn node_dir() -> &'static Path {
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
-        let venv = tmp().join("agora-venv");
-        let python = venv.join("bin").join("python3");
-        let lock = std::fs::File::create(tmp().join("agora-venv.lock")).unwrap();
-        lock.lock().unwrap();
-        let imports = |python: &Path| {
-            StdCommand::new(python)
-                .args(["-c", "import agoraiotools.AccessToken2"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !imports(&python) {
-            let made = StdCommand::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status();
-            assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
-            let installed = StdCommand::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "agoraiotools==0.3.4"])
-                .status();
-            assert!(
-                installed.is_ok_and(|s| s.success()),
-                "pip install agoraiotools failed"
-            );
-        }
-        std::fs::write(venv.join("rebuild.py"), PYTHON_REBUILD).unwrap();
-        python
-    })
-}
-
-/// What a script printed: `{"ok": ...}` or `{"error": "..."}`.
-fn answer(output: &std::process::Output) -> Result<serde_json::Value, String> {
-    let text = String::from_utf8_lossy(&output.stdout);
-    let value: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
-        panic!(
-            "script printed {text:?}; stderr {:?}",
-            String::from_utf8_lossy(&output.stderr)
+        python_venv(
+            "agora-venv",
+            "agoraiotools==0.3.4",
+            "agoraiotools.AccessToken2",
+            &[("rebuild.py", PYTHON_REBUILD)],
         )
-    });
-    match value.get("ok") {
-        Some(ok) => Ok(ok.clone()),
-        None => Err(value["error"].as_str().unwrap_or_default().to_owned()),
-    }
+    })
 }
 
 /// `agora-token`'s `AccessToken2.from_string(token)`: what it parsed, and
@@ -156,7 +100,7 @@ fn answer(output: &std::process::Output) -> Result<serde_json::Value, String> {
 /// [`OTHER_CERTIFICATE`] (`verifiedWithOther`).
 pub(crate) fn verify_agora_with_node(token: &str, certificate: &str) -> Result<serde_json::Value, String> {
     let dir = node_dir();
-    answer(
+    script_answer(
         &StdCommand::new("node")
             .arg(dir.join("verify.mjs"))
             .args([token, certificate, OTHER_CERTIFICATE])
@@ -171,7 +115,7 @@ pub(crate) fn verify_agora_with_node(token: &str, certificate: &str) -> Result<s
 pub(crate) fn rebuild_agora_with_python(token: &str, certificate: &str) -> Result<serde_json::Value, String> {
     let python = python();
     let script = python.parent().unwrap().parent().unwrap().join("rebuild.py");
-    answer(
+    script_answer(
         &StdCommand::new(python)
             .arg(script)
             .args([token, AGORA_APP_ID, certificate])

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 
+use super::verifiers::{npm_folder, python_venv, script_answer};
+
 /// The LiveKit key pair of the tests (the secret over 32 bytes, as
 /// LiveKit's Python SDK wants it).
 pub(crate) const LIVEKIT_KEY: &str = "APItestkey7f3a";
@@ -39,44 +41,17 @@ except Exception as e:
     print(json.dumps({'error': f'{type(e).__name__}: {e}'}))
 ";
 
-fn tmp() -> &'static Path {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(tmp).unwrap();
-    tmp
-}
-
 /// The folder with `node_modules` (livekit-server-sdk, livekit-client) and
 /// the two scripts.
 fn node_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tmp().join("livekit-node");
-        let lock = std::fs::File::create(tmp().join("livekit-node.lock")).unwrap();
-        lock.lock().unwrap();
-        let installed = dir.join("node_modules/livekit-client/package.json").exists()
-            && dir.join("node_modules/livekit-server-sdk/package.json").exists();
-        if !installed {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("package.json"), r#"{"private": true, "type": "module"}"#).unwrap();
-            let status = StdCommand::new("npm")
-                .args([
-                    "install",
-                    "--no-audit",
-                    "--no-fund",
-                    "--silent",
-                    "livekit-server-sdk@2.19.2",
-                    "livekit-client@2.23.0",
-                ])
-                .current_dir(&dir)
-                .status();
-            assert!(
-                status.is_ok_and(|s| s.success()),
-                "npm install of LiveKit's SDKs failed"
-            );
-        }
-        std::fs::write(dir.join("verify.mjs"), NODE_VERIFY).unwrap();
-        std::fs::write(dir.join("fetch.mjs"), NODE_FETCH).unwrap();
-        dir
+        npm_folder(
+            "livekit-node",
+            &["livekit-server-sdk@2.19.2", "livekit-client@2.23.0"],
+            "node_modules/livekit-client/package.json",
+            &[("verify.mjs", NODE_VERIFY), ("fetch.mjs", NODE_FETCH)],
+        )
     })
 }
 
@@ -84,55 +59,20 @@ fn node_dir() -> &'static Path {
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
-        let venv = tmp().join("livekit-venv");
-        let python = venv.join("bin").join("python3");
-        let lock = std::fs::File::create(tmp().join("livekit-venv.lock")).unwrap();
-        lock.lock().unwrap();
-        let imports = |python: &Path| {
-            StdCommand::new(python)
-                .args(["-c", "import livekit.api"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !imports(&python) {
-            let made = StdCommand::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status();
-            assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
-            let installed = StdCommand::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "livekit-api==1.2.2"])
-                .status();
-            assert!(
-                installed.is_ok_and(|s| s.success()),
-                "pip install livekit-api failed"
-            );
-        }
-        std::fs::write(venv.join("verify.py"), PYTHON_VERIFY).unwrap();
-        python
-    })
-}
-
-/// What a script printed: `{"ok": ...}` or `{"error": "..."}`.
-fn answer(output: &std::process::Output) -> Result<serde_json::Value, String> {
-    let text = String::from_utf8_lossy(&output.stdout);
-    let value: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
-        panic!(
-            "script printed {text:?}; stderr {:?}",
-            String::from_utf8_lossy(&output.stderr)
+        python_venv(
+            "livekit-venv",
+            "livekit-api==1.2.2",
+            "livekit.api",
+            &[("verify.py", PYTHON_VERIFY)],
         )
-    });
-    match value.get("ok") {
-        Some(ok) => Ok(ok.clone()),
-        None => Err(value["error"].as_str().unwrap_or_default().to_owned()),
-    }
+    })
 }
 
 /// `livekit-server-sdk`'s `TokenVerifier(key, secret).verify(token)`: the
 /// claims it returns, or its error.
 pub(crate) fn verify_with_node(key: &str, secret: &str, token: &str) -> Result<serde_json::Value, String> {
     let dir = node_dir();
-    answer(
+    script_answer(
         &StdCommand::new("node")
             .arg(dir.join("verify.mjs"))
             .args([key, secret, token])
@@ -148,7 +88,7 @@ pub(crate) fn verify_with_node(key: &str, secret: &str, token: &str) -> Result<s
 pub(crate) fn verify_with_python(key: &str, secret: &str, token: &str) -> Result<serde_json::Value, String> {
     let python = python();
     let script = python.parent().unwrap().parent().unwrap().join("verify.py");
-    answer(
+    script_answer(
         &StdCommand::new(python)
             .arg(script)
             .args([key, secret, token])
@@ -164,7 +104,7 @@ pub(crate) fn fetch_with_livekit_client(
     options: &serde_json::Value,
 ) -> Result<serde_json::Value, String> {
     let dir = node_dir();
-    answer(
+    script_answer(
         &StdCommand::new("node")
             .arg(dir.join("fetch.mjs"))
             .args([url, &options.to_string()])

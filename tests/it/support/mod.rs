@@ -13,6 +13,7 @@ mod moto;
 mod process;
 mod sockets;
 mod tls;
+mod verifiers;
 
 pub(crate) use agora::*;
 pub(crate) use cas::*;
@@ -27,3 +28,25 @@ pub(crate) use tls::*;
 pub(crate) const ALLOWED: &str = "https://app.example.com";
 pub(crate) const KEY: &str = "test-api-key-7f3a";
 pub(crate) const SECRET: &str = "test-api-secret-c91e";
+
+/// `POST url` with `body` from the allowed origin: status, CORS grant, body.
+pub(crate) async fn post_json(url: &str, body: &str) -> (u16, Option<String>, serde_json::Value) {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .header("origin", ALLOWED)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    let cors = answer
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        status,
+        cors,
+        answer.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
