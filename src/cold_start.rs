@@ -16,6 +16,8 @@ use crate::providers::cas::CasClient;
 use crate::providers::demo::DemoUpstream;
 use crate::providers::http_client;
 use crate::providers::livekit::{DEV_API_KEY, DEV_API_SECRET, DEV_URL, LiveKitConfig, LiveKitSigner};
+use crate::providers::twilio::TwilioSigner;
+use crate::providers::vonage::VonageSigner;
 use crate::quota::{Quota, QuotaStore};
 use crate::rooms::{RoomStore, Rooms};
 use crate::secrets::{CredentialStore, Credentials};
@@ -157,6 +159,12 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         if let (Some(_), Err(error)) = (&config.livekit, held.livekit()) {
             tracing::error!(%error, "LiveKit credentials unusable: /livekit/token answers 503 until the secret is fixed");
         }
+        if let (Some(_), Err(error)) = (&config.twilio, held.twilio()) {
+            tracing::error!(%error, "Twilio credentials unusable: /twilio/token answers 503 until the secret is fixed");
+        }
+        if let (Some(_), Err(error)) = (&config.vonage, held.vonage()) {
+            tracing::error!(%error, "Vonage credentials unusable: /vonage/token answers 503 until the secret is fixed");
+        }
         if let (Some(_), Err(error)) = (&config.agora, held.agora()) {
             tracing::error!(%error, "Agora credentials unusable: /agora/token answers 503 until the secret is fixed");
         }
@@ -172,6 +180,12 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     let agora = config
         .agora
         .map(|agora| AgoraSigner::new(agora, Arc::clone(&store)));
+    let twilio = config
+        .twilio
+        .map(|twilio| TwilioSigner::new(twilio, Arc::clone(&store)));
+    let vonage = config
+        .vonage
+        .map(|vonage| VonageSigner::new(vonage, Arc::clone(&store)));
     let streams = config.aipix.map(|aipix| AipixClient::new(http, aipix, store));
     let quota_store = match (&dynamo, config.quota_table) {
         (Some(client), Some(table)) => QuotaStore::dynamo(client.clone(), table),
@@ -189,6 +203,12 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
     }
     if let Some(agora) = agora {
         vendor = vendor.with_agora(agora);
+    }
+    if let Some(twilio) = twilio {
+        vendor = vendor.with_twilio(twilio);
+    }
+    if let Some(vonage) = vonage {
+        vendor = vendor.with_vonage(vonage);
     }
     if let Some(room_store) = room_store {
         vendor = vendor.with_rooms(Rooms::new(

@@ -40,6 +40,8 @@ pub enum ApiError {
     ChannelNotAllowed,
     #[error("role not allowed by policy")]
     RoleNotAllowed,
+    #[error("connection data not allowed by policy")]
+    DataNotAllowed,
     #[error("token provider failed")]
     Upstream(#[from] UpstreamError),
     #[error("room not found")]
@@ -58,7 +60,7 @@ pub enum ApiError {
 }
 
 /// Every code [`ApiError::code`] can answer (openapi.yaml lists the same).
-pub const ERROR_CODES: [&str; 22] = [
+pub const ERROR_CODES: [&str; 23] = [
     "bad_request",
     "origin_not_allowed",
     "payload_too_large",
@@ -76,6 +78,7 @@ pub const ERROR_CODES: [&str; 22] = [
     "room_config_not_allowed",
     "channel_not_allowed",
     "role_not_allowed",
+    "data_not_allowed",
     "credentials_unavailable",
     "upstream_auth_failed",
     "upstream_timeout",
@@ -101,7 +104,8 @@ impl ApiError {
             | Self::IdentityNotAllowed
             | Self::RoomConfigNotAllowed
             | Self::ChannelNotAllowed
-            | Self::RoleNotAllowed => StatusCode::FORBIDDEN,
+            | Self::RoleNotAllowed
+            | Self::DataNotAllowed => StatusCode::FORBIDDEN,
             Self::Upstream(UpstreamError::Credentials(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -129,6 +133,7 @@ impl ApiError {
             Self::RoomConfigNotAllowed => "room_config_not_allowed",
             Self::ChannelNotAllowed => "channel_not_allowed",
             Self::RoleNotAllowed => "role_not_allowed",
+            Self::DataNotAllowed => "data_not_allowed",
             Self::Upstream(UpstreamError::Credentials(_)) => "credentials_unavailable",
             Self::Upstream(UpstreamError::AuthRejected(_)) => "upstream_auth_failed",
             Self::Upstream(UpstreamError::Timeout) => "upstream_timeout",
@@ -147,7 +152,7 @@ impl ApiError {
             Self::NotFound => "No such route.",
             Self::MethodNotAllowed(_) => "Method not allowed on this route.",
             Self::NotEnabled => {
-                "This provider is not configured on this deployment: set its URL (CAS_URL for /token, AIPIX_URL for /streams, LIVEKIT_URL for /livekit/token), or AGORA_APP_ID for /agora/token, and its credentials."
+                "This provider is not configured on this deployment: set its URL (CAS_URL for /token, AIPIX_URL for /streams, LIVEKIT_URL for /livekit/token), or its app or account (AGORA_APP_ID for /agora/token, TWILIO_ACCOUNT_SID for /twilio/token, VONAGE_APPLICATION_ID for /vonage/token), and its credentials."
             }
             Self::RoomsNotEnabled => {
                 "Rooms are not enabled on this deployment: set CAS_URL and ROOMS_TABLE (a DynamoDB table with partition key `room`)."
@@ -166,11 +171,12 @@ impl ApiError {
             Self::RightNotAllowed => "A requested right (live, dvr, copy) is not allowed by this service.",
             Self::RoomNotAllowed => "This room is not available through this service.",
             Self::IdentityNotAllowed => {
-                "This identity (participant_identity, uid) may not be asked for here: the identity is the signed-in caller's, or one this service makes, and never Agora's uid 0."
+                "This identity (participant_identity, uid, user_identity) may not be asked for here: the identity is the signed-in caller's, or one this service makes, and never Agora's uid 0."
             }
             Self::RoomConfigNotAllowed => "room_config may not be set through this service.",
             Self::ChannelNotAllowed => "This channel is not available through this service.",
             Self::RoleNotAllowed => "This role is not allowed by this service.",
+            Self::DataNotAllowed => "data (connection data) may not be set through this service.",
             Self::Upstream(UpstreamError::Credentials(_)) => {
                 "The token service credentials are not available right now; try again shortly."
             }
@@ -224,6 +230,7 @@ mod tests {
             (ApiError::RoomConfigNotAllowed, 403, "room_config_not_allowed"),
             (ApiError::ChannelNotAllowed, 403, "channel_not_allowed"),
             (ApiError::RoleNotAllowed, 403, "role_not_allowed"),
+            (ApiError::DataNotAllowed, 403, "data_not_allowed"),
             (UpstreamError::Rpc(Some(-32601)).into(), 502, "upstream_error"),
             (
                 UpstreamError::AuthRejected(401).into(),

@@ -1,7 +1,8 @@
 //! JWTs: reading (never verifying) the claims of a provider's token (the
 //! vendor only needs `exp` to tell the browser when to come back, and CAS's
 //! `rid`, the session id, for the audit line), and signing the tokens the
-//! vendor makes itself (HS256: LiveKit's, and the local demo's).
+//! vendor makes itself (HS256: LiveKit's, Twilio's and the local demo's;
+//! RS256: Vonage's).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -51,9 +52,11 @@ fn claims(token: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// The JOSE header of every token the vendor signs, `{"alg":"HS256","typ":"JWT"}`
-/// in base64url.
+/// The JOSE header of the HS256 tokens the vendor signs,
+/// `{"alg":"HS256","typ":"JWT"}` in base64url.
 const HS256_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+/// `{"alg":"RS256","typ":"JWT"}` in base64url: Vonage's client tokens.
+const RS256_HEADER: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9";
 
 /// A compact JWT of `claims`, signed HS256 with `key`. Serialized straight
 /// from `claims` into the token's one buffer: a LiveKit token costs ~34 k
@@ -61,17 +64,56 @@ const HS256_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 /// with LiveKit's own crate (docs/benchmarks-history.md). HMAC takes keys of
 /// every length and the claims are plain data, so the errors do not happen.
 pub(crate) fn sign_hs256(claims: &impl serde::Serialize, key: &[u8]) -> Result<String, SignError> {
+    sign_hs256_with(HS256_HEADER, claims, key)
+}
+
+/// [`sign_hs256`] under another JOSE header (`header`, already base64url;
+/// it must say `"alg":"HS256"`): Twilio's carries a `cty`.
+pub(crate) fn sign_hs256_with(
+    header: &str,
+    claims: &impl serde::Serialize,
+    key: &[u8],
+) -> Result<String, SignError> {
+    compact(header, claims, |signed| {
+        let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key), signed);
+        Ok(tag)
+    })
+}
+
+/// A compact JWT of `claims`, signed RS256 (RSASSA-PKCS1-v1_5 with
+/// SHA-256) with `key`, on the TLS stack's own crypto (ring).
+pub(crate) fn sign_rs256(
+    claims: &impl serde::Serialize,
+    key: &ring::rsa::KeyPair,
+) -> Result<String, SignError> {
+    compact(RS256_HEADER, claims, |signed| {
+        let mut signature = vec![0; key.public().modulus_len()];
+        key.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            signed,
+            &mut signature,
+        )
+        .map_err(|_| SignError)?;
+        Ok(signature)
+    })
+}
+
+/// `header.payload.signature`, the payload serialized straight from
+/// `claims` into the token's one buffer.
+fn compact<S: AsRef<[u8]>>(
+    header: &str,
+    claims: &impl serde::Serialize,
+    sign: impl FnOnce(&[u8]) -> Result<S, SignError>,
+) -> Result<String, SignError> {
     let payload = serde_json::to_vec(claims).map_err(|_| SignError)?;
-    let mut token = String::with_capacity(HS256_HEADER.len() + payload.len() * 4 / 3 + 48);
-    token.push_str(HS256_HEADER);
+    let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 360);
+    token.push_str(header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let tag = ring::hmac::sign(
-        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key),
-        token.as_bytes(),
-    );
+    let signature = sign(token.as_bytes())?;
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(tag.as_ref(), &mut token);
+    URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
     Ok(token)
 }
 
@@ -85,6 +127,14 @@ mod tests {
     use sha2::Sha256;
 
     use super::*;
+
+    #[test]
+    fn the_rs256_header_says_rs256() {
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(RS256_HEADER).unwrap(),
+            br#"{"alg":"RS256","typ":"JWT"}"#
+        );
+    }
 
     #[test]
     fn the_signed_header_is_hs256_and_the_signature_is_hmac_sha256() {

@@ -53,6 +53,11 @@ pub use providers::livekit::{
     AllowedRooms, DEV_API_KEY, DEV_API_SECRET, DEV_URL, Grant, Grants, IdentitySource, LiveKitConfig,
     LiveKitPolicy, LiveKitSigner, RoomPattern, TokenRequest,
 };
+pub use providers::twilio::{TwilioConfig, TwilioGrant, TwilioPolicy, TwilioRequest, TwilioSigner};
+pub use providers::vonage::{
+    Role as VonageRole, Roles as VonageRoles, VonageConfig, VonageGrant, VonagePolicy, VonageRequest,
+    VonageSigner, is_session_id as is_vonage_session_id,
+};
 pub use quota::{FailMode, Quota, QuotaSpec, QuotaStore};
 pub use rooms::{RoomName, RoomStore, Rooms};
 

@@ -5,7 +5,7 @@
 //! retried, spaced out, when they could not be read.
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client as SecretsManagerClient;
@@ -31,6 +31,9 @@ pub(crate) const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 pub struct Credentials {
     /// One entry per name of [`FIELDS`], in its order.
     fields: [Field; FIELDS.len()],
+    /// Vonage's private key, parsed from `VONAGE_PRIVATE_KEY` the first
+    /// time it is asked for: once per read of the secret, not per token.
+    vonage_key: OnceLock<Result<ring::rsa::KeyPair, SecretFormatError>>,
 }
 
 type Field = Result<SecretString, SecretFormatError>;
@@ -42,15 +45,21 @@ pub(crate) const AIPIX_API_TOKEN: &str = "AIPIX_API_TOKEN";
 pub(crate) const LIVEKIT_API_KEY: &str = "LIVEKIT_API_KEY";
 pub(crate) const LIVEKIT_API_SECRET: &str = "LIVEKIT_API_SECRET";
 pub(crate) const AGORA_APP_CERTIFICATE: &str = "AGORA_APP_CERTIFICATE";
+pub(crate) const TWILIO_API_KEY_SID: &str = "TWILIO_API_KEY_SID";
+pub(crate) const TWILIO_API_KEY_SECRET: &str = "TWILIO_API_KEY_SECRET";
+pub(crate) const VONAGE_PRIVATE_KEY: &str = "VONAGE_PRIVATE_KEY";
 /// Every field the secret may hold (CAS's pair, AIPIX's token, LiveKit's
-/// pair, Agora's app certificate).
-pub(crate) const FIELDS: [&str; 6] = [
+/// pair, Agora's app certificate, Twilio's API key, Vonage's private key).
+pub(crate) const FIELDS: [&str; 9] = [
     API_KEY,
     API_SECRET,
     AIPIX_API_TOKEN,
     LIVEKIT_API_KEY,
     LIVEKIT_API_SECRET,
     AGORA_APP_CERTIFICATE,
+    TWILIO_API_KEY_SID,
+    TWILIO_API_KEY_SECRET,
+    VONAGE_PRIVATE_KEY,
 ];
 
 impl fmt::Debug for Credentials {
@@ -78,13 +87,22 @@ pub enum SecretFormatError {
     NotHeaderSafe(&'static str),
     #[error("{0} is not 32 hexadecimal digits")]
     NotHex32(&'static str),
+    #[error("{0} is not SK followed by 32 hexadecimal digits")]
+    NotKeySid(&'static str),
+    #[error("{0} is not an RSA private key in PEM (PKCS#8 or PKCS#1)")]
+    NotRsaKey(&'static str),
 }
 
 impl SecretFormatError {
     /// The variable (field) this error is about, for configuration errors.
     pub fn variable(&self) -> &'static str {
         match self {
-            Self::Missing(v) | Self::Empty(v) | Self::NotHeaderSafe(v) | Self::NotHex32(v) => v,
+            Self::Missing(v)
+            | Self::Empty(v)
+            | Self::NotHeaderSafe(v)
+            | Self::NotHex32(v)
+            | Self::NotKeySid(v)
+            | Self::NotRsaKey(v) => v,
             Self::NotJson { .. } | Self::NotText => "SECRET_ID",
         }
     }
@@ -100,6 +118,7 @@ impl Credentials {
                 None => Err(SecretFormatError::Missing(name)),
                 Some(v) => checked(name, v),
             }),
+            vonage_key: OnceLock::new(),
         }
     }
 
@@ -157,6 +176,7 @@ impl Credentials {
                 Some(serde_json::Value::String(s)) => checked(name, s.clone()),
                 Some(_) => Err(SecretFormatError::Empty(name)),
             }),
+            vonage_key: OnceLock::new(),
         })
     }
 
@@ -194,6 +214,31 @@ impl Credentials {
         }
     }
 
+    /// Twilio's API key (`TWILIO_API_KEY_SID`, `SK` and 32 hex digits, and
+    /// `TWILIO_API_KEY_SECRET`).
+    pub fn twilio(&self) -> Result<(&SecretString, &SecretString), SecretFormatError> {
+        let sid = self.field(TWILIO_API_KEY_SID)?;
+        if !is_sid(sid.expose_secret(), "SK") {
+            return Err(SecretFormatError::NotKeySid(TWILIO_API_KEY_SID));
+        }
+        Ok((sid, self.field(TWILIO_API_KEY_SECRET)?))
+    }
+
+    /// Vonage's private key (`VONAGE_PRIVATE_KEY`): an RSA key in PEM,
+    /// PKCS#8 as Vonage's dashboard hands it out, or PKCS#1; parsed once
+    /// per read of the secret. Its `\n` may be the two characters
+    /// backslash and n, as a key pasted into one line of JSON or an
+    /// environment variable often has them.
+    pub fn vonage(&self) -> Result<&ring::rsa::KeyPair, SecretFormatError> {
+        self.vonage_key
+            .get_or_init(|| {
+                let pem = self.field(VONAGE_PRIVATE_KEY)?;
+                rsa_key_pair(pem.expose_secret()).ok_or(SecretFormatError::NotRsaKey(VONAGE_PRIVATE_KEY))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// Whether both hold the same values (logged after a rotation re-read).
     fn same_as(&self, other: &Self) -> bool {
         self.fields.iter().zip(&other.fields).all(|pair| match pair {
@@ -209,11 +254,32 @@ pub(crate) fn is_hex32(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A Twilio SID: its two-letter prefix and 32 hex digits.
+pub(crate) fn is_sid(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix).is_some_and(is_hex32)
+}
+
+/// An RSA key pair from PEM text (one `PRIVATE KEY` or `RSA PRIVATE KEY`
+/// block). ring checks the key (its sizes, 2048 to 8192 bits, and its
+/// consistency); nothing about why a key was refused is kept.
+fn rsa_key_pair(pem: &str) -> Option<ring::rsa::KeyPair> {
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = pem.replace("\\n", "\n");
+    match PrivateKeyDer::from_pem_slice(pem.as_bytes()).ok()? {
+        PrivateKeyDer::Pkcs8(der) => ring::rsa::KeyPair::from_pkcs8(der.secret_pkcs8_der()).ok(),
+        PrivateKeyDer::Pkcs1(der) => ring::rsa::KeyPair::from_der(der.secret_pkcs1_der()).ok(),
+        _ => None,
+    }
+}
+
 fn checked(name: &'static str, value: String) -> Result<SecretString, SecretFormatError> {
     if value.trim().is_empty() {
         return Err(SecretFormatError::Empty(name));
     }
-    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+    // A PEM key is lines of text: it is never sent in a header.
+    let text = |b: u8| b.is_ascii_graphic() || (name == VONAGE_PRIVATE_KEY && b.is_ascii_whitespace());
+    if !value.bytes().all(text) {
         return Err(SecretFormatError::NotHeaderSafe(name));
     }
     Ok(SecretString::from(value))

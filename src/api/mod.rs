@@ -1,7 +1,7 @@
 //! The HTTP layer: one entry point, [`Vendor::handle`], that gives each
 //! request its deadline, id and span, decides it (origin, route, method)
 //! and hands it to its route family's file ([`token`], [`streams`],
-//! [`rooms`], [`livekit`], [`agora`]), then writes the one request log line, the audit
+//! [`rooms`], [`livekit`], [`agora`], [`twilio`], [`vonage`]), then writes the one request log line, the audit
 //! line and the metrics record. Providers plug in behind [`TokenProvider`]; nothing here
 //! knows how a token is made.
 
@@ -26,6 +26,8 @@ use crate::providers::UpstreamTrace;
 use crate::providers::agora::AgoraSigner;
 use crate::providers::aipix::AipixClient;
 use crate::providers::livekit::LiveKitSigner;
+use crate::providers::twilio::TwilioSigner;
+use crate::providers::vonage::VonageSigner;
 use crate::quota::{Admission, Quota};
 use crate::rooms::Rooms;
 
@@ -38,6 +40,8 @@ mod rooms;
 mod route;
 mod streams;
 mod token;
+mod twilio;
+mod vonage;
 
 pub(crate) use request::{BodyTooLarge, MAX_REQUEST_BODY};
 pub use route::ROUTES;
@@ -89,6 +93,8 @@ pub struct Vendor {
     streams: Option<AipixClient>,
     livekit: Option<LiveKitSigner>,
     agora: Option<AgoraSigner>,
+    twilio: Option<TwilioSigner>,
+    vonage: Option<VonageSigner>,
     rooms: Option<Rooms>,
     quota: Option<Quota>,
     metrics: Metrics,
@@ -106,6 +112,8 @@ impl Vendor {
             streams,
             livekit: None,
             agora: None,
+            twilio: None,
+            vonage: None,
             rooms: None,
             quota: None,
             metrics: Metrics::off(),
@@ -142,6 +150,18 @@ impl Vendor {
     /// Serves `/agora/token` with `agora`.
     pub fn with_agora(mut self, agora: AgoraSigner) -> Self {
         self.agora = Some(agora);
+        self
+    }
+
+    /// Serves `/twilio/token` with `twilio`.
+    pub fn with_twilio(mut self, twilio: TwilioSigner) -> Self {
+        self.twilio = Some(twilio);
+        self
+    }
+
+    /// Serves `/vonage/token` with `vonage`.
+    pub fn with_vonage(mut self, vonage: VonageSigner) -> Self {
+        self.vonage = Some(vonage);
         self
     }
 
@@ -200,7 +220,7 @@ impl Vendor {
         let logged_path = route::logged(&path);
         if let Some(issued) = &notes.issued {
             let caller = caller(&request);
-            // A LiveKit or Agora identity may be the caller's own `sub`: then the sub
+            // A LiveKit, Agora, Twilio or Vonage identity may be the caller's own `sub`: then the sub
             // is logged only as its fingerprint too.
             let caller = match caller.as_str().strip_prefix("sub:") {
                 Some(sub) if issued.identity.is_some() => format!("sub{}", fingerprint(sub)),
@@ -329,6 +349,8 @@ impl Vendor {
             }
             Route::LiveKitToken => self.livekit_token(request, notes, deadline).await,
             Route::AgoraToken => self.agora_token(request, notes, deadline).await,
+            Route::TwilioToken => self.twilio_token(request, notes, deadline).await,
+            Route::VonageToken => self.vonage_token(request, notes, deadline).await,
         }
     }
 }

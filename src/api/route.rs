@@ -11,13 +11,15 @@ const TOKEN_METHODS: &str = "GET, POST, OPTIONS";
 
 /// Every route the vendor answers, as openapi.yaml names its paths, with its
 /// methods as `Allow` spells them (a unit test holds these to [`Route`]).
-pub const ROUTES: [(&str, &str); 6] = [
+pub const ROUTES: [(&str, &str); 8] = [
     ("/token", TOKEN_METHODS),
     ("/streams/{stream}/token", TOKEN_METHODS),
     ("/rooms", "POST, OPTIONS"),
     ("/rooms/{name}", "GET, PUT, OPTIONS"),
     ("/livekit/token", "POST, OPTIONS"),
     ("/agora/token", "POST, OPTIONS"),
+    ("/twilio/token", "POST, OPTIONS"),
+    ("/vonage/token", "POST, OPTIONS"),
 ];
 
 /// The routes the vendor answers.
@@ -37,6 +39,10 @@ pub(crate) enum Route<'a> {
     LiveKitToken,
     /// `/agora/token`: an Agora AccessToken2 (agora-token-service's body).
     AgoraToken,
+    /// `/twilio/token`: a Twilio Video access token (plugin-rtc's body).
+    TwilioToken,
+    /// `/vonage/token`: a Vonage Video client token.
+    VonageToken,
 }
 
 impl<'a> Route<'a> {
@@ -46,6 +52,8 @@ impl<'a> Route<'a> {
             "/rooms" => return Some(Self::Rooms),
             "/livekit/token" => return Some(Self::LiveKitToken),
             "/agora/token" => return Some(Self::AgoraToken),
+            "/twilio/token" => return Some(Self::TwilioToken),
+            "/vonage/token" => return Some(Self::VonageToken),
             _ => {}
         }
         if let Some(name) = path.strip_prefix("/rooms/") {
@@ -61,7 +69,9 @@ impl<'a> Route<'a> {
     pub(crate) fn methods(self) -> &'static str {
         match self {
             Self::Token | Self::StreamToken(_) => TOKEN_METHODS,
-            Self::Rooms | Self::LiveKitToken | Self::AgoraToken => "POST, OPTIONS",
+            Self::Rooms | Self::LiveKitToken | Self::AgoraToken | Self::TwilioToken | Self::VonageToken => {
+                "POST, OPTIONS"
+            }
             Self::Room(_) => "GET, PUT, OPTIONS",
         }
     }
@@ -69,7 +79,9 @@ impl<'a> Route<'a> {
     pub(crate) fn allows(self, method: &Method) -> bool {
         match self {
             Self::Token | Self::StreamToken(_) => method == Method::GET || method == Method::POST,
-            Self::Rooms | Self::LiveKitToken | Self::AgoraToken => method == Method::POST,
+            Self::Rooms | Self::LiveKitToken | Self::AgoraToken | Self::TwilioToken | Self::VonageToken => {
+                method == Method::POST
+            }
             Self::Room(_) => method == Method::GET || method == Method::PUT,
         }
     }
@@ -98,8 +110,8 @@ pub(crate) fn logged(path: &str) -> String {
 /// The `Route` dimension of a request's metrics, decided by its path alone
 /// (so a refused origin or a preflight counts where its path points):
 /// `/token`, any `/streams/...` (not only the routed `/streams/{id}/token`),
-/// `/rooms` and `/rooms/...`, any `/livekit/...`, any `/agora/...`, else
-/// `other`. Never the path: a room name is a
+/// `/rooms` and `/rooms/...`, any `/livekit/...`, `/agora/...`,
+/// `/twilio/...` or `/vonage/...`, else `other`. Never the path: a room name is a
 /// capability.
 pub(crate) fn dimension(path: &str) -> &'static str {
     if path == "/token" {
@@ -112,6 +124,10 @@ pub(crate) fn dimension(path: &str) -> &'static str {
         "livekit"
     } else if path.starts_with("/agora/") {
         "agora"
+    } else if path.starts_with("/twilio/") {
+        "twilio"
+    } else if path.starts_with("/vonage/") {
+        "vonage"
     } else {
         "other"
     }
@@ -139,7 +155,7 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(kinds.len(), 6, "one entry per kind of route");
+        assert_eq!(kinds.len(), 8, "one entry per kind of route");
         for unrouted in [
             "/",
             "/tokens",
@@ -149,6 +165,10 @@ mod tests {
             "/livekit/token/",
             "/agora",
             "/agora/token/",
+            "/twilio",
+            "/twilio/token/",
+            "/vonage",
+            "/vonage/token/",
         ] {
             assert!(Route::from_path(unrouted).is_none(), "{unrouted}");
         }
@@ -165,6 +185,8 @@ mod tests {
             ("/livekit/token", "livekit"),
             ("/agora/token", "agora"),
             ("/agora/x", "agora"),
+            ("/twilio/token", "twilio"),
+            ("/vonage/token", "vonage"),
             ("/roomsx", "other"),
             ("/token/", "other"),
             ("/", "other"),

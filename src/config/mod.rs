@@ -16,6 +16,8 @@ use crate::metrics::MetricsSetting;
 use crate::providers::agora::AgoraConfig;
 use crate::providers::aipix::AipixConfig;
 use crate::providers::livekit::LiveKitConfig;
+use crate::providers::twilio::TwilioConfig;
+use crate::providers::vonage::VonageConfig;
 use crate::quota::{FailMode, QuotaSpec};
 use crate::secrets::Credentials;
 use crate::tls::ExtraRoots;
@@ -29,6 +31,8 @@ mod rooms;
 mod server;
 #[cfg(test)]
 mod tests;
+mod twilio;
+mod vonage;
 
 pub use env::ConfigError;
 
@@ -46,7 +50,8 @@ pub enum Mode {
 pub enum CredentialSource {
     /// A Secrets Manager secret (name or ARN) holding a JSON object with the
     /// enabled providers' fields (`API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`,
-    /// `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`, `AGORA_APP_CERTIFICATE`).
+    /// `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`, `AGORA_APP_CERTIFICATE`,
+    /// `TWILIO_API_KEY_SID`, `TWILIO_API_KEY_SECRET`, `VONAGE_PRIVATE_KEY`).
     SecretsManager { secret_id: String },
     /// The same fields from the environment: local mode only.
     Environment(Credentials),
@@ -64,6 +69,10 @@ pub struct Config {
     pub livekit: Option<LiveKitConfig>,
     /// `AGORA_APP_ID` and its policy: Agora tokens behind `/agora/token`.
     pub agora: Option<AgoraConfig>,
+    /// `TWILIO_ACCOUNT_SID` and its policy: Twilio tokens behind `/twilio/token`.
+    pub twilio: Option<TwilioConfig>,
+    /// `VONAGE_APPLICATION_ID` and its policy: Vonage tokens behind `/vonage/token`.
+    pub vonage: Option<VonageConfig>,
     /// Local mode without `LIVEKIT_URL`: `/livekit/token` signs for
     /// LiveKit's development server (`livekit-server --dev`) with its
     /// well-known keys. Not a provider the operator enabled: it changes
@@ -104,7 +113,12 @@ impl Config {
     /// Whether `/token` is served by the built-in demo upstream (local mode
     /// with no provider configured; never under Lambda).
     pub fn demo(&self) -> bool {
-        self.cas.is_none() && self.aipix.is_none() && self.livekit.is_none() && self.agora.is_none()
+        self.cas.is_none()
+            && self.aipix.is_none()
+            && self.livekit.is_none()
+            && self.agora.is_none()
+            && self.twilio.is_none()
+            && self.vonage.is_none()
     }
 }
 
@@ -135,6 +149,8 @@ impl Config {
             aipix: providers.aipix,
             livekit: providers.livekit,
             agora: providers.agora,
+            twilio: providers.twilio,
+            vonage: providers.vonage,
             livekit_dev: livekit::livekit_dev(&env, lambda),
             credentials: providers.credentials,
             secret_max_age: providers.secret_max_age,

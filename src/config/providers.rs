@@ -1,9 +1,12 @@
 //! The providers: `CAS_URL`; `AIPIX_URL` and the `AIPIX_*` policy;
 //! `LIVEKIT_URL` and its policy ([`super::livekit`]); `AGORA_APP_ID` and
-//! its policy ([`super::agora`]); and where their credentials come from
+//! its policy ([`super::agora`]); `TWILIO_ACCOUNT_SID` and its policy
+//! ([`super::twilio`]); `VONAGE_APPLICATION_ID` and its policy
+//! ([`super::vonage`]); and where their credentials come from
 //! (`SECRET_ID`, or locally the secret's field names as variables:
 //! `API_KEY`, `API_SECRET`, `AIPIX_API_TOKEN`, `LIVEKIT_API_KEY`,
-//! `LIVEKIT_API_SECRET`, `AGORA_APP_CERTIFICATE`).
+//! `LIVEKIT_API_SECRET`, `AGORA_APP_CERTIFICATE`, `TWILIO_API_KEY_SID`,
+//! `TWILIO_API_KEY_SECRET`, `VONAGE_PRIVATE_KEY`).
 
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -14,10 +17,14 @@ use crate::config::CredentialSource;
 use crate::config::agora::agora;
 use crate::config::env::{ConfigError, Env, check_base_url, invalid};
 use crate::config::livekit::livekit;
+use crate::config::twilio::twilio;
+use crate::config::vonage::vonage;
 use crate::names::is_stream_id;
 use crate::providers::agora::AgoraConfig;
 use crate::providers::aipix::{AipixConfig, AllowedStreams, Rights, StreamPolicy};
 use crate::providers::livekit::LiveKitConfig;
+use crate::providers::twilio::TwilioConfig;
+use crate::providers::vonage::VonageConfig;
 use crate::secrets::{Credentials, DEFAULT_MAX_AGE, FIELDS};
 
 /// The providers enabled, and their credentials' source.
@@ -26,6 +33,8 @@ pub(super) struct Providers {
     pub(super) aipix: Option<AipixConfig>,
     pub(super) livekit: Option<LiveKitConfig>,
     pub(super) agora: Option<AgoraConfig>,
+    pub(super) twilio: Option<TwilioConfig>,
+    pub(super) vonage: Option<VonageConfig>,
     pub(super) credentials: Option<CredentialSource>,
     pub(super) secret_max_age: Duration,
 }
@@ -49,7 +58,14 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         .transpose()?;
     let livekit = livekit(env)?;
     let agora = agora(env)?;
-    let none_enabled = cas.is_none() && aipix.is_none() && livekit.is_none() && agora.is_none();
+    let twilio = twilio(env)?;
+    let vonage = vonage(env)?;
+    let none_enabled = cas.is_none()
+        && aipix.is_none()
+        && livekit.is_none()
+        && agora.is_none()
+        && twilio.is_none()
+        && vonage.is_none();
     let secret_id = env.get("SECRET_ID");
     let secret_max_age = env.seconds(
         "SECRET_MAX_AGE_S",
@@ -67,7 +83,7 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         if none_enabled {
             return Err(invalid(
                 "CAS_URL",
-                "required under Lambda (or AIPIX_URL, LIVEKIT_URL or AGORA_APP_ID; any of them)",
+                "required under Lambda (or AIPIX_URL, LIVEKIT_URL, AGORA_APP_ID, TWILIO_ACCOUNT_SID or VONAGE_APPLICATION_ID; any of them)",
             ));
         }
     }
@@ -76,7 +92,7 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         if secret_id.is_some() || any_env_credential {
             return Err(invalid(
                 "CAS_URL",
-                "credentials are set but no provider URL is; set CAS_URL (or AIPIX_URL, LIVEKIT_URL, AGORA_APP_ID), or unset the credentials to run the demo upstream",
+                "credentials are set but no provider URL is; set CAS_URL (or AIPIX_URL, LIVEKIT_URL, AGORA_APP_ID, TWILIO_ACCOUNT_SID, VONAGE_APPLICATION_ID), or unset the credentials to run the demo upstream",
             ));
         }
         None
@@ -120,6 +136,22 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
                 )
             })?;
         }
+        if twilio.is_some() {
+            credentials.twilio().map_err(|e| {
+                invalid(
+                    e.variable(),
+                    format!("{e} (set SECRET_ID, or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)"),
+                )
+            })?;
+        }
+        if vonage.is_some() {
+            credentials.vonage().map_err(|e| {
+                invalid(
+                    e.variable(),
+                    format!("{e} (set SECRET_ID, or VONAGE_PRIVATE_KEY)"),
+                )
+            })?;
+        }
         Some(CredentialSource::Environment(credentials))
     };
 
@@ -128,6 +160,8 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
         aipix,
         livekit,
         agora,
+        twilio,
+        vonage,
         credentials,
         secret_max_age,
     })

@@ -560,6 +560,172 @@ fn bad_agora_values_name_their_variable_never_a_key() {
     assert!(!e.to_string().contains(AGORA[2].1), "{e}");
 }
 
+const TWILIO: [(&str, &str); 4] = [
+    ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+    ("TWILIO_ROOMS", "lobby, party-*"),
+    ("TWILIO_API_KEY_SID", "SKfedcba9876543210fedcba9876543210"),
+    ("TWILIO_API_KEY_SECRET", "the-key-secret"),
+];
+
+#[test]
+fn twilio_alone_runs_locally_with_the_documented_defaults() {
+    let c = config(&TWILIO).unwrap();
+    assert!(c.cas.is_none() && c.agora.is_none() && !c.demo());
+    let twilio = c.twilio.unwrap();
+    assert_eq!(twilio.account_sid, TWILIO[0].1);
+    let p = twilio.policy;
+    assert_eq!(
+        p.rooms,
+        AllowedRooms::List(vec![
+            RoomPattern::Exact("lobby".into()),
+            RoomPattern::Prefix("party-".into())
+        ])
+    );
+    assert_eq!((p.ttl, p.identity), (3600, IdentitySource::Caller));
+    let c = config(
+        &[
+            &TWILIO[..],
+            &[("TWILIO_TTL_S", "86400"), ("TWILIO_IDENTITY", "request")],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let p = c.twilio.unwrap().policy;
+    assert_eq!((p.ttl, p.identity), (86_400, IdentitySource::Request));
+}
+
+#[test]
+fn bad_twilio_values_name_their_variable_never_a_key() {
+    for (var, value) in [
+        ("TWILIO_ACCOUNT_SID", "SK0123456789abcdef0123456789abcdef"),
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcde"),
+        ("TWILIO_ROOMS", ""),
+        ("TWILIO_ROOMS", "a b"),
+        ("TWILIO_TTL_S", "59"),
+        ("TWILIO_TTL_S", "86401"),
+        ("TWILIO_IDENTITY", "anyone"),
+        ("TWILIO_API_KEY_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_API_KEY_SID", "SKfedcba9876543210fedcba987654321x"),
+        ("TWILIO_API_KEY_SECRET", ""),
+        ("TWILIO_API_KEY_SECRET", "has space"),
+    ] {
+        let mut vars = TWILIO.to_vec();
+        vars.retain(|(k, _)| *k != var);
+        vars.push((var, value));
+        let e = config(&vars).unwrap_err();
+        assert_eq!(e.variable, var, "{var}={value}");
+        if var.starts_with("TWILIO_API_KEY") && !value.is_empty() {
+            assert!(!e.to_string().contains(value), "{e}");
+        }
+    }
+    let lambda = [
+        LAMBDA,
+        TWILIO[0],
+        TWILIO[1],
+        ("SECRET_ID", "tv"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ];
+    assert!(
+        config(&lambda).unwrap().twilio.is_some(),
+        "Twilio alone is a deployment"
+    );
+    let e = config(&[&lambda[..], &[TWILIO[3]]].concat()).unwrap_err();
+    assert_eq!(e.variable, "TWILIO_API_KEY_SECRET");
+    assert!(!e.to_string().contains(TWILIO[3].1), "{e}");
+}
+
+const VONAGE_APP: (&str, &str) = ("VONAGE_APPLICATION_ID", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+
+fn vonage_key() -> String {
+    rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)
+        .unwrap()
+        .serialize_pem()
+}
+
+#[test]
+fn vonage_alone_runs_locally_with_the_documented_defaults() {
+    let pem = vonage_key();
+    let vars = [VONAGE_APP, ("VONAGE_PRIVATE_KEY", pem.as_str())];
+    let c = config(&vars).unwrap();
+    assert!(c.cas.is_none() && c.twilio.is_none() && !c.demo());
+    let vonage = c.vonage.unwrap();
+    assert_eq!(vonage.application_id, VONAGE_APP.1);
+    let p = vonage.policy;
+    let r = p.roles;
+    assert_eq!(
+        (
+            r.subscriber,
+            r.publisher,
+            r.publisher_only,
+            r.moderator,
+            p.ttl,
+            p.data
+        ),
+        (true, true, false, false, 3600, false)
+    );
+    let more = [
+        ("VONAGE_ROLES", "moderator,publisheronly"),
+        ("VONAGE_TTL_S", "60"),
+        ("VONAGE_DATA", "true"),
+    ];
+    let p = config(&[&vars[..], &more[..]].concat())
+        .unwrap()
+        .vonage
+        .unwrap()
+        .policy;
+    let r = p.roles;
+    assert_eq!(
+        (
+            r.subscriber,
+            r.publisher,
+            r.publisher_only,
+            r.moderator,
+            p.ttl,
+            p.data
+        ),
+        (false, false, true, true, 60, true)
+    );
+}
+
+#[test]
+fn bad_vonage_values_name_their_variable_never_a_key() {
+    let pem = vonage_key();
+    let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .unwrap()
+        .serialize_pem();
+    let key_body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    for (var, value) in [
+        ("VONAGE_APPLICATION_ID", "0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d"),
+        ("VONAGE_ROLES", "publisher,host"),
+        ("VONAGE_TTL_S", "59"),
+        ("VONAGE_TTL_S", "86401"),
+        ("VONAGE_DATA", "yes"),
+        ("VONAGE_PRIVATE_KEY", ""),
+        ("VONAGE_PRIVATE_KEY", ec.as_str()),
+        ("VONAGE_PRIVATE_KEY", key_body.as_str()),
+    ] {
+        let mut vars = vec![VONAGE_APP, ("VONAGE_PRIVATE_KEY", pem.as_str())];
+        vars.retain(|(k, _)| *k != var);
+        vars.push((var, value));
+        let e = config(&vars).unwrap_err();
+        assert_eq!(e.variable, var, "{var}={value}");
+        assert!(!e.to_string().contains(&key_body[..40]), "{e}");
+    }
+    let lambda = [
+        LAMBDA,
+        VONAGE_APP,
+        ("SECRET_ID", "tv"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ];
+    assert!(
+        config(&lambda).unwrap().vonage.is_some(),
+        "Vonage alone is a deployment"
+    );
+    let e = config(&[&lambda[..], &[("VONAGE_PRIVATE_KEY", pem.as_str())]].concat()).unwrap_err();
+    assert_eq!(e.variable, "VONAGE_PRIVATE_KEY");
+    assert!(!e.to_string().contains(&key_body[..40]), "{e}");
+}
+
 #[test]
 fn the_quota_window_is_bounded_at_seven_days() {
     // tests/template/check_parameters.py gives these values (and more) to

@@ -7,6 +7,8 @@ pub(crate) mod aipix;
 pub(crate) mod cas;
 pub(crate) mod demo;
 pub(crate) mod livekit;
+pub(crate) mod twilio;
+pub(crate) mod vonage;
 
 use std::fmt;
 use std::sync::Arc;
