@@ -5,9 +5,6 @@
 //! REST), each refusal with its status, code and CORS, the quota, the
 //! audit line, the metrics record and the start-up checks of the keys.
 
-use std::time::Duration;
-
-use bench::runtime_api::Kind;
 use serde_json::{Value, json};
 use token_vendor::fingerprint;
 
@@ -339,94 +336,20 @@ async fn agora_under_lambda(
     secret: &Value,
     extra: &[(&'static str, &str)],
 ) -> (Moto, bench::runtime_api::RuntimeApi, Process) {
-    let moto = Moto::start();
-    moto.create_secret("tv/agora", &secret.to_string()).await;
-    let runtime = bench::runtime_api::RuntimeApi::start().await.unwrap();
-    let mut vars = aws_env(&moto);
-    vars.extend(lambda_env(&runtime));
-    vars.extend([
-        ("SECRET_ID", "tv/agora".to_owned()),
-        ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
+    let mut vars = vec![
         ("AGORA_APP_ID", AGORA_APP_ID.to_owned()),
         ("AGORA_CHANNELS", "*".to_owned()),
-    ]);
+    ];
     vars.extend(extra.iter().map(|(name, value)| (*name, (*value).to_owned())));
-    let vendor = Process::spawn(&vars);
-    runtime
-        .wait_first_next(Duration::from_secs(20))
-        .await
-        .expect("the function polls for its first event");
-    (moto, runtime, vendor)
+    signer_under_lambda(secret, vars).await
 }
 
-/// Invokes `events` in turn: each answer's status, CORS grant and body.
-async fn invoke_all(
-    runtime: &mut bench::runtime_api::RuntimeApi,
-    vendor: &Process,
-    events: Vec<String>,
-) -> Vec<(u64, Value, Value)> {
-    let mut answers = Vec::new();
-    for (n, event) in events.into_iter().enumerate() {
-        runtime.invoke(&format!("agora-{n}"), event);
-        match runtime.outcome(Duration::from_secs(20)).await.map(|o| o.kind) {
-            Some(Kind::Response(response)) => {
-                // An HTTP API answer's headers, or a REST API's (multi-valued).
-                let cors = ["headers", "multiValueHeaders"]
-                    .iter()
-                    .filter_map(|field| response[field].as_object())
-                    .flat_map(|headers| headers.iter())
-                    .find(|(name, _)| name.eq_ignore_ascii_case("access-control-allow-origin"))
-                    .map_or(Value::Null, |(_, value)| match value {
-                        Value::Array(values) => values[0].clone(),
-                        other => other.clone(),
-                    });
-                answers.push((
-                    response["statusCode"].as_u64().unwrap(),
-                    cors,
-                    serde_json::from_str::<Value>(response["body"].as_str().unwrap()).unwrap(),
-                ));
-            }
-            other => panic!("{other:?}\n{}", vendor.output()),
-        }
-    }
-    answers
-}
-
-/// An HTTP API event with the JWT authorizer's claims (`sub`).
 fn http_api_signed_in(sub: &str, body: &str) -> String {
-    let mut event: Value = serde_json::from_str(&http_api_event(
-        "POST",
-        "/agora/token",
-        "",
-        &[("origin", ALLOWED), ("content-type", "application/json")],
-        body,
-    ))
-    .unwrap();
-    event["requestContext"]["authorizer"] =
-        json!({"jwt": {"claims": {"sub": sub, "iss": "https://issuer.example.com"}, "scopes": null}});
-    event.to_string()
+    http_api_signed_in_at("/agora/token", sub, body)
 }
 
-/// A REST API event (stage `Prod`) with the authorizer's claims (`sub`).
 fn rest_api_signed_in(sub: &str, body: &str) -> String {
-    let mut event: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!(
-            "{}/events/rest-api-get-token.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    event["resource"] = json!("/agora/token");
-    event["path"] = json!("/agora/token");
-    event["httpMethod"] = json!("POST");
-    event["headers"]["Content-Type"] = json!("application/json");
-    event["requestContext"]["httpMethod"] = json!("POST");
-    event["requestContext"]["path"] = json!("/Prod/agora/token");
-    event["requestContext"]["resourcePath"] = json!("/agora/token");
-    event["requestContext"]["authorizer"] = json!({"claims": {"sub": sub}});
-    event["body"] = json!(body);
-    event.to_string()
+    rest_api_signed_in_at("/agora/token", sub, body)
 }
 
 #[tokio::test]

@@ -23,3 +23,5 @@ mod quotas;
 mod rooms;
 mod secrets_manager;
 mod tls;
+mod twilio;
+mod vonage;

@@ -97,6 +97,33 @@ CASES = {
                            # Empty is unset to the binary: its default, 3600.
                            "template_refuses": [""]},
     "AgoraIdentity": {"both_take": ["caller", "request"], "both_refuse": ["guest"], "template_refuses": [""]},
+    "TwilioAccountSid": {"both_take": ["", "AC970ca35de60c44645bbae8a215061b33", "AC970CA35DE60C44645BBAE8A215061B33"],
+                         "both_refuse": ["ac970ca35de60c44645bbae8a215061b33", "SK970ca35de60c44645bbae8a215061b33",
+                                         "AC970ca35de60c44645bbae8a215061b3", "AC970ca35de60c44645bbae8a215061b333",
+                                         "ACg70ca35de60c44645bbae8a215061b33", "970ca35de60c44645bbae8a215061b33"]},
+    "TwilioRooms": {"both_take": ["*", "lobby", "party-*,lobby", "a.b_c~d-e", "r" * 128, "r" * 128 + "*"],
+                    "both_refuse": ["", "*,lobby", "a b", "p*x", "a/b", "r" * 129, "caf\u00e9"],
+                    # The binary trims each entry and skips the empty one.
+                    "template_refuses": ["lobby,", " lobby", "lobby ,x"]},
+    "TwilioTtlSeconds": {"both_take": ["60", "3600", "86400"], "both_refuse": ["59", "86401", "0", "600.5", "abc"],
+                         # Empty is unset to the binary: its default, 3600.
+                         "template_refuses": [""]},
+    "TwilioIdentity": {"both_take": ["caller", "request"], "both_refuse": ["guest", "CALLER"], "template_refuses": [""]},
+    "VonageApplicationId": {"both_take": ["", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+                                          "0A1B2C3D-4E5F-4a6b-8c7d-9E0F1A2B3C4D"],
+                            "both_refuse": ["aaaaaaaabbbb4ccc8dddeeeeeeeeeeee", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee",
+                                            "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeeee", "gaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+                                            "aaaaaaa-bbbbb-4ccc-8ddd-eeeeeeeeeeee", "{aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee}"]},
+    "VonageRoles": {"both_take": ["subscriber", "publisher", "subscriber,publisher", "moderator",
+                                  "publisheronly,moderator", "subscriber,publisher,publisheronly,moderator"],
+                    "both_refuse": ["PUBLISHER", "host", "publisher,", "publisher_only", "publisher only"],
+                    # Empty is unset to the binary: its default, subscriber,publisher.
+                    "template_refuses": [""]},
+    "VonageTtlSeconds": {"both_take": ["60", "3600", "86400"], "both_refuse": ["59", "86401", "0", "600.5", "abc"],
+                         # Empty is unset to the binary: its default, 3600.
+                         "template_refuses": [""]},
+    # The binary also reads 1 and 0, and empty as unset (false).
+    "VonageData": {"both_take": ["true", "false"], "both_refuse": ["yes", "TRUE"], "template_refuses": ["", "1", "0"]},
     "RoomRefreshMarginSeconds": {"both_take": ["0", "60", "3599"], "both_refuse": ["-1", "1.5", "86401"]},
     "RoomTtlSeconds": {"both_take": ["61", "86400", "2592000"], "both_refuse": ["59", "2592001", "3600.5"]},
     "QuotaPerCaller": {"both_take": ["", "20/1h", "100/7d", "5/168h", "20/604800s", "20/10080m", "1/1s", "3/90m"],
@@ -147,6 +174,8 @@ BASE = {name: str(spec.get("Default", "")) for name, spec in PARAMS.items()}
 BASE.update({"CasUrl": "https://cas.example.com", "AipixUrl": "https://aipix.example.com", "AipixStreams": "*",
              "LiveKitUrl": "wss://livekit.example.com", "LiveKitRooms": "*",
              "AgoraAppId": "970ca35de60c44645bbae8a215061b33", "AgoraChannels": "*",
+             "TwilioAccountSid": "AC970ca35de60c44645bbae8a215061b33", "TwilioRooms": "*",
+             "VonageApplicationId": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
              # Required: it has no default.
              "AllowedOrigins": "https://app.example.com"})
 

@@ -56,7 +56,8 @@ check(set(env) == {"CAS_URL", "SECRET_ID", "SECRET_MAX_AGE_S", "ALLOWED_ORIGINS"
                    "AIPIX_RIGHTS", "AIPIX_MAX_TTL", "AIPIX_DEFAULT_TTL", "AIPIX_ALLOW_UNLIMITED",
                    "LIVEKIT_URL", "LIVEKIT_ROOMS", "LIVEKIT_GRANTS", "LIVEKIT_TTL_S", "LIVEKIT_ROOM_CONFIG",
                    "LIVEKIT_IDENTITY", "AGORA_APP_ID", "AGORA_CHANNELS", "AGORA_ROLES", "AGORA_TTL_S",
-                   "AGORA_MAX_TTL_S", "AGORA_IDENTITY",
+                   "AGORA_MAX_TTL_S", "AGORA_IDENTITY", "TWILIO_ACCOUNT_SID", "TWILIO_ROOMS", "TWILIO_TTL_S",
+                   "TWILIO_IDENTITY", "VONAGE_APPLICATION_ID", "VONAGE_ROLES", "VONAGE_TTL_S", "VONAGE_DATA",
                    "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S", "EXTRA_CA_CERTS",
                    "QUOTA", "QUOTA_TABLE", "QUOTA_FAIL", "METRICS_NAMESPACE"},
       "environment carries configuration only, no credentials")
@@ -122,7 +123,7 @@ check(function.get("Layers") == {"Fn::If": ["HasCaLayer", [{"Ref": "ExtraCaCerts
 paths = api["paths"]
 ROUTES = {"/token": {"get", "post"}, "/streams/{stream}/token": {"get", "post"},
           "/rooms": {"post"}, "/rooms/{name}": {"get", "put"}, "/livekit/token": {"post"},
-          "/agora/token": {"post"}}
+          "/agora/token": {"post"}, "/twilio/token": {"post"}, "/vonage/token": {"post"}}
 check(set(paths) == set(ROUTES) and all(set(paths[p]) == m for p, m in ROUTES.items()),
       "routes: %s, no OPTIONS route (preflights never meet the authorizer)" % ROUTES)
 for route, methods in ROUTES.items():
@@ -136,8 +137,9 @@ check(api["components"]["securitySchemes"]["Fn::If"][0] == "HasAuthorizer", "the
 permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
 arns = sorted(p["SourceArn"]["Fn::Sub"][0].split("${__Stage__}/", 1)[1] for p in permissions)
 check(arns == ["GET/rooms/*", "GET/streams/*/token", "GET/token", "POST/agora/token", "POST/livekit/token",
-              "POST/rooms", "POST/streams/*/token", "POST/token", "PUT/rooms/*"],
-      "invoke permission covers exactly the nine routes: %s" % arns)
+              "POST/rooms", "POST/streams/*/token", "POST/token", "POST/twilio/token", "POST/vonage/token",
+              "PUT/rooms/*"],
+      "invoke permission covers exactly the eleven routes: %s" % arns)
 params = source["Parameters"]
 check(all(env[v] == {"Ref": p} for v, p in [("LIVEKIT_URL", "LiveKitUrl"), ("LIVEKIT_ROOMS", "LiveKitRooms"),
                                             ("LIVEKIT_GRANTS", "LiveKitGrants"), ("LIVEKIT_TTL_S", "LiveKitTtlSeconds"),
@@ -152,6 +154,18 @@ check(all(env[v] == {"Ref": p} for v, p in [("AGORA_APP_ID", "AgoraAppId"), ("AG
                                             ("AGORA_IDENTITY", "AgoraIdentity")])
       and params["AgoraAppId"]["Default"] == "" and params["AgoraIdentity"]["Default"] == "caller",
       "AGORA_* from the Agora parameters: off by default, the caller's identity")
+check(all(env[v] == {"Ref": p} for v, p in [("TWILIO_ACCOUNT_SID", "TwilioAccountSid"), ("TWILIO_ROOMS", "TwilioRooms"),
+                                            ("TWILIO_TTL_S", "TwilioTtlSeconds"),
+                                            ("TWILIO_IDENTITY", "TwilioIdentity")])
+      and params["TwilioAccountSid"]["Default"] == "" and params["TwilioIdentity"]["Default"] == "caller"
+      and params["TwilioTtlSeconds"]["Default"] == "3600",
+      "TWILIO_* from the Twilio parameters: off by default, the caller's identity, an hour")
+check(all(env[v] == {"Ref": p} for v, p in [("VONAGE_APPLICATION_ID", "VonageApplicationId"),
+                                            ("VONAGE_ROLES", "VonageRoles"), ("VONAGE_TTL_S", "VonageTtlSeconds"),
+                                            ("VONAGE_DATA", "VonageData")])
+      and params["VonageApplicationId"]["Default"] == "" and params["VonageData"]["Default"] == "false"
+      and params["VonageRoles"]["Default"] == "subscriber,publisher" and params["VonageTtlSeconds"]["Default"] == "3600",
+      "VONAGE_* from the Vonage parameters: off by default, subscriber and publisher, an hour, no caller data")
 # Each parameter's values against the binary's own check: check_parameters.py.
 # SAM moves the property into the definition's servers entry.
 endpoint = [s.get("x-amazon-apigateway-endpoint-configuration") for s in api.get("servers", [])]
@@ -169,6 +183,10 @@ check("LiveKitUrl" in str(rules["SomeProvider"]) and "LiveKitRoomsWithUrl" in ru
       "rules: some provider (LiveKit counts), and LiveKitRooms with LiveKitUrl")
 check("AgoraAppId" in str(rules["SomeProvider"]) and "AgoraChannelsWithAppId" in rules,
       "rules: some provider (Agora counts), and AgoraChannels with AgoraAppId")
+check("TwilioAccountSid" in str(rules["SomeProvider"]) and "TwilioRoomsWithAccountSid" in rules,
+      "rules: some provider (Twilio counts), and TwilioRooms with TwilioAccountSid")
+check("VonageApplicationId" in str(rules["SomeProvider"]),
+      "rules: some provider (Vonage counts; VonageRoles has a default, so no rule of its own)")
 
 stage = resources["TokenApiApiGatewayDefaultStage"]["Properties"]
 access_log = stage["AccessLogSettings"]["Format"]
@@ -177,7 +195,7 @@ check("$context.routeKey" in access_log and "$context.path" not in access_log,
 check(stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}, "route throttling rate")
 check(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "route throttling burst")
 check(resources["FunctionLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, "log retention")
-check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "AgoraTokenUrl", "RoomsUrl", "RoomsTableName", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
+check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "AgoraTokenUrl", "TwilioTokenUrl", "VonageTokenUrl", "RoomsUrl", "RoomsTableName", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
 
 # Observability: tracing, the metrics' namespace, alarms, topic, dashboard.
 params = source["Parameters"]
@@ -259,10 +277,12 @@ def metric_rows(title):
 
 
 check(metric_rows("Requests per route") == [["TokenVendor", "Requests", "Route", r] for r in
-                                             ["token", "stream", "room", "livekit", "agora", "other"]],
+                                             ["token", "stream", "room", "livekit", "agora", "twilio", "vonage",
+                                              "other"]],
       "dashboard: requests per route")
 check(metric_rows("Tokens issued per route") == [["TokenVendor", "TokensIssued", "Route", r] for r in
-                                                  ["token", "stream", "room", "livekit", "agora"]],
+                                                  ["token", "stream", "room", "livekit", "agora", "twilio",
+                                                   "vonage"]],
       "dashboard: tokens issued per route")
 api_dims = ["ApiId", "api123", "Stage", "$default"]
 check({tuple(r) for r in metric_rows("4xx and 5xx answers")} >= {("TokenVendor", "ClientErrors"),

@@ -11,9 +11,12 @@ mod events;
 mod livekit;
 mod moto;
 mod process;
+mod signed_in;
 mod sockets;
 mod tls;
+mod twilio;
 mod verifiers;
+mod vonage;
 
 pub(crate) use agora::*;
 pub(crate) use cas::*;
@@ -22,8 +25,11 @@ pub(crate) use events::*;
 pub(crate) use livekit::*;
 pub(crate) use moto::*;
 pub(crate) use process::*;
+pub(crate) use signed_in::*;
 pub(crate) use sockets::*;
 pub(crate) use tls::*;
+pub(crate) use twilio::*;
+pub(crate) use vonage::*;
 
 pub(crate) const ALLOWED: &str = "https://app.example.com";
 pub(crate) const KEY: &str = "test-api-key-7f3a";
