@@ -31,6 +31,20 @@ const LIVEKIT_NAME: &str = "livekit-name-8a03fe";
 const LIVEKIT_METADATA: &str = "livekit-metadata-61dd2c";
 const AGORA_CHANNEL: &str = "agora-channel-3b7e21";
 const AGORA_UID: &str = "agora-uid-94f0aa";
+const TWILIO_ROOM: &str = "twilio-room-0c6d2e";
+const TWILIO_IDENTITY: &str = "twilio-identity-a81f3b";
+const VONAGE_SESSION: &str = "vonage-session-5b9e17";
+const VONAGE_DATA: &str = "vonage-data-e4c2a0";
+
+/// Vonage's private key for the run (PKCS#8 PEM), made once.
+fn vonage_pem() -> &'static str {
+    static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PEM.get_or_init(|| {
+        rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)
+            .unwrap()
+            .serialize_pem()
+    })
+}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -96,6 +110,11 @@ impl Run {
             ("AGORA_APP_ID", AGORA_APP_ID.to_owned()),
             ("AGORA_CHANNELS", "*".to_owned()),
             ("AGORA_IDENTITY", "request".to_owned()),
+            ("TWILIO_ACCOUNT_SID", TWILIO_ACCOUNT_SID.to_owned()),
+            ("TWILIO_ROOMS", "*".to_owned()),
+            ("TWILIO_IDENTITY", "request".to_owned()),
+            ("VONAGE_APPLICATION_ID", VONAGE_APPLICATION_ID.to_owned()),
+            ("VONAGE_DATA", "true".to_owned()),
             (level.0, level.1.to_owned()),
         ]);
         if json {
@@ -173,12 +192,14 @@ impl Run {
 }
 
 /// The secret: CAS's pair `key`/`secret`, AIPIX's token, LiveKit's pair,
-/// Agora's certificate.
+/// Agora's certificate, Twilio's API key, Vonage's private key.
 fn secret(key: &str, secret: &str) -> String {
     serde_json::json!({
         "API_KEY": key, "API_SECRET": secret, "AIPIX_API_TOKEN": AIPIX_KEY,
         "LIVEKIT_API_KEY": LIVEKIT_KEY, "LIVEKIT_API_SECRET": LIVEKIT_SECRET,
         "AGORA_APP_CERTIFICATE": AGORA_CERTIFICATE,
+        "TWILIO_API_KEY_SID": TWILIO_KEY_SID, "TWILIO_API_KEY_SECRET": TWILIO_KEY_SECRET,
+        "VONAGE_PRIVATE_KEY": vonage_pem(),
     })
     .to_string()
 }
@@ -251,6 +272,20 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
             &serde_json::json!({"channel": AGORA_CHANNEL, "uid": AGORA_UID, "role": "publisher"}).to_string(),
         )
         .await;
+    let twilio = run
+        .send(
+            "POST",
+            "/twilio/token",
+            &serde_json::json!({"room_name": TWILIO_ROOM, "user_identity": TWILIO_IDENTITY}).to_string(),
+        )
+        .await;
+    let vonage = run
+        .send(
+            "POST",
+            "/vonage/token",
+            &serde_json::json!({"session_id": VONAGE_SESSION, "data": VONAGE_DATA}).to_string(),
+        )
+        .await;
     let output = run.vendor.stop().await;
 
     // Assert: every route served...
@@ -267,6 +302,17 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
     let livekit_token = livekit.body["participant_token"].as_str().unwrap().to_owned();
     assert_eq!(agora.status, 200, "{output}");
     let agora_token = agora.body["token"].as_str().unwrap().to_owned();
+    assert_eq!((twilio.status, vonage.status), (200, 200), "{output}");
+    let signed: Vec<String> = [&twilio, &vonage]
+        .iter()
+        .flat_map(|answer| {
+            let token = answer.body["token"].as_str().unwrap();
+            [
+                token.rsplit('.').next().unwrap().to_owned(),
+                token.split('.').nth(1).unwrap().to_owned(),
+            ]
+        })
+        .collect();
     // ...at TRACE indeed...
     let trace_line = if json { "\"level\":\"TRACE\"" } else { "TRACE" };
     assert!(output.contains(trace_line), "no TRACE line:\n{output}");
@@ -305,7 +351,14 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
         AGORA_CHANNEL.to_owned(),
         AGORA_UID.to_owned(),
         agora_token[3..].to_owned(),
+        TWILIO_KEY_SECRET.to_owned(),
+        TWILIO_ROOM.to_owned(),
+        TWILIO_IDENTITY.to_owned(),
+        VONAGE_SESSION.to_owned(),
+        VONAGE_DATA.to_owned(),
+        vonage_pem().lines().nth(1).unwrap().to_owned(),
     ];
+    needles.extend(signed);
     for token in issued {
         needles.push(token.rsplit('.').next().unwrap().to_owned());
         needles.push(token.split('.').nth(1).unwrap().to_owned());

@@ -3,8 +3,8 @@
 //! API Gateway events parse or are refused as `lambda_http` would; a valid
 //! AIPIX request is granted and an invalid one is a 400; room names follow
 //! their documented alphabet; a LiveKit grant keeps within its policy and
-//! the caller's identity, and an Agora grant its policy and the caller's
-//! uid; an origin list allows exactly its members; a
+//! the caller's identity, an Agora grant its policy and the caller's
+//! uid, and so do Twilio's and Vonage's grants; an origin list allows exactly its members; a
 //! configuration is accepted or refused naming a variable — and proptest
 //! looks for an input that breaks it, then shrinks it to a small one.
 use std::cell::RefCell;
@@ -25,6 +25,8 @@ use token_vendor::{AllowedOrigins, OriginCheck};
 use token_vendor::{AllowedRooms, Grants, IdentitySource, LiveKitPolicy, RoomPattern, TokenRequest};
 use token_vendor::{AllowedStreams, Config, Mode, Rights, StreamPolicy};
 use token_vendor::{RoomName, fingerprint, is_channel_name, is_room_name};
+use token_vendor::{TwilioPolicy, TwilioRequest};
+use token_vendor::{VonagePolicy, VonageRequest, VonageRole, VonageRoles, is_vonage_session_id};
 
 // ---------------------------------------------------------------- events
 
@@ -1261,6 +1263,175 @@ proptest! {
                 let code = error.code();
                 prop_assert!(
                     ["bad_request", "channel_not_allowed", "role_not_allowed", "identity_not_allowed"].contains(&code),
+                    "{}", code
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Twilio
+
+fn twilio_policy() -> impl Strategy<Value = TwilioPolicy> {
+    (
+        prop_oneof![
+            Just(AllowedRooms::Any),
+            prop::collection::vec(
+                prop_oneof![
+                    "[a-z0-9-]{1,6}".prop_map(RoomPattern::Exact),
+                    "[a-z0-9]{0,3}".prop_map(RoomPattern::Prefix)
+                ],
+                1..4
+            )
+            .prop_map(AllowedRooms::List),
+        ],
+        any::<bool>(),
+    )
+        .prop_map(|(rooms, trusting)| TwilioPolicy {
+            rooms,
+            ttl: 3600,
+            identity: if trusting {
+                IdentitySource::Request
+            } else {
+                IdentitySource::Caller
+            },
+        })
+}
+
+/// A text of any kind, or another JSON value, or nothing: one field of a
+/// generated body.
+fn any_field() -> impl Strategy<Value = Option<Value>> {
+    prop::option::of(prop_oneof![
+        prop_oneof!["[a-z0-9-]{0,8}", "\\PC{0,8}", ".{0,130}", "[a-z]{118,122}"].prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        Just(Value::Null),
+    ])
+}
+
+fn body_of(fields: &[(&str, Option<Value>)]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .filter_map(|(key, value)| value.clone().map(|value| ((*key).to_owned(), value)))
+            .collect(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_twilio_body_is_parsed_or_a_bad_request(body in prop::collection::vec(any::<u8>(), 0..64)) {
+        if let Err(error) = TwilioRequest::from_body(&body) {
+            prop_assert_eq!(error.code(), "bad_request");
+        }
+    }
+
+    #[test]
+    fn a_twilio_grant_keeps_within_its_policy_and_the_callers_identity(
+        policy in twilio_policy(),
+        room in any_field(),
+        identity in any_field(),
+        sub in prop::option::of(prop_oneof!["u[a-z0-9|-]{0,11}", "(req:|guest-)[a-z]{1,4}", "[a-z]{120,123}"]),
+    ) {
+        let body = body_of(&[("room_name", room), ("user_identity", identity)]);
+        let Ok(asked) = TwilioRequest::from_body(body.to_string().as_bytes()) else {
+            return Ok(());
+        };
+        match policy.decide(&asked, sub.as_deref()) {
+            Ok(grant) => {
+                prop_assert_eq!(Some(grant.room.as_str()), asked.room_name.as_deref());
+                prop_assert!(is_room_name(&grant.room) && policy.rooms.allows(&grant.room));
+                // Within Twilio's bound, and the caller's own when signed in.
+                prop_assert!(!grant.identity.is_empty() && grant.identity.len() <= 121);
+                match (&sub, &asked.user_identity) {
+                    (Some(sub), _) => prop_assert_eq!(&grant.identity, sub),
+                    (None, Some(asked)) => {
+                        prop_assert_eq!(policy.identity, IdentitySource::Request);
+                        prop_assert_eq!(&grant.identity, &format!("req:{asked}"));
+                    }
+                    (None, None) => prop_assert!(grant.identity.starts_with("guest-")),
+                }
+            }
+            Err(error) => {
+                let code = error.code();
+                prop_assert!(
+                    ["bad_request", "room_not_allowed", "identity_not_allowed"].contains(&code),
+                    "{}", code
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Vonage
+
+fn vonage_policy() -> impl Strategy<Value = VonagePolicy> {
+    any::<(bool, bool, bool, bool, bool)>().prop_map(
+        |(subscriber, publisher, publisher_only, moderator, data)| VonagePolicy {
+            roles: VonageRoles {
+                subscriber,
+                publisher,
+                publisher_only,
+                moderator,
+            },
+            ttl: 3600,
+            data,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_vonage_body_is_parsed_or_a_bad_request(body in prop::collection::vec(any::<u8>(), 0..64)) {
+        if let Err(error) = VonageRequest::from_body(&body) {
+            prop_assert_eq!(error.code(), "bad_request");
+        }
+    }
+
+    #[test]
+    fn a_vonage_grant_keeps_within_its_policy_and_the_callers_identity(
+        policy in vonage_policy(),
+        session in any_field(),
+        role in prop::option::of(prop_oneof![
+            Just("subscriber"), Just("publisher"), Just("publisheronly"), Just("moderator"), Just("host")
+        ]),
+        data in prop_oneof![any_field(), "[a-z\"\\\\]{900,1000}".prop_map(|d| Some(Value::from(d)))],
+        sub in prop::option::of(prop_oneof!["u[a-z0-9\"|-]{0,11}", "(req:|guest-)[a-z]{1,4}"]),
+    ) {
+        let body = body_of(&[("session_id", session), ("role", role.map(Value::from)), ("data", data)]);
+        let Ok(asked) = VonageRequest::from_body(body.to_string().as_bytes()) else {
+            return Ok(());
+        };
+        match policy.decide(&asked, sub.as_deref()) {
+            Ok(grant) => {
+                prop_assert_eq!(Some(grant.session_id.as_str()), asked.session_id.as_deref());
+                prop_assert!(is_vonage_session_id(&grant.session_id));
+                let allowed = match grant.role {
+                    VonageRole::Subscriber => policy.roles.subscriber,
+                    VonageRole::Publisher => policy.roles.publisher,
+                    VonageRole::PublisherOnly => policy.roles.publisher_only,
+                    VonageRole::Moderator => policy.roles.moderator,
+                };
+                prop_assert!(allowed);
+                // connection_data is JSON holding the identity, and the
+                // data only when the policy lets it in; within Vonage's bound.
+                prop_assert!(grant.connection_data.len() <= 1000);
+                let data: Value = serde_json::from_str(&grant.connection_data).unwrap();
+                prop_assert_eq!(data["identity"].as_str(), Some(grant.identity.as_str()));
+                prop_assert_eq!(data.get("data").and_then(Value::as_str), asked.data.as_deref());
+                prop_assert!(asked.data.is_none() || policy.data);
+                match &sub {
+                    Some(sub) => prop_assert_eq!(&grant.identity, sub),
+                    None => prop_assert!(grant.identity.starts_with("guest-")),
+                }
+            }
+            Err(error) => {
+                let code = error.code();
+                prop_assert!(
+                    ["bad_request", "role_not_allowed", "data_not_allowed", "identity_not_allowed"].contains(&code),
                     "{}", code
                 );
             }
