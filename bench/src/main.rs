@@ -15,7 +15,9 @@
 //! does) for a cold start with its first request, and per warm request; and
 //! the same for a LiveKit-only deployment and `POST /livekit/token`, whose
 //! token is signed in the process (no upstream call), and an Agora-only one
-//! and `POST /agora/token` (signed in the process too); and for a deployment
+//! and `POST /agora/token`, a Twilio-only one and `POST /twilio/token`, and a
+//! Vonage-only one and `POST /vonage/token` (each signed in the process
+//! too); and for a deployment
 //! with a quota, whose every token request counts in DynamoDB; and the cold
 //! start of a deployment without DynamoDB (no rooms table), over http and https.
 //!
@@ -41,6 +43,8 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 const SECRET_NAME: &str = "bench/cas";
 const LIVEKIT_SECRET_NAME: &str = "bench/livekit";
 const AGORA_SECRET_NAME: &str = "bench/agora";
+const TWILIO_SECRET_NAME: &str = "bench/twilio";
+const VONAGE_SECRET_NAME: &str = "bench/vonage";
 const ROOMS_TABLE: &str = "bench-rooms";
 const QUOTA_TABLE: &str = "bench-quotas";
 
@@ -414,6 +418,22 @@ async fn main() -> Result<(), Error> {
         .secret_string(r#"{"AGORA_APP_CERTIFICATE":"5cfd2fd1755d40ecb72977518be15d3b"}"#)
         .send()
         .await?;
+    admin
+        .create_secret()
+        .name(TWILIO_SECRET_NAME)
+        .secret_string(
+            r#"{"TWILIO_API_KEY_SID":"SKfedcba9876543210fedcba9876543210","TWILIO_API_KEY_SECRET":"bench-twilio-secret"}"#,
+        )
+        .send()
+        .await?;
+    // A 2048-bit RSA key, the size Vonage's dashboard makes.
+    let vonage_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?.serialize_pem();
+    admin
+        .create_secret()
+        .name(VONAGE_SECRET_NAME)
+        .secret_string(serde_json::json!({ "VONAGE_PRIVATE_KEY": vonage_key }).to_string())
+        .send()
+        .await?;
     let tables = aws_sdk_dynamodb::Client::new(&sdk(&moto.endpoint));
     create_table(&tables, ROOMS_TABLE, "room").await?;
     create_table(&tables, QUOTA_TABLE, "pk").await?;
@@ -468,49 +488,58 @@ async fn main() -> Result<(), Error> {
         binary: vendor.binary.clone(),
         env: https_env,
     };
-    // LiveKit alone, otherwise as deployed: its first and warm requests are
-    // `POST /livekit/token`.
-    let mut livekit_env: Vec<_> = vendor
-        .env
-        .iter()
-        .filter(|(name, _)| !matches!(*name, "CAS_URL" | "SECRET_ID"))
-        .cloned()
-        .collect();
-    livekit_env.extend([
-        ("SECRET_ID", LIVEKIT_SECRET_NAME.to_owned()),
-        ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
-        ("LIVEKIT_ROOMS", "*".to_owned()),
-    ]);
-    let vendor_livekit = Subject {
-        name: "token-vendor with LiveKit",
-        binary: vendor.binary.clone(),
-        env: livekit_env,
+    // Each signing provider alone, otherwise as deployed: its first and
+    // warm requests are its own `POST`.
+    let alone = |name: &'static str, secret: &str, vars: &[(&'static str, &str)], event: &str| {
+        let mut env: Vec<_> = vendor
+            .env
+            .iter()
+            .filter(|(name, _)| !matches!(*name, "CAS_URL" | "SECRET_ID"))
+            .cloned()
+            .collect();
+        env.push(("SECRET_ID", secret.to_owned()));
+        env.extend(vars.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        let subject = Subject {
+            name,
+            binary: vendor.binary.clone(),
+            env,
+        };
+        std::fs::read_to_string(options.root.join("events").join(event))
+            .map(|first| (subject, (first, events.1.clone())))
     };
-    let livekit_events = (
-        std::fs::read_to_string(options.root.join("events/http-api-post-livekit-token.json"))?,
-        events.1.clone(),
-    );
-    // Agora alone, otherwise as deployed: `POST /agora/token`.
-    let mut agora_env: Vec<_> = vendor
-        .env
-        .iter()
-        .filter(|(name, _)| !matches!(*name, "CAS_URL" | "SECRET_ID"))
-        .cloned()
-        .collect();
-    agora_env.extend([
-        ("SECRET_ID", AGORA_SECRET_NAME.to_owned()),
-        ("AGORA_APP_ID", "970ca35de60c44645bbae8a215061b33".to_owned()),
-        ("AGORA_CHANNELS", "*".to_owned()),
-    ]);
-    let vendor_agora = Subject {
-        name: "token-vendor with Agora",
-        binary: vendor.binary.clone(),
-        env: agora_env,
-    };
-    let agora_events = (
-        std::fs::read_to_string(options.root.join("events/http-api-post-agora-token.json"))?,
-        events.1.clone(),
-    );
+    let (vendor_livekit, livekit_events) = alone(
+        "token-vendor with LiveKit",
+        LIVEKIT_SECRET_NAME,
+        &[
+            ("LIVEKIT_URL", "wss://livekit.example.com"),
+            ("LIVEKIT_ROOMS", "*"),
+        ],
+        "http-api-post-livekit-token.json",
+    )?;
+    let (vendor_agora, agora_events) = alone(
+        "token-vendor with Agora",
+        AGORA_SECRET_NAME,
+        &[
+            ("AGORA_APP_ID", "970ca35de60c44645bbae8a215061b33"),
+            ("AGORA_CHANNELS", "*"),
+        ],
+        "http-api-post-agora-token.json",
+    )?;
+    let (vendor_twilio, twilio_events) = alone(
+        "token-vendor with Twilio",
+        TWILIO_SECRET_NAME,
+        &[
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_ROOMS", "*"),
+        ],
+        "http-api-post-twilio-token.json",
+    )?;
+    let (vendor_vonage, vonage_events) = alone(
+        "token-vendor with Vonage",
+        VONAGE_SECRET_NAME,
+        &[("VONAGE_APPLICATION_ID", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")],
+        "http-api-post-vonage-token.json",
+    )?;
     // With a quota: every token request counts in DynamoDB.
     let mut quota_env = vendor.env.clone();
     quota_env.extend([
@@ -729,6 +758,28 @@ async fn main() -> Result<(), Error> {
             hello.cold as f64,
         );
         line("Agora: per warm POST /agora/token", agora.per_get, hello.per_get);
+        let twilio = instructions(&vendor_twilio, requests, &plain, &twilio_events).await?;
+        line(
+            "Twilio: cold start + first request",
+            twilio.cold as f64,
+            hello.cold as f64,
+        );
+        line(
+            "Twilio: per warm POST /twilio/token",
+            twilio.per_get,
+            hello.per_get,
+        );
+        let vonage = instructions(&vendor_vonage, requests, &plain, &vonage_events).await?;
+        line(
+            "Vonage: cold start + first request",
+            vonage.cold as f64,
+            hello.cold as f64,
+        );
+        line(
+            "Vonage: per warm POST /vonage/token",
+            vonage.per_get,
+            hello.per_get,
+        );
         for (subject, upstreams, label) in [
             (
                 &vendor_no_dynamo,

@@ -325,3 +325,30 @@ async fn under_lambda_a_malformed_key_sid_in_the_secret_is_503_naming_the_field(
     );
     assert!(!output.contains("not-hex-secret-value"), "{output}");
 }
+
+#[tokio::test]
+async fn the_twilio_event_of_the_bench_is_answered_under_lambda() {
+    // Arrange
+    let secret = json!({"TWILIO_API_KEY_SID": TWILIO_KEY_SID, "TWILIO_API_KEY_SECRET": TWILIO_KEY_SECRET});
+    let vars = vec![
+        ("TWILIO_ACCOUNT_SID", TWILIO_ACCOUNT_SID.to_owned()),
+        ("TWILIO_ROOMS", "*".to_owned()),
+    ];
+    let (_moto, mut runtime, vendor) = signer_under_lambda(&secret, vars).await;
+    let event = std::fs::read_to_string(format!(
+        "{}/events/http-api-post-twilio-token.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+
+    // Act
+    let answers = invoke_all(&mut runtime, &vendor, vec![event]).await;
+    vendor.stop().await;
+
+    // Assert: a token for `lobby`, with a random identity.
+    let (status, cors, body) = &answers[0];
+    assert_eq!((*status, cors), (200, &json!(ALLOWED)), "{body}");
+    let identity = body["identity"].as_str().unwrap();
+    assert!(identity.starts_with("guest-"), "{identity}");
+    assert_twilios_own(body, identity, "lobby", 3600);
+}

@@ -13,6 +13,8 @@ use token_vendor::fingerprint;
 use crate::support::*;
 
 const SESSION: &str = "1_MX4xMjM0NTY3OH4xMjcuMC4wLjF-V2VkIE5vdiAxMyAyMDEzfjAuMX4";
+/// The session of `events/http-api-post-vonage-token.json`.
+const BENCH_SESSION: &str = "1_MX4xMjM0NTY3OH4xMjcuMC4wLjF-V2VkIE5vdiAxMyAwMDowMDowMCBQU1QgMjAxM34wLjE-fg";
 
 /// The binary in local mode with Vonage on and `private_key`, plus
 /// `extra`; its base URL.
@@ -346,4 +348,32 @@ async fn under_lambda_a_key_that_is_not_rsa_in_the_secret_is_503_naming_the_fiel
         "{output}"
     );
     assert!(!output.contains(&public_key[40..80]), "{output}");
+}
+
+#[tokio::test]
+async fn the_vonage_event_of_the_bench_is_answered_under_lambda() {
+    // Arrange
+    let (private_key, public_key) = vonage_key_pair("pkcs8");
+    let (_, other_public) = vonage_key_pair("pkcs8");
+    let secret = json!({"VONAGE_PRIVATE_KEY": private_key});
+    let vars = vec![("VONAGE_APPLICATION_ID", VONAGE_APPLICATION_ID.to_owned())];
+    let (_moto, mut runtime, vendor) = signer_under_lambda(&secret, vars).await;
+    let event = std::fs::read_to_string(format!(
+        "{}/events/http-api-post-vonage-token.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+
+    // Act
+    let answers = invoke_all(&mut runtime, &vendor, vec![event]).await;
+    vendor.stop().await;
+
+    // Assert: a publisher's token for the event's session.
+    let (status, cors, body) = &answers[0];
+    assert_eq!((*status, cors), (200, &json!(ALLOWED)), "{body}");
+    let token = body["token"].as_str().unwrap();
+    let checked = check_vonage_with_node(token, &public_key, &other_public, &private_key).unwrap();
+    assert_eq!(checked["verified"], true);
+    assert_eq!(checked["claims"]["session_id"], BENCH_SESSION);
+    assert_eq!(checked["claims"]["role"], "publisher");
 }
