@@ -53,13 +53,18 @@ pub struct TwilioPolicy {
     pub identity: IdentitySource,
 }
 
-/// What a caller asked for, as sent: plugin-rtc's body. `Debug` names no
-/// room or identity.
+/// What a caller asked for, as sent: plugin-rtc's body. Its
+/// `create_room` and `create_conversation` flags are taken and ignored (no
+/// Twilio REST call is made: a room is made when its first participant
+/// connects, Twilio's default); its `passcode` is not taken (400): the
+/// vendor's guard is the JWT authorizer. `Debug` names no room or identity.
 #[derive(Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TwilioRequest {
     pub room_name: Option<String>,
     pub user_identity: Option<String>,
+    pub create_room: Option<bool>,
+    pub create_conversation: Option<bool>,
 }
 
 impl fmt::Debug for TwilioRequest {
@@ -78,7 +83,7 @@ impl TwilioRequest {
     pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
         object_or_empty(body, || {
             ApiError::BadRequest(
-                "The body must be a JSON object with only room_name and user_identity (strings), each at most once.",
+                "The body must be a JSON object with only room_name and user_identity (strings), create_room and create_conversation (booleans, ignored), each at most once.",
             )
         })
     }

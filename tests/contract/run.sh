@@ -2,7 +2,8 @@
 # The OpenAPI contract (openapi.yaml), checked by schemathesis with every
 # check and every phase (stateful included) against the real binary in local
 # mode, with local CAS and AIPIX stand-ins (tests/contract/standins.py),
-# LiveKit and Agora on (signed locally; the policies as wide as the schema) and rooms in
+# LiveKit, Agora, Twilio and Vonage on (signed locally; the policies as wide
+# as the schema; Vonage's RSA key made by Node for the run) and rooms in
 # memory: nothing is the demo upstream.
 #
 #   cargo build && tests/contract/run.sh   # needs `st` (pip install schemathesis)
@@ -27,6 +28,11 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$work/ports" ] && break; sleep 0.1; done
 read -r cas_port aipix_port < "$work/ports"
 
+# Vonage's private key: a fresh 2048-bit RSA key (PKCS#8 PEM), made by Node.
+vonage_key=$(node -e "const { generateKeyPairSync } = require('node:crypto');
+process.stdout.write(generateKeyPairSync('rsa', { modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey)")
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 env -i PATH="$PATH" \
   LISTEN_ADDR="127.0.0.1:$port" \
@@ -39,6 +45,10 @@ env -i PATH="$PATH" \
   LIVEKIT_IDENTITY=request LIVEKIT_ROOM_CONFIG=true LIVEKIT_MAX_ATTRIBUTES=65536 \
   AGORA_APP_ID=970ca35de60c44645bbae8a215061b33 AGORA_APP_CERTIFICATE=5cfd2fd1755d40ecb72977518be15d3b \
   AGORA_CHANNELS='*' AGORA_IDENTITY=request AGORA_MAX_TTL_S=86400 \
+  TWILIO_ACCOUNT_SID=AC0123456789abcdef0123456789abcdef TWILIO_ROOMS='*' TWILIO_IDENTITY=request \
+  TWILIO_API_KEY_SID=SKfedcba9876543210fedcba9876543210 TWILIO_API_KEY_SECRET=contract-twilio-secret \
+  VONAGE_APPLICATION_ID=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d VONAGE_PRIVATE_KEY="$vonage_key" \
+  VONAGE_ROLES=subscriber,publisher,publisheronly,moderator VONAGE_DATA=true \
   "$vendor_bin" > "$work/vendor.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do grep -q listening "$work/vendor.log" && break; sleep 0.1; done

@@ -19,6 +19,8 @@ const FLOORS: &[(&str, u8)] = &[
     ("runtime", 2),
     ("api", 3),
     ("providers::agora", 4),
+    ("providers::twilio", 4),
+    ("providers::vonage", 4),
     ("providers::aipix", 4),
     ("providers::cas", 4),
     ("providers::demo", 4),

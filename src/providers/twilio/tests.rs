@@ -33,10 +33,14 @@ fn the_body_is_plugin_rtcs_and_nothing_else() {
     assert_eq!(request.room_name.as_deref(), Some("lobby"));
     assert_eq!(request.user_identity.as_deref(), Some("alice"));
     assert_eq!(asked(" ").room_name, None);
+    // twilio-video-app-react's flags are taken (and ignored).
+    let app = asked(r#"{"room_name":"lobby","create_room":true,"create_conversation":false}"#);
+    assert_eq!(app.create_room, Some(true));
     for bad in [
         "[]",
         r#"{"room_name":"a","passcode":"1"}"#,
         r#"{"room_name":1}"#,
+        r#"{"room_name":"a","create_room":"yes"}"#,
         r#"{"room_name":"a","room_name":"b"}"#,
         "not json",
     ] {
