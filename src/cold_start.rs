@@ -104,7 +104,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         let mut sdk = None;
         let from_secret = matches!(credentials, CredentialSource::SecretsManager { .. });
         let store = match credentials {
-            CredentialSource::Environment(credentials) => CredentialStore::fixed(credentials),
+            CredentialSource::Environment(credentials) => CredentialStore::fixed(*credentials),
             CredentialSource::SecretsManager { secret_id } => {
                 let sdk = sdk.insert(load_sdk(lambda).await.map_err(StartError::HttpClient)?);
                 let client = secrets_manager_client(sdk);

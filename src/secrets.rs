@@ -33,7 +33,7 @@ pub struct Credentials {
     fields: [Field; FIELDS.len()],
     /// Vonage's private key, parsed from `VONAGE_PRIVATE_KEY` the first
     /// time it is asked for: once per read of the secret, not per token.
-    vonage_key: OnceLock<Result<ring::rsa::KeyPair, SecretFormatError>>,
+    vonage_key: OnceLock<Result<Box<ring::rsa::KeyPair>, SecretFormatError>>,
 }
 
 type Field = Result<SecretString, SecretFormatError>;
@@ -233,9 +233,12 @@ impl Credentials {
         self.vonage_key
             .get_or_init(|| {
                 let pem = self.field(VONAGE_PRIVATE_KEY)?;
-                rsa_key_pair(pem.expose_secret()).ok_or(SecretFormatError::NotRsaKey(VONAGE_PRIVATE_KEY))
+                rsa_key_pair(pem.expose_secret())
+                    .map(Box::new)
+                    .ok_or(SecretFormatError::NotRsaKey(VONAGE_PRIVATE_KEY))
             })
             .as_ref()
+            .map(AsRef::as_ref)
             .map_err(Clone::clone)
     }
 

@@ -54,7 +54,7 @@ pub enum CredentialSource {
     /// `TWILIO_API_KEY_SID`, `TWILIO_API_KEY_SECRET`, `VONAGE_PRIVATE_KEY`).
     SecretsManager { secret_id: String },
     /// The same fields from the environment: local mode only.
-    Environment(Credentials),
+    Environment(Box<Credentials>),
 }
 
 /// The validated configuration of one process.

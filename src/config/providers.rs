@@ -152,7 +152,7 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
                 )
             })?;
         }
-        Some(CredentialSource::Environment(credentials))
+        Some(CredentialSource::Environment(Box::new(credentials)))
     };
 
     Ok(Providers {
