@@ -320,13 +320,13 @@ impl AgoraSigner {
     pub async fn mint(&self, grant: &AgoraGrant, deadline: Deadline) -> Result<Minted, UpstreamError> {
         let credentials = signing_credentials(&self.credentials, "Agora", usable, deadline).await?;
         let certificate = credentials.agora().map_err(SecretError::from)?;
-        let issued = u32::try_from(Timestamp::now().as_second()).map_err(|_| UpstreamError::Malformed)?;
+        let issued = u32::try_from(Timestamp::now().as_second()).map_err(|_| UpstreamError::Unsigned)?;
         let token = sign(
             &self.config.app_id,
             certificate.expose_secret().as_bytes(),
             grant,
             issued,
-            salt().map_err(|_| UpstreamError::Malformed)?,
+            salt().map_err(|_| UpstreamError::Unsigned)?,
         );
         let expires = Timestamp::from_second(i64::from(issued) + i64::from(grant.ttl)).ok();
         Ok(Minted::with_expiry(token, expires))

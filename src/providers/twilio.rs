@@ -178,7 +178,7 @@ impl TwilioSigner {
             grant,
             now,
         )
-        .map_err(|_| UpstreamError::Malformed)?;
+        .map_err(|_| UpstreamError::Unsigned)?;
         let expires = Timestamp::from_second(now + i64::from(grant.ttl)).ok();
         Ok(Minted::with_expiry(token, expires))
     }
