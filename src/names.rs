@@ -24,10 +24,17 @@ pub const MAX_CHANNEL: usize = 64;
 /// An Agora channel name: 1-64 bytes of `A-Z a-z 0-9`, space and
 /// `! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ ,` (Agora's alphabet).
 pub fn is_channel_name(name: &str) -> bool {
-    (1..=MAX_CHANNEL).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b" !#$%&()+-:;<=.>?@[]^_{}|~,".contains(&b))
+    (1..=MAX_CHANNEL).contains(&name.len()) && name.bytes().all(is_agora_byte)
+}
+
+/// An Agora user account (a uid as text): 1-255 bytes of Agora's channel
+/// alphabet, the one its SDKs take for `joinChannelWithUserAccount`.
+pub(crate) fn is_agora_account(account: &str) -> bool {
+    (1..=255).contains(&account.len()) && account.bytes().all(is_agora_byte)
+}
+
+fn is_agora_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b" !#$%&()+-:;<=.>?@[]^_{}|~,".contains(&b)
 }
 
 /// 1 to [`MAX_NAME`] bytes, each an ASCII letter, digit or one of `extra`.

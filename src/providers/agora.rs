@@ -15,7 +15,7 @@ use crate::error::ApiError;
 pub(crate) use crate::identity::IdentitySource;
 use crate::json::object_or_empty;
 pub(crate) use crate::names::{AllowedRooms, RoomPattern};
-use crate::names::{is_channel_name, is_plain_text};
+use crate::names::{is_agora_account, is_channel_name};
 use crate::providers::{Minted, UpstreamError, signing_credentials};
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
@@ -23,8 +23,6 @@ mod access_token;
 
 /// The longest token lifetime Agora takes: a day.
 pub(crate) const MAX_TTL: u32 = 86_400;
-/// The longest uid or user account, in UTF-8 bytes (Agora's bound).
-pub(crate) const MAX_ACCOUNT: usize = 255;
 
 /// RTC privileges (`ServiceRtc`): join, publish audio, video, data.
 const JOIN_CHANNEL: u16 = 1;
@@ -267,13 +265,13 @@ impl AgoraPolicy {
     }
 }
 
-const INVALID_UID: &str = "uid must be 1 to 4294967295, or 1-255 bytes of text with no control character.";
+const INVALID_UID: &str = "uid must be 1 to 4294967295, or 1-255 bytes of A-Z a-z 0-9, space and ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ , (Agora's user account alphabet).";
 
-/// A uid or account, asked for or the authorizer's `sub`: 1-255 bytes, no
-/// control character (400), and never Agora's "any uid may join", `0`
+/// A uid or account, asked for or the authorizer's `sub`: 1-255 bytes of
+/// Agora's account alphabet (400: Agora's SDKs refuse any other), and never Agora's "any uid may join", `0`
 /// (403, in every mode).
 fn check_account(uid: &str) -> Result<(), ApiError> {
-    if uid.is_empty() || !is_plain_text(uid, MAX_ACCOUNT) {
+    if !is_agora_account(uid) {
         return Err(ApiError::BadRequest(INVALID_UID));
     }
     if uid == "0" {

@@ -376,3 +376,25 @@ proptest::proptest! {
         proptest::prop_assert_eq!(parsed.privileges.len(), if publisher { 4 } else { 1 });
     }
 }
+
+#[test]
+fn a_text_uid_or_sub_is_in_agoras_user_account_alphabet() {
+    let policy = AgoraPolicy {
+        identity: IdentitySource::Request,
+        ..policy()
+    };
+    for (uid, expected) in [
+        ("auth0|5f3c", "ok"),
+        ("user@example.com", "ok"),
+        ("a b~c{d}[e]^f", "ok"),
+        ("a/b", "bad_request"),
+        ("café", "bad_request"),
+        ("a\"b", "bad_request"),
+        ("tab\there", "bad_request"),
+    ] {
+        let body = serde_json::json!({"channel": "lobby", "uid": uid}).to_string();
+        assert_eq!(code(policy.decide(&asked(&body), None)), expected, "{uid}");
+        let signed_in = policy.decide(&asked(r#"{"channel":"lobby"}"#), Some(uid));
+        assert_eq!(code(signed_in), expected, "sub {uid}");
+    }
+}
