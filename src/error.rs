@@ -108,7 +108,7 @@ impl ApiError {
             | Self::DataNotAllowed => StatusCode::FORBIDDEN,
             Self::Upstream(UpstreamError::Credentials(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
-            Self::Upstream(UpstreamError::Unsigned) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Upstream(UpstreamError::Unsigned(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -138,7 +138,7 @@ impl ApiError {
             Self::Upstream(UpstreamError::Credentials(_)) => "credentials_unavailable",
             Self::Upstream(UpstreamError::AuthRejected(_)) => "upstream_auth_failed",
             Self::Upstream(UpstreamError::Timeout) => "upstream_timeout",
-            Self::Upstream(UpstreamError::Unsigned) => "internal",
+            Self::Upstream(UpstreamError::Unsigned(_)) => "internal",
             Self::Upstream(_) => "upstream_error",
             Self::Internal(_) => "internal",
         }
@@ -186,7 +186,7 @@ impl ApiError {
                 "The token service rejected the vendor's credentials."
             }
             Self::Upstream(UpstreamError::Timeout) => "The token service did not answer in time.",
-            Self::Upstream(UpstreamError::Unsigned) => "Internal error.",
+            Self::Upstream(UpstreamError::Unsigned(_)) => "Internal error.",
             Self::Upstream(_) => "The token service failed to issue a token.",
             Self::Internal(_) => "Internal error.",
         }
@@ -242,7 +242,7 @@ mod tests {
             ),
             (UpstreamError::Status(500).into(), 502, "upstream_error"),
             (UpstreamError::Malformed.into(), 502, "upstream_error"),
-            (UpstreamError::Unsigned.into(), 500, "internal"),
+            (UpstreamError::Unsigned("no random bytes").into(), 500, "internal"),
             (UpstreamError::TooLarge.into(), 502, "upstream_error"),
             (UpstreamError::Timeout.into(), 504, "upstream_timeout"),
             (

@@ -263,17 +263,23 @@ pub(crate) fn is_sid(text: &str, prefix: &str) -> bool {
 }
 
 /// An RSA key pair from PEM text (one `PRIVATE KEY` or `RSA PRIVATE KEY`
-/// block). ring checks the key (its sizes, 2048 to 8192 bits, and its
-/// consistency); nothing about why a key was refused is kept.
+/// block). ring checks the key (its modulus 2048 to 4096 bits, and its
+/// consistency); nothing about why a key was refused is kept. The copies
+/// made on the way (the text with its `\n`s turned to newlines, the DER)
+/// are wiped once read.
 fn rsa_key_pair(pem: &str) -> Option<ring::rsa::KeyPair> {
     use rustls::pki_types::PrivateKeyDer;
     use rustls::pki_types::pem::PemObject;
-    let pem = pem.replace("\\n", "\n");
-    match PrivateKeyDer::from_pem_slice(pem.as_bytes()).ok()? {
+    use zeroize::{Zeroize, Zeroizing};
+    let pem = Zeroizing::new(pem.replace("\\n", "\n"));
+    let mut der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).ok()?;
+    let key = match &der {
         PrivateKeyDer::Pkcs8(der) => ring::rsa::KeyPair::from_pkcs8(der.secret_pkcs8_der()).ok(),
         PrivateKeyDer::Pkcs1(der) => ring::rsa::KeyPair::from_der(der.secret_pkcs1_der()).ok(),
         _ => None,
-    }
+    };
+    der.zeroize();
+    key
 }
 
 fn checked(name: &'static str, value: String) -> Result<SecretString, SecretFormatError> {

@@ -318,13 +318,14 @@ impl AgoraSigner {
     pub async fn mint(&self, grant: &AgoraGrant, deadline: Deadline) -> Result<Minted, UpstreamError> {
         let credentials = signing_credentials(&self.credentials, "Agora", usable, deadline).await?;
         let certificate = credentials.agora().map_err(SecretError::from)?;
-        let issued = u32::try_from(Timestamp::now().as_second()).map_err(|_| UpstreamError::Unsigned)?;
+        let issued = u32::try_from(Timestamp::now().as_second())
+            .map_err(|_| UpstreamError::Unsigned("the clock is out of range"))?;
         let token = sign(
             &self.config.app_id,
             certificate.expose_secret().as_bytes(),
             grant,
             issued,
-            salt().map_err(|_| UpstreamError::Unsigned)?,
+            salt().map_err(|_| UpstreamError::Unsigned("no random bytes for the salt"))?,
         );
         let expires = Timestamp::from_second(i64::from(issued) + i64::from(grant.ttl)).ok();
         Ok(Minted::with_expiry(token, expires))

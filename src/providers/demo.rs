@@ -32,7 +32,7 @@ impl DemoUpstream {
     /// One demo token: a fresh random room id, one hour of validity.
     pub fn mint(&self) -> Result<Minted, UpstreamError> {
         let mut random = [0u8; 32];
-        getrandom::fill(&mut random).map_err(|_| UpstreamError::Unsigned)?;
+        getrandom::fill(&mut random).map_err(|_| UpstreamError::Unsigned("no random bytes"))?;
         let (rid, unct) = random.split_at(16);
         let now = jiff::Timestamp::now().as_second();
         let claims = serde_json::json!({
@@ -42,7 +42,8 @@ impl DemoUpstream {
             "exp": now + DEMO_TOKEN_LIFETIME.as_secs() as i64,
             "demo": true,
         });
-        let token = jwt::sign_hs256(&claims, &self.key).map_err(|_| UpstreamError::Unsigned)?;
+        let token = jwt::sign_hs256(&claims, &self.key)
+            .map_err(|_| UpstreamError::Unsigned("the claims could not be serialized"))?;
         Ok(Minted::new(token))
     }
 }

@@ -300,7 +300,7 @@ impl LiveKitSigner {
         let exp = now.saturating_add(i64::try_from(grant.ttl).unwrap_or(i64::MAX));
         let claims = claims(grant, key.expose_secret(), now, exp);
         let token = jwt::sign_hs256(&claims, secret.expose_secret().as_bytes())
-            .map_err(|_| UpstreamError::Unsigned)?;
+            .map_err(|_| UpstreamError::Unsigned("the claims could not be serialized"))?;
         Ok(Minted::with_expiry(token, Timestamp::from_second(exp).ok()))
     }
 }

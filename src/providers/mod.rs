@@ -86,8 +86,8 @@ pub enum UpstreamError {
     Malformed,
     /// A token the function signs itself could not be made (no random
     /// bytes, a clock out of range): the vendor's fault, not a provider's.
-    #[error("the token could not be signed here")]
-    Unsigned,
+    #[error("the token could not be signed here: {0}")]
+    Unsigned(&'static str),
     #[error("upstream answered a JSON-RPC error (code {0:?})")]
     Rpc(Option<i64>),
     #[error("upstream did not answer within the timeout")]

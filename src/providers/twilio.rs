@@ -17,8 +17,8 @@ use crate::identity::IdentityRule;
 pub(crate) use crate::identity::IdentitySource;
 use crate::json::object_or_empty;
 use crate::jwt;
-use crate::names::is_room_name;
 pub(crate) use crate::names::{AllowedRooms, RoomPattern};
+use crate::names::{is_plain_text, is_room_name};
 use crate::providers::{Minted, UpstreamError, signing_credentials};
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
@@ -132,9 +132,9 @@ impl TwilioPolicy {
         let identity_rule = self.identity_rule();
         identity_rule.check(sub, asked.user_identity.as_deref())?;
         // The authorizer's sub is the identity as it is: it must fit too.
-        if sub.is_some_and(|sub| sub.len() > MAX_IDENTITY) {
+        if sub.is_some_and(|sub| !is_plain_text(sub, MAX_IDENTITY)) {
             return Err(ApiError::BadRequest(
-                "The signed-in identity is longer than Twilio's 121 bytes.",
+                "The signed-in identity is longer than Twilio's 121 bytes or holds control characters.",
             ));
         }
         if !self.rooms.allows(room) {
@@ -171,6 +171,8 @@ impl TwilioSigner {
         let credentials = signing_credentials(&self.credentials, "Twilio", usable, deadline).await?;
         let (sid, secret) = credentials.twilio().map_err(SecretError::from)?;
         let now = Timestamp::now().as_second();
+        let expires = Timestamp::from_second(now + i64::from(grant.ttl))
+            .map_err(|_| UpstreamError::Unsigned("the clock is out of range"))?;
         let token = sign(
             &self.config.account_sid,
             sid.expose_secret(),
@@ -178,9 +180,8 @@ impl TwilioSigner {
             grant,
             now,
         )
-        .map_err(|_| UpstreamError::Unsigned)?;
-        let expires = Timestamp::from_second(now + i64::from(grant.ttl)).ok();
-        Ok(Minted::with_expiry(token, expires))
+        .map_err(|_| UpstreamError::Unsigned("the claims could not be serialized"))?;
+        Ok(Minted::with_expiry(token, Some(expires)))
     }
 }
 

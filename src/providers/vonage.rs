@@ -245,11 +245,12 @@ impl VonageSigner {
         let credentials = signing_credentials(&self.credentials, "Vonage", usable, deadline).await?;
         let key = credentials.vonage().map_err(SecretError::from)?;
         let now = Timestamp::now().as_second();
-        let jti = uuid_v4().map_err(|_| UpstreamError::Unsigned)?;
-        let token =
-            sign(&self.config.application_id, key, grant, now, &jti).map_err(|_| UpstreamError::Unsigned)?;
-        let expires = Timestamp::from_second(now + i64::from(grant.ttl)).ok();
-        Ok(Minted::with_expiry(token, expires))
+        let expires = Timestamp::from_second(now + i64::from(grant.ttl))
+            .map_err(|_| UpstreamError::Unsigned("the clock is out of range"))?;
+        let jti = uuid_v4().map_err(|_| UpstreamError::Unsigned("no random bytes for the jti"))?;
+        let token = sign(&self.config.application_id, key, grant, now, &jti)
+            .map_err(|_| UpstreamError::Unsigned("the RSA signature failed"))?;
+        Ok(Minted::with_expiry(token, Some(expires)))
     }
 }
 

@@ -356,8 +356,14 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
         TWILIO_IDENTITY.to_owned(),
         VONAGE_SESSION.to_owned(),
         VONAGE_DATA.to_owned(),
-        vonage_pem().lines().nth(1).unwrap().to_owned(),
     ];
+    // Every line of the private key's base64.
+    needles.extend(
+        vonage_pem()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::to_owned),
+    );
     needles.extend(signed);
     for token in issued {
         needles.push(token.rsplit('.').next().unwrap().to_owned());

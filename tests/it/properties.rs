@@ -1308,6 +1308,11 @@ fn any_field() -> impl Strategy<Value = Option<Value>> {
     ])
 }
 
+/// A `sub` in a namespace the vendor keeps for its own identities.
+fn reserved(sub: &str) -> bool {
+    sub.starts_with("req:") || sub.starts_with("guest-")
+}
+
 fn body_of(fields: &[(&str, Option<Value>)]) -> Value {
     Value::Object(
         fields
@@ -1344,6 +1349,12 @@ proptest! {
                 prop_assert!(is_room_name(&grant.room) && policy.rooms.allows(&grant.room));
                 // Within Twilio's bound, and the caller's own when signed in.
                 prop_assert!(!grant.identity.is_empty() && grant.identity.len() <= 121);
+                // A signed-in caller in neither reserved namespace, asking
+                // for no identity or its own.
+                if let Some(sub) = &sub {
+                    prop_assert!(!reserved(sub), "{}", sub);
+                    prop_assert!(asked.user_identity.as_ref().is_none_or(|asked| asked == sub));
+                }
                 match (&sub, &asked.user_identity) {
                     (Some(sub), _) => prop_assert_eq!(&grant.identity, sub),
                     (None, Some(asked)) => {
@@ -1353,13 +1364,22 @@ proptest! {
                     (None, None) => prop_assert!(grant.identity.starts_with("guest-")),
                 }
             }
-            Err(error) => {
-                let code = error.code();
-                prop_assert!(
-                    ["bad_request", "room_not_allowed", "identity_not_allowed"].contains(&code),
-                    "{}", code
-                );
-            }
+            Err(error) => match error.code() {
+                "bad_request" => {}
+                // Each refusal for its own reason.
+                "room_not_allowed" => prop_assert!(asked
+                    .room_name
+                    .as_deref()
+                    .is_some_and(|room| is_room_name(room) && !policy.rooms.allows(room))),
+                "identity_not_allowed" => {
+                    let not_theirs = asked.user_identity.as_ref().is_some_and(|asked| match &sub {
+                        Some(sub) => asked != sub,
+                        None => policy.identity == IdentitySource::Caller,
+                    });
+                    prop_assert!(sub.as_deref().is_some_and(reserved) || not_theirs);
+                }
+                code => prop_assert!(false, "{}", code),
+            },
         }
     }
 }
@@ -1424,17 +1444,30 @@ proptest! {
                 prop_assert_eq!(data.get("data").and_then(Value::as_str), asked.data.as_deref());
                 prop_assert!(asked.data.is_none() || policy.data);
                 match &sub {
-                    Some(sub) => prop_assert_eq!(&grant.identity, sub),
+                    Some(sub) => {
+                        prop_assert!(!reserved(sub), "{}", sub);
+                        prop_assert_eq!(&grant.identity, sub);
+                    }
                     None => prop_assert!(grant.identity.starts_with("guest-")),
                 }
             }
-            Err(error) => {
-                let code = error.code();
-                prop_assert!(
-                    ["bad_request", "role_not_allowed", "data_not_allowed", "identity_not_allowed"].contains(&code),
-                    "{}", code
-                );
-            }
+            Err(error) => match error.code() {
+                "bad_request" => {}
+                // Each refusal for its own reason.
+                "role_not_allowed" => {
+                    let refused = match asked.role {
+                        Some(VonageRole::Subscriber) => !policy.roles.subscriber,
+                        Some(VonageRole::Publisher) => !policy.roles.publisher,
+                        Some(VonageRole::PublisherOnly) => !policy.roles.publisher_only,
+                        Some(VonageRole::Moderator) => !policy.roles.moderator,
+                        None => !policy.roles.publisher && !policy.roles.subscriber,
+                    };
+                    prop_assert!(refused);
+                }
+                "data_not_allowed" => prop_assert!(asked.data.is_some() && !policy.data),
+                "identity_not_allowed" => prop_assert!(sub.as_deref().is_some_and(reserved)),
+                code => prop_assert!(false, "{}", code),
+            },
         }
     }
 }

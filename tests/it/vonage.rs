@@ -53,6 +53,7 @@ fn assert_vonages_own(answer: &Value, keys: (&str, &str, &str), role: &str, conn
     assert!(iat.abs_diff(jiff::Timestamp::now().as_second()) < 60, "{claims}");
     assert_eq!(claims["exp"].as_i64(), Some(iat + ttl));
     assert_eq!(claims["role"], role);
+    assert_eq!(claims["session_id"], answer["sessionId"]);
     assert_eq!(claims["connection_data"], connection_data);
     let jti = claims["jti"].as_str().unwrap();
     assert!(jti.len() == 36 && jti.as_bytes()[14] == b'4', "{jti}");

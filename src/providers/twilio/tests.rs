@@ -118,6 +118,11 @@ fn rooms_and_sizes_are_checked_before_anything_is_signed() {
         (r#"{"room_name":"lobby"}"#.to_owned(), Some("x".repeat(121)), "ok"),
         (
             r#"{"room_name":"lobby"}"#.to_owned(),
+            Some("x\u{7}y".to_owned()),
+            "bad_request",
+        ),
+        (
+            r#"{"room_name":"lobby"}"#.to_owned(),
             Some("req:x".to_owned()),
             "identity_not_allowed",
         ),

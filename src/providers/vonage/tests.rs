@@ -233,8 +233,15 @@ fn the_private_key_is_an_rsa_key_in_pem_or_it_is_refused_by_name() {
         assert_eq!(error, SecretFormatError::NotRsaKey("VONAGE_PRIVATE_KEY"));
         assert_eq!(error.variable(), "VONAGE_PRIVATE_KEY");
     }
-    let debug = format!("{:?}", key_pair(&pem));
-    assert!(!debug.contains(&body[..40]), "{debug}");
+    // The parsed key is held, and Debug names neither it nor the PEM.
+    let credentials = key_pair(&pem);
+    // Bytes 16..32 of the DER RSAPublicKey are inside its modulus.
+    let modulus = credentials.vonage().unwrap().public().as_ref()[16..32].to_vec();
+    let debug = format!("{credentials:?}");
+    let middle = &body[body.len() / 2..body.len() / 2 + 40];
+    assert!(!debug.contains(middle), "{debug}");
+    assert!(!debug.to_lowercase().contains(&hex(&modulus)), "{debug}");
+    assert!(debug.contains("VONAGE_PRIVATE_KEY: \"[REDACTED]\""), "{debug}");
 }
 
 #[test]
@@ -249,4 +256,8 @@ fn application_ids_are_uuids() {
     ] {
         assert!(!is_uuid(bad), "{bad}");
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
