@@ -54,8 +54,14 @@ impl IdentityRule {
     /// Checks the shape of an asked-for identity (400): not empty, no
     /// control character, and within the bound once issued (behind
     /// [`REQUESTED_PREFIX`] when no `sub` vouches for the caller; as it is,
-    /// the caller's own `sub`, when one does).
+    /// the caller's own `sub`, when one does). The `sub` itself is issued
+    /// as it is, so it is held to the same bound (400).
     pub fn check(&self, sub: Option<&str>, asked: Option<&str>) -> Result<(), ApiError> {
+        if sub.is_some_and(|sub| !is_plain_text(sub, self.max_bytes)) {
+            return Err(ApiError::BadRequest(
+                "The signed-in identity (the authorizer's sub) is longer than this provider takes or holds control characters.",
+            ));
+        }
         let max = match sub {
             Some(_) => self.max_bytes,
             None => self.max_bytes.saturating_sub(REQUESTED_PREFIX.len()),
@@ -132,6 +138,18 @@ mod tests {
         max_bytes: 16,
         invalid: "bad identity",
     };
+
+    #[test]
+    fn a_sub_is_held_to_the_providers_bound_as_issued() {
+        // RULE takes 16 bytes: a sub is issued as it is.
+        assert!(RULE.check(Some(&"s".repeat(16)), None).is_ok());
+        for sub in ["s".repeat(17), "a\u{7}b".to_owned()] {
+            assert!(
+                matches!(RULE.check(Some(&sub), None), Err(ApiError::BadRequest(_))),
+                "{sub:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_chosen_identity_never_equals_a_signed_in_one() {

@@ -13,6 +13,16 @@ pub fn is_room_name(name: &str) -> bool {
     in_alphabet(name, b"._~-")
 }
 
+/// The `room_name` a signer's body must hold (LiveKit's, Twilio's), or why
+/// it is refused (the 400's message): missing, or outside the room alphabet.
+pub(crate) fn room_name(asked: Option<&str>) -> Result<&str, &'static str> {
+    match asked {
+        None => Err("room_name is required."),
+        Some(room) if is_room_name(room) => Ok(room),
+        Some(_) => Err("room_name must be 1-128 bytes of A-Z a-z 0-9 . _ ~ -"),
+    }
+}
+
 /// A stream id: 1-128 bytes of `A-Z a-z 0-9 . _ -`.
 pub fn is_stream_id(id: &str) -> bool {
     in_alphabet(id, b"._-")

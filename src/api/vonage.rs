@@ -38,7 +38,7 @@ impl Vendor {
             "token": minted.token(),
             "applicationId": vonage.application_id(),
             "sessionId": grant.session_id,
-            "role": grant.role.as_str(),
+            "role": grant.role,
             "expiresAt": minted.expires_at().map(|at| at.to_string()),
         });
         Ok(json_response(StatusCode::OK, &body))

@@ -107,50 +107,39 @@ pub(super) fn providers(env: &Env<'_>, lambda: bool) -> Result<Providers, Config
                 .find(|(field, _)| *field == name)
                 .and_then(|(_, value)| value.clone())
         });
-        if cas.is_some() {
-            credentials.cas().map_err(|e| {
-                invalid(
-                    e.variable(),
-                    format!("{e} (set SECRET_ID, or API_KEY and API_SECRET)"),
-                )
-            })?;
-        }
-        if aipix.is_some() {
-            credentials
-                .aipix()
-                .map_err(|e| invalid(e.variable(), format!("{e} (set SECRET_ID, or AIPIX_API_TOKEN)")))?;
-        }
-        if livekit.is_some() {
-            credentials.livekit().map_err(|e| {
-                invalid(
-                    e.variable(),
-                    format!("{e} (set SECRET_ID, or LIVEKIT_API_KEY and LIVEKIT_API_SECRET)"),
-                )
-            })?;
-        }
-        if agora.is_some() {
-            credentials.agora().map_err(|e| {
-                invalid(
-                    e.variable(),
-                    format!("{e} (set SECRET_ID, or AGORA_APP_CERTIFICATE)"),
-                )
-            })?;
-        }
-        if twilio.is_some() {
-            credentials.twilio().map_err(|e| {
-                invalid(
-                    e.variable(),
-                    format!("{e} (set SECRET_ID, or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)"),
-                )
-            })?;
-        }
-        if vonage.is_some() {
-            credentials.vonage().map_err(|e| {
-                invalid(
-                    e.variable(),
-                    format!("{e} (set SECRET_ID, or VONAGE_PRIVATE_KEY)"),
-                )
-            })?;
+        // Each enabled provider's fields, and what to set when they are wrong.
+        let checks = [
+            (
+                cas.is_some(),
+                credentials.cas().map(drop),
+                "API_KEY and API_SECRET",
+            ),
+            (aipix.is_some(), credentials.aipix().map(drop), "AIPIX_API_TOKEN"),
+            (
+                livekit.is_some(),
+                credentials.livekit().map(drop),
+                "LIVEKIT_API_KEY and LIVEKIT_API_SECRET",
+            ),
+            (
+                agora.is_some(),
+                credentials.agora().map(drop),
+                "AGORA_APP_CERTIFICATE",
+            ),
+            (
+                twilio.is_some(),
+                credentials.twilio().map(drop),
+                "TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET",
+            ),
+            (
+                vonage.is_some(),
+                credentials.vonage().map(drop),
+                "VONAGE_PRIVATE_KEY",
+            ),
+        ];
+        for (enabled, usable, fields) in checks {
+            if let (true, Err(e)) = (enabled, usable) {
+                return Err(invalid(e.variable(), format!("{e} (set SECRET_ID, or {fields})")));
+            }
         }
         Some(CredentialSource::Environment(Box::new(credentials)))
     };

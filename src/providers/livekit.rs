@@ -21,7 +21,7 @@ pub use crate::identity::IdentitySource;
 use crate::json::object_or_empty;
 use crate::jwt;
 pub use crate::names::{AllowedRooms, RoomPattern};
-use crate::names::{is_plain_text, is_room_name};
+use crate::names::{is_plain_text, room_name};
 use crate::providers::{Minted, UpstreamError, signing_credentials};
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
@@ -199,15 +199,7 @@ impl LiveKitPolicy {
     /// `sub` is the JWT authorizer's, when API Gateway verified one. Sizes
     /// are UTF-8 bytes, as the token carries them.
     pub fn decide(&self, asked: &TokenRequest, sub: Option<&str>) -> Result<Grant, ApiError> {
-        let room = asked
-            .room_name
-            .as_deref()
-            .ok_or(ApiError::BadRequest("room_name is required."))?;
-        if !is_room_name(room) {
-            return Err(ApiError::BadRequest(
-                "room_name must be 1-128 bytes of A-Z a-z 0-9 . _ ~ -",
-            ));
-        }
+        let room = room_name(asked.room_name.as_deref()).map_err(ApiError::BadRequest)?;
         let identity_rule = self.identity_rule();
         identity_rule.check(sub, asked.participant_identity.as_deref())?;
         if asked

@@ -17,8 +17,8 @@ use crate::identity::IdentityRule;
 pub(crate) use crate::identity::IdentitySource;
 use crate::json::object_or_empty;
 use crate::jwt;
+use crate::names::room_name;
 pub(crate) use crate::names::{AllowedRooms, RoomPattern};
-use crate::names::{is_plain_text, is_room_name};
 use crate::providers::{Minted, UpstreamError, signing_credentials};
 use crate::secrets::{CredentialStore, Credentials, SecretError, SecretFormatError};
 
@@ -120,23 +120,9 @@ impl TwilioPolicy {
     /// Validates (400) and then authorizes (403) what a caller asked for.
     /// `sub` is the JWT authorizer's, when API Gateway verified one.
     pub fn decide(&self, asked: &TwilioRequest, sub: Option<&str>) -> Result<TwilioGrant, ApiError> {
-        let room = asked
-            .room_name
-            .as_deref()
-            .ok_or(ApiError::BadRequest("room_name is required."))?;
-        if !is_room_name(room) {
-            return Err(ApiError::BadRequest(
-                "room_name must be 1-128 bytes of A-Z a-z 0-9 . _ ~ -",
-            ));
-        }
+        let room = room_name(asked.room_name.as_deref()).map_err(ApiError::BadRequest)?;
         let identity_rule = self.identity_rule();
         identity_rule.check(sub, asked.user_identity.as_deref())?;
-        // The authorizer's sub is the identity as it is: it must fit too.
-        if sub.is_some_and(|sub| !is_plain_text(sub, MAX_IDENTITY)) {
-            return Err(ApiError::BadRequest(
-                "The signed-in identity is longer than Twilio's 121 bytes or holds control characters.",
-            ));
-        }
         if !self.rooms.allows(room) {
             return Err(ApiError::RoomNotAllowed);
         }

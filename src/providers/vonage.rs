@@ -66,17 +66,6 @@ pub enum Role {
     Moderator,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Subscriber => "subscriber",
-            Self::Publisher => "publisher",
-            Self::PublisherOnly => "publisheronly",
-            Self::Moderator => "moderator",
-        }
-    }
-}
-
 /// What a caller asked for, as sent. `Debug` names no session or data.
 #[derive(Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -168,11 +157,13 @@ impl VonagePolicy {
                 "data must be at most 1000 bytes with no control character.",
             ));
         }
-        if sub.is_some_and(|sub| !is_plain_text(sub, MAX_IDENTITY)) {
-            return Err(ApiError::BadRequest(
-                "The signed-in identity is longer than 256 bytes or holds control characters.",
-            ));
-        }
+        // Nobody chooses an identity here: the sub, or a random one.
+        let rule = IdentityRule {
+            source: IdentitySource::Caller,
+            max_bytes: MAX_IDENTITY,
+            invalid: "",
+        };
+        rule.check(sub, None)?;
         let role = match asked.role {
             Some(role) => role,
             None if self.roles.publisher => Role::Publisher,
@@ -190,12 +181,6 @@ impl VonagePolicy {
         if asked.data.is_some() && !self.data {
             return Err(ApiError::DataNotAllowed);
         }
-        // Nobody chooses an identity here: the sub, or a random one.
-        let rule = IdentityRule {
-            source: IdentitySource::Caller,
-            max_bytes: MAX_IDENTITY,
-            invalid: "",
-        };
         let identity = rule.resolve(sub, None)?;
         let connection_data = serde_json::to_string(&ConnectionData {
             identity: &identity,

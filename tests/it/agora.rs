@@ -306,42 +306,33 @@ async fn the_audit_line_and_the_metrics_name_channel_and_uid_only_by_hash() {
 
 #[tokio::test]
 async fn a_malformed_key_is_a_start_up_error_naming_the_variable_never_its_value() {
+    let vars = vec![
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("AGORA_APP_ID", AGORA_APP_ID.to_owned()),
+        ("AGORA_APP_CERTIFICATE", AGORA_CERTIFICATE.to_owned()),
+        ("AGORA_CHANNELS", "*".to_owned()),
+    ];
     for (variable, value) in [
         ("AGORA_APP_ID", "not-an-app-id-0123456789abcdef01"),
         ("AGORA_APP_CERTIFICATE", "cert-secret-zz0123456789abcdef01"),
     ] {
-        // Arrange
-        let mut vars = vec![
-            ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
-            ("AGORA_APP_ID", AGORA_APP_ID.to_owned()),
-            ("AGORA_APP_CERTIFICATE", AGORA_CERTIFICATE.to_owned()),
-            ("AGORA_CHANNELS", "*".to_owned()),
-        ];
-        vars.retain(|(name, _)| *name != variable);
-        vars.push((variable, value.to_owned()));
-
-        // Act
-        let (status, output) = Process::spawn(&vars).exit().await;
-
-        // Assert
-        assert!(!status.success(), "{output}");
-        assert!(output.contains(variable), "{output}");
-        assert!(!output.contains(value), "{output}");
+        assert_start_refused(vars.clone(), variable, value).await;
     }
 }
 
 /// The binary under Lambda with Agora on (`AGORA_CHANNELS=*`) and `secret`
-/// in moto, plus `extra`, ready for its first event.
-async fn agora_under_lambda(
+/// in moto, plus `extra`, given `events`: the answers and the output.
+async fn agora_answers(
     secret: &Value,
     extra: &[(&'static str, &str)],
-) -> (Moto, bench::runtime_api::RuntimeApi, Process) {
+    events: Vec<String>,
+) -> (Vec<(u64, Value, Value)>, String) {
     let mut vars = vec![
         ("AGORA_APP_ID", AGORA_APP_ID.to_owned()),
         ("AGORA_CHANNELS", "*".to_owned()),
     ];
     vars.extend(extra.iter().map(|(name, value)| (*name, (*value).to_owned())));
-    signer_under_lambda(secret, vars).await
+    signed_in_answers(secret, vars, events).await
 }
 
 fn http_api_signed_in(sub: &str, body: &str) -> String {
@@ -356,7 +347,6 @@ fn rest_api_signed_in(sub: &str, body: &str) -> String {
 async fn under_lambda_the_uid_is_the_authorizers_sub_over_http_and_rest_apis() {
     // Arrange: the certificate in the secret, the function under Lambda.
     let secret = json!({"AGORA_APP_CERTIFICATE": AGORA_CERTIFICATE});
-    let (_moto, mut runtime, vendor) = agora_under_lambda(&secret, &[("METRICS", "emf")]).await;
     let events = vec![
         http_api_signed_in("user-123", r#"{"channel":"lobby","role":"publisher"}"#),
         rest_api_signed_in("user-123", r#"{"channel":"lobby","uid":"user-123"}"#),
@@ -368,8 +358,7 @@ async fn under_lambda_the_uid_is_the_authorizers_sub_over_http_and_rest_apis() {
     ];
 
     // Act
-    let answers = invoke_all(&mut runtime, &vendor, events).await;
-    let output = vendor.stop().await;
+    let (answers, output) = agora_answers(&secret, &[("METRICS", "emf")], events).await;
 
     // Assert: the sub is the account of every token, RTC and RTM...
     for (status, cors, body) in &answers[..3] {
@@ -416,46 +405,28 @@ async fn under_lambda_the_uid_is_the_authorizers_sub_over_http_and_rest_apis() {
 
 #[tokio::test]
 async fn under_lambda_a_malformed_certificate_in_the_secret_is_503_naming_the_field() {
-    // Arrange: a certificate that is not 32 hex digits.
-    let secret = json!({"AGORA_APP_CERTIFICATE": "not-hex-secret-value-0123456789ab"});
-    let (_moto, mut runtime, vendor) = agora_under_lambda(&secret, &[]).await;
-
-    // Act
-    let answers = invoke_all(
-        &mut runtime,
-        &vendor,
-        vec![http_api_signed_in("user-123", r#"{"channel":"lobby"}"#)],
+    // A certificate that is not 32 hex digits.
+    assert_unusable_secret_is_503(
+        &json!({"AGORA_APP_CERTIFICATE": "not-hex-secret-value-0123456789ab"}),
+        vec![
+            ("AGORA_APP_ID", AGORA_APP_ID.to_owned()),
+            ("AGORA_CHANNELS", "*".to_owned()),
+        ],
+        http_api_signed_in("user-123", r#"{"channel":"lobby"}"#),
+        "AGORA_APP_CERTIFICATE is not 32 hexadecimal digits",
+        "not-hex-secret-value",
     )
     .await;
-    let output = vendor.stop().await;
-
-    // Assert
-    assert_eq!(
-        (answers[0].0, answers[0].2["error"]["code"].as_str()),
-        (503, Some("credentials_unavailable"))
-    );
-    assert_eq!(answers[0].1, ALLOWED);
-    assert!(
-        output.contains("AGORA_APP_CERTIFICATE is not 32 hexadecimal digits"),
-        "{output}"
-    );
-    assert!(!output.contains("not-hex-secret-value"), "{output}");
 }
 
 #[tokio::test]
 async fn the_agora_event_of_the_bench_is_answered_under_lambda() {
     // Arrange
     let secret = json!({"AGORA_APP_CERTIFICATE": AGORA_CERTIFICATE});
-    let (_moto, mut runtime, vendor) = agora_under_lambda(&secret, &[]).await;
-    let event = std::fs::read_to_string(format!(
-        "{}/events/http-api-post-agora-token.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let event = event_file("http-api-post-agora-token.json");
 
     // Act
-    let answers = invoke_all(&mut runtime, &vendor, vec![event]).await;
-    vendor.stop().await;
+    let (answers, _) = agora_answers(&secret, &[], vec![event]).await;
 
     // Assert: a publisher's token for `lobby`, with a random uid.
     let (status, cors, body) = &answers[0];

@@ -206,29 +206,19 @@ async fn twilio_tokens_count_against_the_quota_and_are_audited_by_hash_only() {
 
 #[tokio::test]
 async fn a_malformed_key_is_a_start_up_error_naming_the_variable_never_its_value() {
+    let vars = vec![
+        ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("TWILIO_ACCOUNT_SID", TWILIO_ACCOUNT_SID.to_owned()),
+        ("TWILIO_API_KEY_SID", TWILIO_KEY_SID.to_owned()),
+        ("TWILIO_API_KEY_SECRET", TWILIO_KEY_SECRET.to_owned()),
+        ("TWILIO_ROOMS", "*".to_owned()),
+    ];
     for (variable, value) in [
         ("TWILIO_ACCOUNT_SID", "ACnot-an-account-0123456789abcdef"),
         ("TWILIO_API_KEY_SID", "SKnot-a-key-sid-secret-0123456789"),
         ("TWILIO_API_KEY_SECRET", "secret with spaces"),
     ] {
-        // Arrange
-        let mut vars = vec![
-            ("LISTEN_ADDR", "127.0.0.1:0".to_owned()),
-            ("TWILIO_ACCOUNT_SID", TWILIO_ACCOUNT_SID.to_owned()),
-            ("TWILIO_API_KEY_SID", TWILIO_KEY_SID.to_owned()),
-            ("TWILIO_API_KEY_SECRET", TWILIO_KEY_SECRET.to_owned()),
-            ("TWILIO_ROOMS", "*".to_owned()),
-        ];
-        vars.retain(|(name, _)| *name != variable);
-        vars.push((variable, value.to_owned()));
-
-        // Act
-        let (status, output) = Process::spawn(&vars).exit().await;
-
-        // Assert
-        assert!(!status.success(), "{output}");
-        assert!(output.contains(variable), "{output}");
-        assert!(!output.contains(value), "{output}");
+        assert_start_refused(vars.clone(), variable, value).await;
     }
 }
 
@@ -241,7 +231,6 @@ async fn under_lambda_the_identity_is_the_authorizers_sub_over_http_and_rest_api
         ("TWILIO_ROOMS", "*".to_owned()),
         ("TWILIO_IDENTITY", "request".to_owned()),
     ];
-    let (_moto, mut runtime, vendor) = signer_under_lambda(&secret, vars).await;
     let path = "/twilio/token";
     let long_sub = "s".repeat(122);
     let events = vec![
@@ -261,8 +250,7 @@ async fn under_lambda_the_identity_is_the_authorizers_sub_over_http_and_rest_api
     ];
 
     // Act
-    let answers = invoke_all(&mut runtime, &vendor, events).await;
-    let output = vendor.stop().await;
+    let (answers, output) = signed_in_answers(&secret, vars, events).await;
 
     // Assert: the sub is the identity, even with the opt-in on...
     for (status, cors, body) in &answers[..2] {
@@ -291,39 +279,20 @@ async fn under_lambda_the_identity_is_the_authorizers_sub_over_http_and_rest_api
 
 #[tokio::test]
 async fn under_lambda_a_malformed_key_sid_in_the_secret_is_503_naming_the_field() {
-    // Arrange: a key SID that is not SK and 32 hex digits.
+    // A key SID that is not SK and 32 hex digits.
     let secret =
         json!({"TWILIO_API_KEY_SID": "SKnot-hex-secret-value-0123456789", "TWILIO_API_KEY_SECRET": "s"});
-    let vars = vec![
-        ("TWILIO_ACCOUNT_SID", TWILIO_ACCOUNT_SID.to_owned()),
-        ("TWILIO_ROOMS", "*".to_owned()),
-    ];
-    let (_moto, mut runtime, vendor) = signer_under_lambda(&secret, vars).await;
-
-    // Act
-    let answers = invoke_all(
-        &mut runtime,
-        &vendor,
-        vec![http_api_signed_in_at(
-            "/twilio/token",
-            "user-123",
-            r#"{"room_name":"lobby"}"#,
-        )],
+    assert_unusable_secret_is_503(
+        &secret,
+        vec![
+            ("TWILIO_ACCOUNT_SID", TWILIO_ACCOUNT_SID.to_owned()),
+            ("TWILIO_ROOMS", "*".to_owned()),
+        ],
+        http_api_signed_in_at("/twilio/token", "user-123", r#"{"room_name":"lobby"}"#),
+        "TWILIO_API_KEY_SID is not SK followed by 32 hexadecimal digits",
+        "not-hex-secret-value",
     )
     .await;
-    let output = vendor.stop().await;
-
-    // Assert
-    assert_eq!(
-        (answers[0].0, answers[0].2["error"]["code"].as_str()),
-        (503, Some("credentials_unavailable"))
-    );
-    assert_eq!(answers[0].1, ALLOWED);
-    assert!(
-        output.contains("TWILIO_API_KEY_SID is not SK followed by 32 hexadecimal digits"),
-        "{output}"
-    );
-    assert!(!output.contains("not-hex-secret-value"), "{output}");
 }
 
 #[tokio::test]
@@ -334,16 +303,10 @@ async fn the_twilio_event_of_the_bench_is_answered_under_lambda() {
         ("TWILIO_ACCOUNT_SID", TWILIO_ACCOUNT_SID.to_owned()),
         ("TWILIO_ROOMS", "*".to_owned()),
     ];
-    let (_moto, mut runtime, vendor) = signer_under_lambda(&secret, vars).await;
-    let event = std::fs::read_to_string(format!(
-        "{}/events/http-api-post-twilio-token.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let event = event_file("http-api-post-twilio-token.json");
 
     // Act
-    let answers = invoke_all(&mut runtime, &vendor, vec![event]).await;
-    vendor.stop().await;
+    let (answers, _) = signed_in_answers(&secret, vars, vec![event]).await;
 
     // Assert: a token for `lobby`, with a random identity.
     let (status, cors, body) = &answers[0];

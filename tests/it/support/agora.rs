@@ -5,10 +5,9 @@
 //! (a lock file keeps test processes from making it twice).
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 
-use super::verifiers::{npm_folder, python_venv, script_answer};
+use super::verifiers::{node_script, npm_folder, python_script, python_venv};
 
 /// The tests' Agora app (32 hex digits each, as Agora issues them).
 pub(crate) const AGORA_APP_ID: &str = "970ca35de60c44645bbae8a215061b33";
@@ -99,27 +98,11 @@ fn python() -> &'static Path {
 /// `verifySignature` with `certificate` (`verified`) and with
 /// [`OTHER_CERTIFICATE`] (`verifiedWithOther`).
 pub(crate) fn verify_agora_with_node(token: &str, certificate: &str) -> Result<serde_json::Value, String> {
-    let dir = node_dir();
-    script_answer(
-        &StdCommand::new("node")
-            .arg(dir.join("verify.mjs"))
-            .args([token, certificate, OTHER_CERTIFICATE])
-            .current_dir(dir)
-            .output()
-            .unwrap(),
-    )
+    node_script(node_dir(), "verify.mjs", &[token, certificate, OTHER_CERTIFICATE])
 }
 
 /// `agoraiotools`' `from_string(token)`, and whether its builder, given
 /// the parsed fields and `certificate`, signs the same content (`same`).
 pub(crate) fn rebuild_agora_with_python(token: &str, certificate: &str) -> Result<serde_json::Value, String> {
-    let python = python();
-    let script = python.parent().unwrap().parent().unwrap().join("rebuild.py");
-    script_answer(
-        &StdCommand::new(python)
-            .arg(script)
-            .args([token, AGORA_APP_ID, certificate])
-            .output()
-            .unwrap(),
-    )
+    python_script(python(), "rebuild.py", &[token, AGORA_APP_ID, certificate])
 }

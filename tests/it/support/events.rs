@@ -54,6 +54,11 @@ pub(crate) fn error_code(response: &Response<Body>) -> String {
 }
 
 /// An HTTP API (payload 2.0) event as API Gateway hands it over.
+/// The text of `events/<name>`.
+pub(crate) fn event_file(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
 pub(crate) fn http_api_event(
     method: &str,
     path: &str,

@@ -5,10 +5,9 @@
 //! made once (a lock file keeps test processes from making it twice).
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 
-use super::verifiers::{npm_folder, python_venv, script_answer};
+use super::verifiers::{node_script, npm_folder, python_script, python_venv};
 
 /// The LiveKit key pair of the tests (the secret over 32 bytes, as
 /// LiveKit's Python SDK wants it).
@@ -71,30 +70,14 @@ fn python() -> &'static Path {
 /// `livekit-server-sdk`'s `TokenVerifier(key, secret).verify(token)`: the
 /// claims it returns, or its error.
 pub(crate) fn verify_with_node(key: &str, secret: &str, token: &str) -> Result<serde_json::Value, String> {
-    let dir = node_dir();
-    script_answer(
-        &StdCommand::new("node")
-            .arg(dir.join("verify.mjs"))
-            .args([key, secret, token])
-            .current_dir(dir)
-            .output()
-            .unwrap(),
-    )
+    node_script(node_dir(), "verify.mjs", &[key, secret, token])
 }
 
 /// `livekit-api`'s `TokenVerifier(key, secret).verify(token)`: the claims
 /// it read (identity, name, metadata, attributes, the video grant), or its
 /// error.
 pub(crate) fn verify_with_python(key: &str, secret: &str, token: &str) -> Result<serde_json::Value, String> {
-    let python = python();
-    let script = python.parent().unwrap().parent().unwrap().join("verify.py");
-    script_answer(
-        &StdCommand::new(python)
-            .arg(script)
-            .args([key, secret, token])
-            .output()
-            .unwrap(),
-    )
+    python_script(python(), "verify.py", &[key, secret, token])
 }
 
 /// `livekit-client`'s `TokenSource.endpoint(url).fetch(options)` in Node:
@@ -103,15 +86,7 @@ pub(crate) fn fetch_with_livekit_client(
     url: &str,
     options: &serde_json::Value,
 ) -> Result<serde_json::Value, String> {
-    let dir = node_dir();
-    script_answer(
-        &StdCommand::new("node")
-            .arg(dir.join("fetch.mjs"))
-            .args([url, &options.to_string()])
-            .current_dir(dir)
-            .output()
-            .unwrap(),
-    )
+    node_script(node_dir(), "fetch.mjs", &[url, &options.to_string()])
 }
 
 /// The binary under Lambda with LiveKit on (`wss://livekit.example.com`,

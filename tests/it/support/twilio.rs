@@ -4,10 +4,9 @@
 //! reference one.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 
-use super::verifiers::{python_venv, script_answer};
+use super::verifiers::{python_script, python_venv};
 
 /// The tests' Twilio account and API key (SIDs as Twilio issues them).
 pub(crate) const TWILIO_ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -67,13 +66,5 @@ fn python() -> &'static Path {
 /// verifies it too (`verifiedWithOther`), and the `reference` claims and
 /// `referenceHeader` of Twilio's own `AccessToken` for the same inputs.
 pub(crate) fn check_twilio_with_python(token: &str, secret: &str) -> Result<serde_json::Value, String> {
-    let python = python();
-    let script = python.parent().unwrap().parent().unwrap().join("check.py");
-    script_answer(
-        &StdCommand::new(python)
-            .arg(script)
-            .args([token, secret, TWILIO_OTHER_SECRET])
-            .output()
-            .unwrap(),
-    )
+    python_script(python(), "check.py", &[token, secret, TWILIO_OTHER_SECRET])
 }

@@ -1,7 +1,8 @@
 //! What the providers' own verifiers share: a folder under
 //! `target/tmp` with npm packages, or a virtualenv with a PyPI package, each
 //! made once (a lock file keeps test processes from making it twice), and
-//! the `{"ok": ...}` / `{"error": "..."}` lines their scripts print.
+//! running their scripts, and the `{"ok": ...}` / `{"error": "..."}`
+//! lines those print.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -67,6 +68,32 @@ pub(crate) fn python_venv(name: &str, requirement: &str, import: &str, scripts: 
         std::fs::write(venv.join(file), text).unwrap();
     }
     python
+}
+
+/// `node <dir>/<script> <args>`, run in `dir` (a folder of
+/// [`npm_folder`]): what it printed, as [`script_answer`] reads it.
+pub(crate) fn node_script(dir: &Path, script: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    script_answer(
+        &StdCommand::new("node")
+            .arg(dir.join(script))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// `<python> <venv>/<script> <args>`, `python` a virtualenv's of
+/// [`python_venv`] and `script` written into it: what it printed.
+pub(crate) fn python_script(python: &Path, script: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    let venv = python.parent().unwrap().parent().unwrap();
+    script_answer(
+        &StdCommand::new(python)
+            .arg(venv.join(script))
+            .args(args)
+            .output()
+            .unwrap(),
+    )
 }
 
 /// What a script printed: `{"ok": ...}` or `{"error": "..."}`.

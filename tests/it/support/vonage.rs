@@ -4,10 +4,9 @@
 //! `target/tmp/vonage-node`, and Node's crypto for the tests' RSA keys.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 
-use super::verifiers::{npm_folder, script_answer};
+use super::verifiers::{node_script, npm_folder};
 
 /// The tests' Vonage application.
 pub(crate) const VONAGE_APPLICATION_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
@@ -58,15 +57,7 @@ fn node_dir() -> &'static Path {
 }
 
 fn node(args: &[&str]) -> Result<serde_json::Value, String> {
-    let dir = node_dir();
-    script_answer(
-        &StdCommand::new("node")
-            .arg(dir.join("vonage.mjs"))
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap(),
-    )
+    node_script(node_dir(), "vonage.mjs", args)
 }
 
 /// A fresh RSA key pair: (private key PEM in `encoding`, `pkcs8` or
