@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::api::{TokenProvider, Vendor};
 use crate::aws::{Preconnect, dynamodb_client, load_sdk, preconnect_dynamodb, secrets_manager_client};
+use crate::bans::{BanStore, Bans};
 use crate::config::{Config, CredentialSource, Mode};
 use crate::logging::chain;
 use crate::metrics::Metrics;
@@ -55,23 +56,37 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         );
         let mut vendor = Vendor::new(config.allowed_origins, Some(demo), None)
             .with_rooms(rooms)
-            .with_metrics(metrics, None);
+            .with_metrics(metrics, None)
+            .with_admin(config.admin);
         if let Some(livekit) = livekit_dev(config.livekit_dev) {
             vendor = vendor.with_livekit(livekit);
         }
+        let warm_up = config
+            .quota_table
+            .as_deref()
+            .map(|table| (table, QuotaStore::KEY))
+            .or_else(|| config.bans_table.as_deref().map(|table| (table, BanStore::KEY)));
+        let dynamo = match warm_up {
+            Some(warm_up) => {
+                let client =
+                    dynamodb_client(&Box::pin(load_sdk(lambda)).await.map_err(StartError::HttpClient)?);
+                warm_up_dynamodb(&client, warm_up).await;
+                Some(client)
+            }
+            None => None,
+        };
         if let Some(spec) = config.quota {
-            let store = match config.quota_table {
-                Some(table) => {
-                    let client =
-                        dynamodb_client(&Box::pin(load_sdk(lambda)).await.map_err(StartError::HttpClient)?);
-                    warm_up_dynamodb(&client, (&table, QuotaStore::KEY)).await;
-                    QuotaStore::dynamo(client, table)
-                }
-                None => QuotaStore::memory(),
+            let store = match (&dynamo, config.quota_table) {
+                (Some(client), Some(table)) => QuotaStore::dynamo(client.clone(), table),
+                _ => QuotaStore::memory(),
             };
             vendor = vendor.with_quota(Quota::new(spec, store, config.quota_fail));
         }
-        return Ok(vendor);
+        let bans = match (dynamo, config.bans_table) {
+            (Some(client), Some(table)) => BanStore::dynamo(client, table),
+            _ => BanStore::memory(),
+        };
+        return Ok(vendor.with_bans(Bans::new(bans, config.bans_fail)));
     };
 
     // Building the client is cheap (~0.15 ms: the trust roots are compiled
@@ -125,7 +140,8 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
                     .quota_table
                     .as_deref()
                     .map(|table| (table, QuotaStore::KEY))
-            });
+            })
+            .or_else(|| config.bans_table.as_deref().map(|table| (table, BanStore::KEY)));
         let dynamo = async {
             let Some(warm_up) = warm_up else {
                 return Ok(None);
@@ -175,7 +191,7 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         .map(|url| TokenProvider::Cas(CasClient::new(http.clone(), &url, Arc::clone(&store))));
     let livekit = config
         .livekit
-        .map(|livekit| LiveKitSigner::new(livekit, Arc::clone(&store)))
+        .map(|livekit| LiveKitSigner::new(livekit, Arc::clone(&store)).with_room_service(http.clone()))
         .or_else(|| livekit_dev(config.livekit_dev));
     let agora = config
         .agora
@@ -192,12 +208,23 @@ pub async fn cold_start(config: Config) -> Result<Vendor, StartError> {
         // Under Lambda the configuration requires the table with a quota.
         _ => QuotaStore::memory(),
     };
+    let ban_store = match (&dynamo, config.bans_table) {
+        (Some(client), Some(table)) => Some(BanStore::dynamo(client.clone(), table)),
+        // Under Lambda, bans in one instance's memory would not be bans.
+        _ if !lambda => Some(BanStore::memory()),
+        _ => None,
+    };
     let room_store = match (dynamo, config.rooms_table) {
         (Some(client), Some(table)) => Some(RoomStore::dynamo(client, table)),
         _ if !lambda => Some(RoomStore::memory_holding(config.rooms_memory_max)),
         _ => None,
     };
-    let mut vendor = Vendor::new(config.allowed_origins, tokens, streams).with_metrics(metrics, secret_read);
+    let mut vendor = Vendor::new(config.allowed_origins, tokens, streams)
+        .with_metrics(metrics, secret_read)
+        .with_admin(config.admin);
+    if let Some(ban_store) = ban_store {
+        vendor = vendor.with_bans(Bans::new(ban_store, config.bans_fail));
+    }
     if let Some(livekit) = livekit {
         vendor = vendor.with_livekit(livekit);
     }

@@ -46,6 +46,19 @@ pub enum ApiError {
     Upstream(#[from] UpstreamError),
     #[error("room not found")]
     RoomNotFound,
+    /// `DELETE /admin/rooms/{name}` ended the room: its name is closed
+    /// until `ROOM_TTL_S` has passed.
+    #[error("room ended")]
+    RoomEnded,
+    /// A ban holds for the identity the token would be for (and its room).
+    #[error("identity banned")]
+    Banned,
+    /// The bans table could not be read in time and `BANS_FAIL=closed`.
+    #[error("bans unavailable")]
+    BansUnavailable(#[source] Box<dyn StdError + Send + Sync>),
+    /// An admin route asked by a caller that is not an admin.
+    #[error("admin required")]
+    AdminRequired,
     /// The caller's quota is used up; the window ends in this many seconds.
     #[error("quota exceeded")]
     QuotaExceeded { retry_after: u64 },
@@ -60,7 +73,7 @@ pub enum ApiError {
 }
 
 /// Every code [`ApiError::code`] can answer (openapi.yaml lists the same).
-pub const ERROR_CODES: [&str; 23] = [
+pub const ERROR_CODES: [&str; 27] = [
     "bad_request",
     "origin_not_allowed",
     "payload_too_large",
@@ -68,6 +81,10 @@ pub const ERROR_CODES: [&str; 23] = [
     "method_not_allowed",
     "not_enabled",
     "room_not_found",
+    "room_ended",
+    "banned",
+    "bans_unavailable",
+    "admin_required",
     "quota_exceeded",
     "store_unavailable",
     "rooms_full",
@@ -96,6 +113,9 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotEnabled | Self::RoomsNotEnabled => StatusCode::NOT_IMPLEMENTED,
             Self::RoomNotFound => StatusCode::NOT_FOUND,
+            Self::RoomEnded => StatusCode::GONE,
+            Self::Banned | Self::AdminRequired => StatusCode::FORBIDDEN,
+            Self::BansUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Store(_) | Self::RoomsFull => StatusCode::SERVICE_UNAVAILABLE,
             Self::StreamNotAllowed
@@ -124,6 +144,10 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotEnabled | Self::RoomsNotEnabled => "not_enabled",
             Self::RoomNotFound => "room_not_found",
+            Self::RoomEnded => "room_ended",
+            Self::Banned => "banned",
+            Self::BansUnavailable(_) => "bans_unavailable",
+            Self::AdminRequired => "admin_required",
             Self::QuotaExceeded { .. } => "quota_exceeded",
             Self::Store(_) => "store_unavailable",
             Self::RoomsFull => "rooms_full",
@@ -160,6 +184,14 @@ impl ApiError {
                 "Rooms are not enabled on this deployment: set CAS_URL and ROOMS_TABLE (a DynamoDB table with partition key `room`)."
             }
             Self::RoomNotFound => "No such room, or its token has expired.",
+            Self::RoomEnded => {
+                "This room was ended by the operator; its name cannot be joined or used again for now."
+            }
+            Self::Banned => "This identity may not be given a token here (banned by the operator).",
+            Self::BansUnavailable(_) => {
+                "The bans table is not available right now, so no token is issued; try again shortly."
+            }
+            Self::AdminRequired => "This route is for the operator's admin principals only.",
             Self::QuotaExceeded { .. } => {
                 "This caller has been given its quota of tokens for now; try again after Retry-After seconds."
             }
@@ -225,6 +257,14 @@ mod tests {
             (ApiError::NotEnabled, 501, "not_enabled"),
             (ApiError::RoomsNotEnabled, 501, "not_enabled"),
             (ApiError::RoomNotFound, 404, "room_not_found"),
+            (ApiError::RoomEnded, 410, "room_ended"),
+            (ApiError::Banned, 403, "banned"),
+            (
+                ApiError::BansUnavailable("table gone".into()),
+                503,
+                "bans_unavailable",
+            ),
+            (ApiError::AdminRequired, 403, "admin_required"),
             (ApiError::QuotaExceeded { retry_after: 5 }, 429, "quota_exceeded"),
             (ApiError::StreamNotAllowed, 403, "stream_not_allowed"),
             (ApiError::RightNotAllowed, 403, "right_not_allowed"),

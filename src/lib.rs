@@ -12,6 +12,7 @@
 
 mod api;
 mod aws;
+mod bans;
 mod cold_start;
 mod config;
 mod deadline;
@@ -38,9 +39,10 @@ pub use runtime::local::serve as serve_local;
 
 // The HTTP layer.
 pub use api::cors::{AllowedOrigins, OriginCheck};
-pub use api::{ROUTES, TokenProvider, Vendor};
+pub use api::{AdminAccess, MIN_ADMIN_TOKEN, ROUTES, TokenProvider, Vendor};
 
 // The features: providers, rooms, quotas.
+pub use bans::{Ban, BanStore, Bans, is_identity as is_ban_identity, parse_pattern as parse_ban_room};
 pub use providers::agora::{
     AgoraConfig, AgoraGrant, AgoraPolicy, AgoraRequest, AgoraSigner, AskedUid, Role as AgoraRole,
     Roles as AgoraRoles, Service as AgoraService, TokenType as AgoraTokenType, sign as sign_agora,
@@ -50,8 +52,8 @@ pub use providers::aipix::{
 };
 pub use providers::cas::CasClient;
 pub use providers::livekit::{
-    AllowedRooms, DEV_API_KEY, DEV_API_SECRET, DEV_URL, Grant, Grants, IdentitySource, LiveKitConfig,
-    LiveKitPolicy, LiveKitSigner, RoomPattern, TokenRequest,
+    AllowedRooms, DEV_API_KEY, DEV_API_SECRET, DEV_URL, Grant, Grants, IdentitySource, KickFailure,
+    LiveKitConfig, LiveKitPolicy, LiveKitSigner, RoomPattern, TokenRequest,
 };
 pub use providers::twilio::{TwilioConfig, TwilioGrant, TwilioPolicy, TwilioRequest, TwilioSigner};
 pub use providers::vonage::{

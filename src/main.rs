@@ -25,7 +25,8 @@ async fn main() -> ExitCode {
 async fn run(started: Instant) -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
     let mode = config.mode.clone();
-    let vendor = cold_start(config).await?;
+    // Boxed: the cold start's future is the largest (one allocation, once).
+    let vendor = Box::pin(cold_start(config)).await?;
     vendor.cold_started(started.elapsed());
     match mode {
         Mode::Lambda => {

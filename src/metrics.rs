@@ -105,6 +105,13 @@ pub struct RequestRecord {
     /// (the quota table failed or throttled, and `QUOTA_FAIL=open`).
     #[metrics(unit = Count)]
     pub quota_bypassed: Option<u64>,
+    /// Only with bans: 1 when a ban refused the token.
+    #[metrics(unit = Count)]
+    pub banned: Option<u64>,
+    /// Only with bans: 1 when the bans table could not be read and the
+    /// request was served unchecked (`BANS_FAIL=open`).
+    #[metrics(unit = Count)]
+    pub bans_bypassed: Option<u64>,
     #[metrics(unit = Millisecond)]
     pub latency: Duration,
     /// Only when a provider was called.

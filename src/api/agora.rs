@@ -28,6 +28,8 @@ impl Vendor {
         check_json_sent(request)?;
         let asked = AgoraRequest::from_body(request.body().as_ref())?;
         let grant = agora.policy().decide(&asked, authorized_sub(request))?;
+        self.refuse_banned(Some(&grant.uid), grant.channel(), notes, deadline)
+            .await?;
         self.admit(request, notes, deadline).await?;
         let minted = agora.mint(&grant, deadline).await?;
         notes.issued = Some(Issued {

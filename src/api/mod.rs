@@ -1,7 +1,8 @@
 //! The HTTP layer: one entry point, [`Vendor::handle`], that gives each
 //! request its deadline, id and span, decides it (origin, route, method)
 //! and hands it to its route family's file ([`token`], [`streams`],
-//! [`rooms`], [`livekit`], [`agora`], [`twilio`], [`vonage`]), then writes the one request log line, the audit
+//! [`rooms`], [`livekit`], [`agora`], [`twilio`], [`vonage`]; the admin
+//! routes to [`admin`]), then writes the one request log line, the audit
 //! line and the metrics record. Providers plug in behind [`TokenProvider`]; nothing here
 //! knows how a token is made.
 
@@ -16,9 +17,11 @@ use crate::api::cors::{AllowedOrigins, OriginCheck};
 use crate::api::request::{body_too_large, caller, deadline_of, request_id, route_path, trace_id};
 use crate::api::response::{error_response, finish_headers, preflight, quota_headers};
 use crate::api::rooms::RoomRoute;
-use crate::api::route::Route;
+use crate::api::route::{AdminRoute, Route};
+use crate::bans::{Bans, Checked};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::identity::GUEST_PREFIX;
 use crate::logging::chain;
 use crate::metrics::{Metrics, RequestRecord};
 use crate::names::fingerprint;
@@ -31,6 +34,7 @@ use crate::providers::vonage::VonageSigner;
 use crate::quota::{Admission, Quota};
 use crate::rooms::Rooms;
 
+mod admin;
 mod agora;
 pub(crate) mod cors;
 mod livekit;
@@ -43,6 +47,7 @@ mod token;
 mod twilio;
 mod vonage;
 
+pub use admin::{AdminAccess, MIN_ADMIN_TOKEN};
 pub(crate) use request::{BodyTooLarge, MAX_REQUEST_BODY};
 pub use route::ROUTES;
 pub use token::TokenProvider;
@@ -58,6 +63,12 @@ pub(crate) struct Notes {
     /// open: served without a count.
     quota_bypassed: bool,
     issued: Option<Issued>,
+    /// A ban refused the token: the identity's fingerprint.
+    banned: Option<String>,
+    /// The bans table could not be read and `BANS_FAIL=open`: served unchecked.
+    bans_bypassed: bool,
+    /// An admin action was taken (its own audit line is written).
+    admin: bool,
 }
 
 /// The audit line's fields of a token handed out. Never the token; a room
@@ -97,6 +108,8 @@ pub struct Vendor {
     vonage: Option<VonageSigner>,
     rooms: Option<Rooms>,
     quota: Option<Quota>,
+    bans: Option<Bans>,
+    admin: AdminAccess,
     metrics: Metrics,
     /// How long the cold start's secret read took (for its record).
     secret_read: Option<Duration>,
@@ -116,6 +129,8 @@ impl Vendor {
             vonage: None,
             rooms: None,
             quota: None,
+            bans: None,
+            admin: AdminAccess::Off,
             metrics: Metrics::off(),
             secret_read: None,
         }
@@ -138,6 +153,18 @@ impl Vendor {
     /// Counts every token request per caller against `quota`.
     pub fn with_quota(mut self, quota: Quota) -> Self {
         self.quota = Some(quota);
+        self
+    }
+
+    /// Refuses a token to a banned identity (`bans`) on every token route.
+    pub fn with_bans(mut self, bans: Bans) -> Self {
+        self.bans = Some(bans);
+        self
+    }
+
+    /// Who may call the admin routes.
+    pub fn with_admin(mut self, admin: AdminAccess) -> Self {
+        self.admin = admin;
         self
     }
 
@@ -183,7 +210,12 @@ impl Vendor {
         };
         let span = tracing::info_span!("request", request_id = %notes.request_id);
         let path = route_path(&request).to_owned();
-        let origin = self.origins.check(request.headers());
+        // The admin routes are never a browser's: no CORS grant, whatever
+        // the `Origin`.
+        let origin = match AdminRoute::from_path(&path) {
+            Some(_) => OriginCheck::Absent,
+            None => self.origins.check(request.headers()),
+        };
         let mut upstream = UpstreamTrace::default();
 
         let result = async {
@@ -218,14 +250,16 @@ impl Vendor {
         let trace_id = trace_id(&request);
         let _entered = span.enter();
         let logged_path = route::logged(&path);
+        if let Some(identity) = &notes.banned {
+            tracing::info!(
+                caller = %audit_caller(&request, true),
+                route = %logged_path,
+                identity = %identity,
+                "refused banned"
+            );
+        }
         if let Some(issued) = &notes.issued {
-            let caller = caller(&request);
-            // A LiveKit, Agora, Twilio or Vonage identity may be the caller's own `sub`: then the sub
-            // is logged only as its fingerprint too.
-            let caller = match caller.as_str().strip_prefix("sub:") {
-                Some(sub) if issued.identity.is_some() => format!("sub{}", fingerprint(sub)),
-                _ => caller.to_string(),
-            };
+            let caller = audit_caller(&request, issued.identity.is_some());
             tracing::info!(
                 caller = %caller,
                 provider = issued.provider,
@@ -259,6 +293,8 @@ impl Vendor {
                 server_errors: u64::from(status.is_server_error()),
                 credentials_unavailable: u64::from(credentials_unusable),
                 quota_bypassed: self.quota.is_some().then_some(u64::from(notes.quota_bypassed)),
+                banned: self.bans.is_some().then_some(u64::from(notes.banned.is_some())),
+                bans_bypassed: self.bans.is_some().then_some(u64::from(notes.bans_bypassed)),
                 latency,
                 upstream_latency: (upstream.calls > 0).then_some(upstream.latency),
                 status_code: u64::from(status.as_u16()),
@@ -268,6 +304,34 @@ impl Vendor {
             });
         }
         response
+    }
+
+    /// Refuses a token for `identity` (in `room`: `None` for a route that
+    /// names no room) while a ban covers it: `403 banned`, before the quota
+    /// and the provider. `None`: no identity to check (a caller nobody
+    /// vouches for, given a fresh random one).
+    async fn refuse_banned(
+        &self,
+        identity: Option<&str>,
+        room: Option<&str>,
+        notes: &mut Notes,
+        deadline: Deadline,
+    ) -> Result<(), ApiError> {
+        let (Some(bans), Some(identity)) = (&self.bans, identity) else {
+            return Ok(());
+        };
+        match bans.check(identity, room, deadline).await {
+            Ok(checked) => {
+                notes.bans_bypassed = checked == Checked::Bypassed;
+                Ok(())
+            }
+            Err(error) => {
+                if matches!(error, ApiError::Banned) {
+                    notes.banned = Some(fingerprint(identity));
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Counts one token for `caller` (when a quota is set): `429
@@ -313,6 +377,11 @@ impl Vendor {
         upstream: &mut UpstreamTrace,
         deadline: Deadline,
     ) -> Result<Response<Body>, ApiError> {
+        if let Some(admin) = AdminRoute::from_path(path) {
+            // Boxed: the admin's future (a ban, its kicks) is larger than
+            // any token route's, and only admins pay for its allocation.
+            return Box::pin(self.admin(request, admin, notes, deadline)).await;
+        }
         if *origin == OriginCheck::Refused {
             return Err(ApiError::OriginNotAllowed);
         }
@@ -352,6 +421,22 @@ impl Vendor {
             Route::TwilioToken => self.twilio_token(request, notes, deadline).await,
             Route::VonageToken => self.vonage_token(request, notes, deadline).await,
         }
+    }
+}
+
+/// The identity a ban is checked for: `None` for a fresh random one
+/// ([`GUEST_PREFIX`]), which no ban can name yet.
+pub(crate) fn chosen(identity: &str) -> Option<&str> {
+    (!identity.starts_with(GUEST_PREFIX)).then_some(identity)
+}
+
+/// The caller as an audit line names it: a `sub` only as its fingerprint
+/// when the line also names an identity (which may be that very `sub`).
+fn audit_caller(request: &Request, with_identity: bool) -> String {
+    let caller = caller(request);
+    match caller.as_str().strip_prefix("sub:") {
+        Some(sub) if with_identity => format!("sub{}", fingerprint(sub)),
+        _ => caller.to_string(),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::api::response::json_response;
 use crate::api::{Notes, Vendor};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::identity::authorized_sub;
 use crate::providers::UpstreamTrace;
 use crate::rooms::{RoomName, RoomToken};
 
@@ -44,6 +45,8 @@ impl Vendor {
                 let name = RoomName::parse(raw).ok_or(ApiError::BadRequest(
                     "A room name is 1-128 characters of A-Z a-z 0-9 . _ ~ -",
                 ))?;
+                self.refuse_banned(authorized_sub(request), Some(name.as_str()), notes, deadline)
+                    .await?;
                 if request.method() != Method::GET {
                     self.admit(request, notes, deadline).await?;
                 }
@@ -57,8 +60,10 @@ impl Vendor {
             }
             RoomRoute::Create => {
                 check_json_body(request)?;
-                self.admit(request, notes, deadline).await?;
                 let name = RoomName::generate().map_err(|e| ApiError::Internal(Box::new(e)))?;
+                self.refuse_banned(authorized_sub(request), Some(name.as_str()), notes, deadline)
+                    .await?;
+                self.admit(request, notes, deadline).await?;
                 let room = rooms.put(&name, tokens, upstream, deadline).await?;
                 notes.issued = Some(tokens.issued(room.token.token()));
                 // `Location` as the caller addressed the API: with the

@@ -11,7 +11,7 @@ const TOKEN_METHODS: &str = "GET, POST, OPTIONS";
 
 /// Every route the vendor answers, as openapi.yaml names its paths, with its
 /// methods as `Allow` spells them (a unit test holds these to [`Route`]).
-pub const ROUTES: [(&str, &str); 8] = [
+pub const ROUTES: [(&str, &str); 10] = [
     ("/token", TOKEN_METHODS),
     ("/streams/{stream}/token", TOKEN_METHODS),
     ("/rooms", "POST, OPTIONS"),
@@ -20,7 +20,55 @@ pub const ROUTES: [(&str, &str); 8] = [
     ("/agora/token", "POST, OPTIONS"),
     ("/twilio/token", "POST, OPTIONS"),
     ("/vonage/token", "POST, OPTIONS"),
+    ("/admin/bans/{identity}", BAN_METHODS),
+    ("/admin/rooms/{name}", "DELETE"),
 ];
+
+/// `Allow` of a ban: no `OPTIONS`, since admin routes refuse preflights.
+const BAN_METHODS: &str = "GET, PUT, DELETE";
+
+/// The admin routes (src/api/admin.rs): no CORS, no preflight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AdminRoute<'a> {
+    /// `/admin/bans/{identity}`, the identity as in the raw path.
+    Ban(&'a str),
+    /// `/admin/rooms/{name}`, the name as in the raw path.
+    Room(&'a str),
+}
+
+impl<'a> AdminRoute<'a> {
+    pub(crate) fn from_path(path: &'a str) -> Option<Self> {
+        let one_segment = |rest: &'a str| (!rest.is_empty() && !rest.contains('/')).then_some(rest);
+        if let Some(rest) = path.strip_prefix("/admin/bans/") {
+            return one_segment(rest).map(Self::Ban);
+        }
+        path.strip_prefix("/admin/rooms/")
+            .and_then(one_segment)
+            .map(Self::Room)
+    }
+
+    pub(crate) fn methods(self) -> &'static str {
+        match self {
+            Self::Ban(_) => BAN_METHODS,
+            Self::Room(_) => "DELETE",
+        }
+    }
+
+    pub(crate) fn allows(self, method: &Method) -> bool {
+        match self {
+            Self::Ban(_) => [Method::GET, Method::PUT, Method::DELETE].contains(method),
+            Self::Room(_) => method == Method::DELETE,
+        }
+    }
+
+    /// The path as logged: an identity and a room name only as hashes.
+    pub(crate) fn logged(self) -> String {
+        match self {
+            Self::Ban(identity) => format!("/admin/bans/{}", fingerprint(identity)),
+            Self::Room(name) => format!("/admin/rooms/{}", fingerprint(name)),
+        }
+    }
+}
 
 /// The routes the vendor answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +148,9 @@ impl<'a> Route<'a> {
 /// `/<name>`) carries a room name, and a room name is a capability; compare
 /// the fingerprint of the path you suspect.
 pub(crate) fn logged(path: &str) -> String {
+    if let Some(admin) = AdminRoute::from_path(path) {
+        return admin.logged();
+    }
     match Route::from_path(path) {
         Some(route) => route.logged(path),
         None if path == "/" => path.to_owned(),
@@ -111,7 +162,7 @@ pub(crate) fn logged(path: &str) -> String {
 /// (so a refused origin or a preflight counts where its path points):
 /// `/token`, any `/streams/...` (not only the routed `/streams/{id}/token`),
 /// `/rooms` and `/rooms/...`, any `/livekit/...`, `/agora/...`,
-/// `/twilio/...` or `/vonage/...`, else `other`. Never the path: a room name is a
+/// `/twilio/...` or `/vonage/...`, any `/admin/...`, else `other`. Never the path: a room name is a
 /// capability.
 pub(crate) fn dimension(path: &str) -> &'static str {
     if path == "/token" {
@@ -128,6 +179,8 @@ pub(crate) fn dimension(path: &str) -> &'static str {
         "twilio"
     } else if path.starts_with("/vonage/") {
         "vonage"
+    } else if path.starts_with("/admin/") {
+        "admin"
     } else {
         "other"
     }
@@ -140,12 +193,30 @@ mod tests {
     #[test]
     fn routes_lists_exactly_what_the_router_answers() {
         for (template, methods) in ROUTES {
-            let path = template.replace("{stream}", "cam-1").replace("{name}", "party");
-            let route = Route::from_path(&path).unwrap_or_else(|| panic!("{template} is not routed"));
-            assert_eq!(route.methods(), methods, "{template}");
+            let path = template
+                .replace("{stream}", "cam-1")
+                .replace("{name}", "party")
+                .replace("{identity}", "alice");
+            let answered = match AdminRoute::from_path(&path) {
+                Some(admin) => admin.methods(),
+                None => Route::from_path(&path)
+                    .unwrap_or_else(|| panic!("{template} is not routed"))
+                    .methods(),
+            };
+            assert_eq!(answered, methods, "{template}");
+        }
+        for unrouted in [
+            "/admin/bans/",
+            "/admin/bans/a/b",
+            "/admin/rooms/",
+            "/admin/rooms/a/b",
+            "/admin/x",
+        ] {
+            assert!(AdminRoute::from_path(unrouted).is_none(), "{unrouted}");
         }
         let kinds: std::collections::BTreeSet<String> = ROUTES
             .iter()
+            .filter(|(t, _)| !t.starts_with("/admin/"))
             .map(|(t, _)| {
                 format!(
                     "{:?}",
@@ -187,6 +258,7 @@ mod tests {
             ("/agora/x", "agora"),
             ("/twilio/token", "twilio"),
             ("/vonage/token", "vonage"),
+            ("/admin/bans/alice", "admin"),
             ("/roomsx", "other"),
             ("/token/", "other"),
             ("/", "other"),

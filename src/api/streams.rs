@@ -10,6 +10,7 @@ use crate::api::response::json_response;
 use crate::api::{Issued, Notes, Vendor};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::identity::authorized_sub;
 use crate::providers::aipix::{self, Asked, StreamRequest};
 use crate::providers::{Minted, UpstreamTrace};
 
@@ -36,6 +37,8 @@ impl Vendor {
             Asked::from_body(request.body().as_ref())?
         };
         let decided = streams.policy().decide(stream, &asked)?;
+        self.refuse_banned(authorized_sub(request), Some(stream), notes, deadline)
+            .await?;
         self.admit(request, notes, deadline).await?;
         let minted = streams.mint(&decided, upstream, deadline).await?;
         notes.issued = Some(Issued::by("aipix", None));

@@ -10,6 +10,7 @@ use crate::api::response::json_response;
 use crate::api::{Issued, Notes, Vendor};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::identity::authorized_sub;
 use crate::jwt;
 use crate::providers::cas::CasClient;
 use crate::providers::demo::DemoUpstream;
@@ -60,6 +61,8 @@ impl Vendor {
         if request.method() == Method::POST {
             check_json_body(request)?;
         }
+        self.refuse_banned(authorized_sub(request), None, notes, deadline)
+            .await?;
         self.admit(request, notes, deadline).await?;
         let minted = tokens.mint(upstream, deadline).await?;
         notes.issued = Some(tokens.issued(minted.token()));

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::api::request::check_json_sent;
 use crate::api::response::json_response;
-use crate::api::{Issued, Notes, Vendor};
+use crate::api::{Issued, Notes, Vendor, chosen};
 use crate::deadline::Deadline;
 use crate::error::ApiError;
 use crate::identity::authorized_sub;
@@ -27,6 +27,8 @@ impl Vendor {
         check_json_sent(request)?;
         let asked = VonageRequest::from_body(request.body().as_ref())?;
         let grant = vonage.policy().decide(&asked, authorized_sub(request))?;
+        self.refuse_banned(chosen(&grant.identity), Some(&grant.session_id), notes, deadline)
+            .await?;
         self.admit(request, notes, deadline).await?;
         let minted = vonage.mint(&grant, deadline).await?;
         notes.issued = Some(Issued {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::api::AdminAccess;
 use crate::api::cors::AllowedOrigins;
 use crate::metrics::MetricsSetting;
 use crate::providers::agora::AgoraConfig;
@@ -22,6 +23,7 @@ use crate::quota::{FailMode, QuotaSpec};
 use crate::secrets::Credentials;
 use crate::tls::ExtraRoots;
 
+mod admin;
 mod agora;
 mod env;
 mod livekit;
@@ -107,6 +109,15 @@ pub struct Config {
     pub quota_fail: FailMode,
     /// `METRICS` and `METRICS_NAMESPACE`: the EMF records, on or off.
     pub metrics: MetricsSetting,
+    /// `ADMIN_TOKEN` (local mode) or IAM and `ADMIN_PRINCIPALS` (Lambda):
+    /// who may call the admin routes.
+    pub admin: AdminAccess,
+    /// `BANS_TABLE`: the DynamoDB table of bans. Unset: bans live in memory
+    /// in local mode, and are off (501) under Lambda.
+    pub bans_table: Option<String>,
+    /// `BANS_FAIL`: answer 503 (`closed`, the default) or serve unchecked
+    /// (`open`) when the bans table cannot be read.
+    pub bans_fail: FailMode,
 }
 
 impl Config {
@@ -142,6 +153,7 @@ impl Config {
         let rooms_memory_max = rooms::memory_max(&env)?;
         let quota = quota::settings(&env, lambda)?;
         let metrics = server::metrics(&env, lambda)?;
+        let admin = admin::settings(&env, lambda)?;
         let extra_roots = server::extra_roots(&env)?;
         Ok(Self {
             mode,
@@ -165,6 +177,9 @@ impl Config {
             quota_table: quota.table,
             quota_fail: quota.fail,
             metrics,
+            admin: admin.access,
+            bans_table: admin.bans_table,
+            bans_fail: admin.bans_fail,
         })
     }
 }

@@ -86,7 +86,11 @@ impl Rooms {
     /// never waits.
     pub async fn get(&self, room: &RoomName, deadline: Deadline) -> Result<RoomToken, ApiError> {
         let item = self.read(room, deadline).await?;
-        let now = Timestamp::now().as_second();
+        let now_ms = Timestamp::now().as_millisecond();
+        if item.as_ref().is_some_and(|i| i.ended(now_ms)) {
+            return Err(ApiError::RoomEnded);
+        }
+        let now = now_ms.div_euclid(1000);
         match item.as_ref().and_then(|i| i.valid_token(now)) {
             Some((token, expires)) => Ok(self.answer(room, token, expires, false)),
             None => Err(ApiError::RoomNotFound),
@@ -106,6 +110,9 @@ impl Rooms {
         loop {
             let item = self.read(room, deadline).await?.unwrap_or_default();
             let now_ms = Timestamp::now().as_millisecond();
+            if item.ended(now_ms) {
+                return Err(ApiError::RoomEnded);
+            }
             let now = now_ms.div_euclid(1000);
             if let Some((token, expires)) = item.valid_token(now) {
                 if now < item.renew_at(expires, self.refresh_margin) || item.leased(now_ms) {
@@ -140,6 +147,17 @@ impl Rooms {
             tokio::time::sleep(jittered(poll).min(left)).await;
             poll = (poll * 3 / 2).min(POLL_MAX);
         }
+    }
+
+    /// `DELETE /admin/rooms/{name}`: the room's token goes and its name is
+    /// closed for `ROOM_TTL_S`: reads and joins answer `410 room_ended`, and
+    /// no token is minted under it until then. A token handed out already
+    /// stays valid upstream until its own expiry.
+    pub async fn end(&self, room: &RoomName, deadline: Deadline) -> Result<(), ApiError> {
+        let until = Timestamp::now()
+            .as_millisecond()
+            .saturating_add(self.default_ttl.saturating_mul(1000));
+        Ok(in_time(deadline.within(self.store.end(room, until)).await)?)
     }
 
     /// Renews a room whose `current` token is still valid: the new token when

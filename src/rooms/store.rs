@@ -28,6 +28,9 @@ pub(crate) struct RoomItem {
     pub claim_id: Option<String>,
     /// Epoch milliseconds.
     pub lease_until: Option<i64>,
+    /// Epoch milliseconds: the room was ended (`DELETE /admin/rooms/{name}`)
+    /// and its name is closed until then.
+    pub ended_until: Option<i64>,
     /// The memory store only: the second it last filed the room under
     /// ([`Expiries`]), so that writes that do not move it file it once.
     pub(super) filed: Option<i64>,
@@ -40,6 +43,7 @@ impl std::fmt::Debug for RoomItem {
             .field("expires_at", &self.expires_at)
             .field("minted_at", &self.minted_at)
             .field("lease_until", &self.lease_until)
+            .field("ended_until", &self.ended_until)
             .finish()
     }
 }
@@ -68,16 +72,24 @@ impl RoomItem {
         self.lease_until.is_some_and(|lease| lease >= now_ms)
     }
 
+    /// Whether the room was ended and its name is still closed at `now_ms`.
+    pub(super) fn ended(&self, now_ms: i64) -> bool {
+        self.ended_until.is_some_and(|until| until > now_ms)
+    }
+
     /// Whether the memory store may forget the room at `now_ms`: no live
-    /// lease, and no token (or failed claim) still valid.
+    /// lease, no token (or failed claim) still valid, not ended.
     fn forgettable(&self, now_ms: i64) -> bool {
-        !self.leased(now_ms) && self.expires_at.is_none_or(|e| e <= now_ms.div_euclid(1000))
+        !self.leased(now_ms)
+            && !self.ended(now_ms)
+            && self.expires_at.is_none_or(|e| e <= now_ms.div_euclid(1000))
     }
 
     /// The first second (epoch) at which [`Self::forgettable`] holds.
     fn forgettable_from(&self) -> i64 {
         let lease = self.lease_until.map_or(i64::MIN, |ms| ms.div_euclid(1000) + 1);
-        lease.max(self.expires_at.unwrap_or(i64::MIN))
+        let ended = self.ended_until.map_or(i64::MIN, |ms| ms.div_euclid(1000) + 1);
+        lease.max(ended).max(self.expires_at.unwrap_or(i64::MIN))
     }
 
     fn from_attributes(item: &HashMap<String, AttributeValue>) -> Self {
@@ -94,6 +106,7 @@ impl RoomItem {
             created_at: number("createdAt"),
             claim_id: text("claimId"),
             lease_until: number("leaseUntil"),
+            ended_until: number("endedUntil"),
             filed: None,
         }
     }
@@ -309,7 +322,7 @@ impl RoomStore {
                 }
                 let memory = &mut *memory;
                 let item = memory.rooms.entry(room.as_str().to_owned()).or_default();
-                let lease_free = !item.leased(claim.now_ms);
+                let lease_free = !item.leased(claim.now_ms) && !item.ended(claim.now_ms);
                 let same_token = item.token.as_deref() == claim.old_token;
                 if !(lease_free && same_token) {
                     return Ok(false);
@@ -322,12 +335,15 @@ impl RoomStore {
                     item.expires_at = Some(expires);
                     item.token = None;
                     item.minted_at = None;
+                    item.ended_until = None;
                 }
                 memory.file(room.as_str());
                 Ok(true)
             }
             Self::Dynamo { client, table } => {
-                let lease_free = "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)";
+                // Free: no live lease, and not ended (or no longer).
+                let lease_free = "(attribute_not_exists(leaseUntil) OR leaseUntil < :now) AND \
+                                  (attribute_not_exists(endedUntil) OR endedUntil <= :now)";
                 let condition = match claim.old_token {
                     Some(_) => format!("{lease_free} AND #t = :old"),
                     None => format!("{lease_free} AND attribute_not_exists(#t)"),
@@ -349,7 +365,7 @@ impl RoomStore {
                 if let Some(expires) = claim.expires_at {
                     // No valid token: an expired one goes, so that no reader
                     // mistakes it for valid under the claim's expiry.
-                    update.push_str(", expiresAt = :exp REMOVE #t, mintedAt");
+                    update.push_str(", expiresAt = :exp REMOVE #t, mintedAt, endedUntil");
                     request =
                         request.expression_attribute_values(":exp", AttributeValue::N(expires.to_string()));
                 }
@@ -388,6 +404,7 @@ impl RoomStore {
                     created_at: Some(item.created_at.unwrap_or(now)),
                     claim_id: None,
                     lease_until: None,
+                    ended_until: None,
                     filed: item.filed,
                 };
                 memory.file(room.as_str());
@@ -413,6 +430,48 @@ impl RoomStore {
                     .await,
                 |old| old.token.as_deref() == Some(token.token()),
             ),
+        }
+    }
+
+    /// Ends the room: its token, any claim and its lease go, and its name is
+    /// closed until `until_ms` (the item then expires with DynamoDB's TTL).
+    /// One unconditional write: a claimant's later write of its token is
+    /// conditional on its claim, which this removes, so it fails.
+    pub(super) async fn end(&self, room: &RoomName, until_ms: i64) -> Result<(), StoreError> {
+        let expires = until_ms.div_euclid(1000) + 1;
+        match self {
+            Self::Memory(memory) => {
+                let mut memory = lock(memory);
+                memory.forget_expired(jiff::Timestamp::now().as_millisecond());
+                if !memory.rooms.contains_key(room.as_str()) && memory.rooms.len() >= memory.max {
+                    return Err(StoreError::Full);
+                }
+                let memory = &mut *memory;
+                let item = memory.rooms.entry(room.as_str().to_owned()).or_default();
+                *item = RoomItem {
+                    expires_at: Some(expires),
+                    ended_until: Some(until_ms),
+                    created_at: item.created_at,
+                    filed: item.filed,
+                    ..RoomItem::default()
+                };
+                memory.file(room.as_str());
+                Ok(())
+            }
+            Self::Dynamo { client, table } => client
+                .update_item()
+                .table_name(table)
+                .key(Self::KEY, AttributeValue::S(room.as_str().to_owned()))
+                .update_expression(
+                    "SET endedUntil = :until, expiresAt = :exp REMOVE #t, mintedAt, claimId, leaseUntil",
+                )
+                .expression_attribute_names("#t", "token")
+                .expression_attribute_values(":until", AttributeValue::N(until_ms.to_string()))
+                .expression_attribute_values(":exp", AttributeValue::N(expires.to_string()))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| StoreError::Failed(DisplayErrorContext(&e).to_string())),
         }
     }
 

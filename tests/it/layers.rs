@@ -28,6 +28,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("rooms", 4),
     ("quota", 4),
     ("metrics", 4),
+    ("bans", 4),
     ("providers", 5),
     ("secrets", 5),
     ("error", 5),
