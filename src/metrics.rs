@@ -112,6 +112,11 @@ pub struct RequestRecord {
     /// request was served unchecked (`BANS_FAIL=open`).
     #[metrics(unit = Count)]
     pub bans_bypassed: Option<u64>,
+    /// Only with bans: 1 when the bans table could not be read or written
+    /// (answered `503 bans_unavailable`, or served unchecked): what the
+    /// `BansUnavailable` alarm reads.
+    #[metrics(unit = Count)]
+    pub bans_unavailable: Option<u64>,
     #[metrics(unit = Millisecond)]
     pub latency: Duration,
     /// Only when a provider was called.

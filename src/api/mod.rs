@@ -252,14 +252,14 @@ impl Vendor {
         let logged_path = route::logged(&path);
         if let Some(identity) = &notes.banned {
             tracing::info!(
-                caller = %audit_caller(&request, true),
+                caller = %audit_caller(&request),
                 route = %logged_path,
                 identity = %identity,
                 "refused banned"
             );
         }
         if let Some(issued) = &notes.issued {
-            let caller = audit_caller(&request, issued.identity.is_some());
+            let caller = audit_caller(&request);
             tracing::info!(
                 caller = %caller,
                 provider = issued.provider,
@@ -295,6 +295,10 @@ impl Vendor {
                 quota_bypassed: self.quota.is_some().then_some(u64::from(notes.quota_bypassed)),
                 banned: self.bans.is_some().then_some(u64::from(notes.banned.is_some())),
                 bans_bypassed: self.bans.is_some().then_some(u64::from(notes.bans_bypassed)),
+                bans_unavailable: self
+                    .bans
+                    .is_some()
+                    .then_some(u64::from(notes.bans_bypassed || error_code == Some("bans_unavailable"))),
                 latency,
                 upstream_latency: (upstream.calls > 0).then_some(upstream.latency),
                 status_code: u64::from(status.as_u16()),
@@ -430,13 +434,14 @@ pub(crate) fn chosen(identity: &str) -> Option<&str> {
     (!identity.starts_with(GUEST_PREFIX)).then_some(identity)
 }
 
-/// The caller as an audit line names it: a `sub` only as its fingerprint
-/// when the line also names an identity (which may be that very `sub`).
-fn audit_caller(request: &Request, with_identity: bool) -> String {
+/// The caller as an audit line names it: a signed-in caller's `sub` is an
+/// identity (the one `/token` and a ban name), so only its fingerprint; a
+/// peer's address as it is.
+fn audit_caller(request: &Request) -> String {
     let caller = caller(request);
     match caller.as_str().strip_prefix("sub:") {
-        Some(sub) if with_identity => format!("sub{}", fingerprint(sub)),
-        _ => caller.to_string(),
+        Some(sub) => format!("sub{}", fingerprint(sub)),
+        None => caller.to_string(),
     }
 }
 

@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod properties;
 mod quotas;
+mod revocation;
 mod rooms;
 mod secrets_manager;
 mod tls;

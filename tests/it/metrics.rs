@@ -155,6 +155,14 @@ fn assert_request(
     if record.get("UpstreamLatency").is_some() {
         expected.insert("UpstreamLatency".to_owned(), "Milliseconds".to_owned());
     }
+    // With bans on (always locally, with BANS_TABLE under Lambda): their
+    // three counts, all 0 here.
+    if record.get("Banned").is_some() {
+        for name in ["Banned", "BansBypassed", "BansUnavailable"] {
+            expected.insert(name.to_owned(), "Count".to_owned());
+            assert_eq!(record[name], 0, "{record}");
+        }
+    }
     assert_eq!(units, expected, "{record}");
     assert_eq!(record["Route"], route, "{record}");
     assert_eq!(record["Requests"], 1, "{record}");
@@ -184,6 +192,9 @@ fn assert_request(
                 "CredentialsUnavailable",
                 "Latency",
                 "UpstreamLatency",
+                "Banned",
+                "BansBypassed",
+                "BansUnavailable",
                 "StatusCode",
                 "ErrorCode",
                 "RequestId",

@@ -26,6 +26,39 @@ try { console.log(JSON.stringify({ ok: await TokenSource.endpoint(url).fetch(JSO
 catch (e) { console.log(JSON.stringify({ error: `${e.constructor.name}: ${e.message}` })); }
 ";
 
+/// LiveKit's RoomService, as far as `RemoveParticipant` goes: every call's
+/// bearer token is checked with `livekit-server-sdk`'s own `TokenVerifier`
+/// (and its grant must be `roomAdmin` for the body's room); the answer's
+/// status is `statuses[room]` (default 200; 404 as LiveKit answers a
+/// participant not in the room). `GET /calls` lists what was received.
+const NODE_ROOM_SERVICE: &str = "import { createServer } from 'node:http';
+import { TokenVerifier } from 'livekit-server-sdk';
+const [key, secret, statuses] = process.argv.slice(2);
+const status = JSON.parse(statuses);
+const calls = [];
+const server = createServer(async (req, res) => {
+  if (req.method === 'GET' && req.url === '/calls') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify(calls));
+  }
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  const call = { path: req.url, contentType: req.headers['content-type'] ?? null };
+  try {
+    call.body = JSON.parse(text);
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const claims = await new TokenVerifier(key, secret).verify(token);
+    call.verified = { iss: claims.iss, video: claims.video, ttl: claims.exp - claims.nbf };
+    call.adminOfRoom = claims.video?.roomAdmin === true && claims.video?.room === call.body.room;
+  } catch (e) { call.error = `${e.constructor.name}: ${e.message}`; }
+  calls.push(call);
+  const code = call.adminOfRoom ? (status[call.body.room] ?? 200) : 401;
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(code === 200 ? '{}' : JSON.stringify({ code: code === 404 ? 'not_found' : 'unauthenticated', msg: 'x' }));
+});
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
+";
+
 const PYTHON_VERIFY: &str = "import json, sys
 from livekit import api
 key, secret, token = sys.argv[1:4]
@@ -49,7 +82,11 @@ fn node_dir() -> &'static Path {
             "livekit-node",
             &["livekit-server-sdk@2.19.2", "livekit-client@2.23.0"],
             "node_modules/livekit-client/package.json",
-            &[("verify.mjs", NODE_VERIFY), ("fetch.mjs", NODE_FETCH)],
+            &[
+                ("verify.mjs", NODE_VERIFY),
+                ("fetch.mjs", NODE_FETCH),
+                ("room-service.mjs", NODE_ROOM_SERVICE),
+            ],
         )
     })
 }
@@ -78,6 +115,32 @@ pub(crate) fn verify_with_node(key: &str, secret: &str, token: &str) -> Result<s
 /// error.
 pub(crate) fn verify_with_python(key: &str, secret: &str, token: &str) -> Result<serde_json::Value, String> {
     python_script(python(), "verify.py", &[key, secret, token])
+}
+
+/// A LiveKit RoomService stand-in (`NODE_ROOM_SERVICE`) for the tests'
+/// pair, answering `statuses` (`{"room": status}`): the process (killed on
+/// drop) and its base URL (`http://127.0.0.1:<port>`).
+pub(crate) async fn livekit_room_service(statuses: &serde_json::Value) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = node_dir();
+    let mut child = tokio::process::Command::new("node")
+        .arg(dir.join("room-service.mjs"))
+        .args([LIVEKIT_KEY, LIVEKIT_SECRET, &statuses.to_string()])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the stand-in starts")
+        .unwrap()
+        .expect("the stand-in prints its port");
+    let port = serde_json::from_str::<serde_json::Value>(&line).unwrap()["port"]
+        .as_u64()
+        .unwrap();
+    (child, format!("http://127.0.0.1:{port}"))
 }
 
 /// `livekit-client`'s `TokenSource.endpoint(url).fetch(options)` in Node:
