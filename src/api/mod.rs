@@ -295,10 +295,9 @@ impl Vendor {
                 quota_bypassed: self.quota.is_some().then_some(u64::from(notes.quota_bypassed)),
                 banned: self.bans.is_some().then_some(u64::from(notes.banned.is_some())),
                 bans_bypassed: self.bans.is_some().then_some(u64::from(notes.bans_bypassed)),
-                bans_unavailable: self
-                    .bans
-                    .is_some()
-                    .then_some(u64::from(notes.bans_bypassed || error_code == Some("bans_unavailable"))),
+                bans_unavailable: self.bans.is_some().then_some(u64::from(
+                    notes.bans_bypassed || error_code == Some("bans_unavailable"),
+                )),
                 latency,
                 upstream_latency: (upstream.calls > 0).then_some(upstream.latency),
                 status_code: u64::from(status.as_u16()),

@@ -5,7 +5,9 @@
 //! DynamoDB) and local upstreams. Its whole output (the metrics records
 //! included) is then scanned for every key, secret, AIPIX token, issued
 //! token, room name, LiveKit identity and participant field and the
-//! caller's bearer token.
+//! caller's bearer token; then a ban, its refusal and a room ended through
+//! the admin routes (`ADMIN_TOKEN` locally, an IAM principal under Lambda),
+//! whose token, principal, identity, rooms and reason are scanned for too.
 
 use std::time::Duration;
 
@@ -35,6 +37,9 @@ const TWILIO_ROOM: &str = "twilio-room-0c6d2e";
 const TWILIO_IDENTITY: &str = "twilio-identity-a81f3b";
 const VONAGE_SESSION: &str = "vonage-session-5b9e17";
 const VONAGE_DATA: &str = "vonage-data-e4c2a0";
+const ADMIN_TOKEN: &str = "admin-token-7f0c2d9b41e8a3c6d5f0b9e8a7c6d5f4";
+const ADMIN_ARN: &str = "arn:aws:sts::123456789012:assumed-role/Ops/admin-session-3e9d1a";
+const BAN_REASON: &str = "ban-reason-c07e5a";
 
 /// Vonage's private key for the run (PKCS#8 PEM), made once.
 fn vonage_pem() -> &'static str {
@@ -76,6 +81,7 @@ impl Run {
         let moto = Moto::start();
         moto.create_secret("tv/trace", &secret(OLD_KEY, OLD_SECRET)).await;
         create_table(&dynamodb(&moto.endpoint)).await;
+        create_keyed_table(&dynamodb(&moto.endpoint), "bans", "id").await;
         // CAS refuses anything but the new pair, so the first request rotates.
         let minting = Minting::default();
         let cas = cas_accepting_with(NEW_KEY, NEW_SECRET, minting.clone()).await;
@@ -103,6 +109,7 @@ impl Run {
             ("AIPIX_URL", aipix.uri()),
             ("AIPIX_STREAMS", "cam-1".to_owned()),
             ("ROOMS_TABLE", TABLE.to_owned()),
+            ("BANS_TABLE", "bans".to_owned()),
             ("ALLOWED_ORIGINS", ALLOWED.to_owned()),
             ("LIVEKIT_URL", "wss://livekit.example.com".to_owned()),
             ("LIVEKIT_ROOMS", "*".to_owned()),
@@ -128,6 +135,7 @@ impl Run {
             }
             Mode::Local => {
                 vars.push(("LISTEN_ADDR", "127.0.0.1:0".to_owned()));
+                vars.push(("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()));
                 // Metrics records too (on by default under Lambda only).
                 vars.push(("METRICS", "emf".to_owned()));
                 None
@@ -152,6 +160,42 @@ impl Run {
             base,
             runtime,
             invocations: 0,
+        }
+    }
+
+    /// An admin's request: `ADMIN_TOKEN` locally; under Lambda, as API
+    /// Gateway hands over an IAM-authorized one.
+    async fn admin(&mut self, method: &str, path: &str, body: &str) -> Answer {
+        match self.mode {
+            Mode::Local => {
+                let response = reqwest::Client::new()
+                    .request(method.parse().unwrap(), format!("{}{path}", self.base))
+                    .bearer_auth(ADMIN_TOKEN)
+                    .body(body.to_owned())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body = response.json().await.unwrap_or(serde_json::Value::Null);
+                Answer { status, body }
+            }
+            Mode::Lambda => {
+                let runtime = self.runtime.as_mut().unwrap();
+                self.invocations += 1;
+                let mut event: serde_json::Value =
+                    serde_json::from_str(&http_api_event(method, path, "", &[], body)).unwrap();
+                event["requestContext"]["authorizer"] =
+                    serde_json::json!({"iam": {"accountId": "123456789012", "userArn": ADMIN_ARN}});
+                runtime.invoke(&format!("trace-{}", self.invocations), event.to_string());
+                match runtime.outcome(Duration::from_secs(20)).await.map(|o| o.kind) {
+                    Some(Kind::Response(response)) => Answer {
+                        status: response["statusCode"].as_u64().unwrap() as u16,
+                        body: serde_json::from_str(response["body"].as_str().unwrap_or("null"))
+                            .unwrap_or(serde_json::Value::Null),
+                    },
+                    other => panic!("{other:?}\n{}", self.vendor.output()),
+                }
+            }
         }
     }
 
@@ -286,6 +330,23 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
             &serde_json::json!({"session_id": VONAGE_SESSION, "data": VONAGE_DATA}).to_string(),
         )
         .await;
+    // Revocation: LiveKit's identity (as issued: req:…) banned from its
+    // room, refused, read back and lifted; a room ended.
+    let identity = format!("/admin/bans/req%3A{LIVEKIT_IDENTITY}");
+    let ban_body = serde_json::json!({"rooms": [format!("{LIVEKIT_ROOM}*")], "reason": BAN_REASON});
+    let banned = run.admin("PUT", &identity, &ban_body.to_string()).await;
+    let refused = run
+        .send(
+            "POST",
+            "/livekit/token",
+            &serde_json::json!({"room_name": LIVEKIT_ROOM, "participant_identity": LIVEKIT_IDENTITY})
+                .to_string(),
+        )
+        .await;
+    let ban_read = run.admin("GET", &identity, "").await;
+    let unbanned = run.admin("DELETE", &identity, "").await;
+    let ended = run.admin("DELETE", &format!("/admin/rooms/{ROOM}"), "").await;
+    let gone = run.call("GET", &format!("/rooms/{ROOM}")).await;
     let output = run.vendor.stop().await;
 
     // Assert: every route served...
@@ -303,6 +364,19 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
     assert_eq!(agora.status, 200, "{output}");
     let agora_token = agora.body["token"].as_str().unwrap().to_owned();
     assert_eq!((twilio.status, vonage.status), (200, 200), "{output}");
+    assert_eq!(
+        [
+            banned.status,
+            refused.status,
+            ban_read.status,
+            unbanned.status,
+            ended.status,
+            gone.status
+        ],
+        [200, 403, 200, 204, 204, 410],
+        "{output}"
+    );
+    assert!(output.contains("refused banned"), "{output}");
     let signed: Vec<String> = [&twilio, &vonage]
         .iter()
         .flat_map(|answer| {
@@ -356,6 +430,10 @@ async fn every_route_leaves_nothing_secret(mode: Mode, level: (&'static str, &'s
         TWILIO_IDENTITY.to_owned(),
         VONAGE_SESSION.to_owned(),
         VONAGE_DATA.to_owned(),
+        ADMIN_TOKEN.to_owned(),
+        ADMIN_ARN.to_owned(),
+        "admin-session-3e9d1a".to_owned(),
+        BAN_REASON.to_owned(),
     ];
     // Every line of the private key's base64.
     needles.extend(

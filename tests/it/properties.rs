@@ -498,7 +498,7 @@ fn origin_header(origin: &str) -> HeaderMap {
 // --------------------------------------------------------- configuration
 
 /// Every variable `Config::from_lookup` reads.
-const VARIABLES: [&str; 29] = [
+const VARIABLES: [&str; 33] = [
     "ALLOWED_ORIGINS",
     "UPSTREAM_TIMEOUT_MS",
     "CAS_URL",
@@ -528,9 +528,14 @@ const VARIABLES: [&str; 29] = [
     "LIVEKIT_MAX_ATTRIBUTES",
     "LIVEKIT_API_KEY",
     "LIVEKIT_API_SECRET",
+    "ADMIN_TOKEN",
+    "ADMIN_PRINCIPALS",
+    "BANS_TABLE",
+    "BANS_FAIL",
 ];
 
-const CREDENTIALS: [&str; 5] = [
+const CREDENTIALS: [&str; 6] = [
+    "ADMIN_TOKEN",
     "API_KEY",
     "API_SECRET",
     "AIPIX_API_TOKEN",
@@ -596,7 +601,20 @@ fn plausible(variable: &str) -> &'static [&'static str] {
             "token-vendor/credentials",
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:tv",
         ],
-        "ROOMS_TABLE" => &["rooms"],
+        "ROOMS_TABLE" | "BANS_TABLE" => &["rooms", "bans"],
+        "ADMIN_TOKEN" => &[
+            "7d2f0c9a41b86e35d0a9c4f1e7b23a6c",
+            "7d2f0c9a41b86e35d0a9c4f1e7b23a6",
+            "7d2f0c9a41b86e35 0a9c4f1e7b23a6cc",
+        ],
+        "ADMIN_PRINCIPALS" => &[
+            "arn:aws:iam::123456789012:role/Ops",
+            "arn:aws:sts::123456789012:assumed-role/Ops/*, arn:aws:iam::123456789012:user/ci",
+            "Ops",
+            "arn:*:x",
+            ",",
+        ],
+        "BANS_FAIL" => &["closed", "open", "shut"],
         "AWS_LAMBDA_RUNTIME_API" => &["127.0.0.1:9001"],
         _ => &["x"],
     }
@@ -1468,6 +1486,134 @@ proptest! {
                 "identity_not_allowed" => prop_assert!(sub.as_deref().is_some_and(reserved)),
                 code => prop_assert!(false, "{}", code),
             },
+        }
+    }
+}
+
+// ------------------------------------------------------------ admin routes
+
+/// A vendor whose admin is `ADMIN_TOKEN` and whose bans live in memory.
+fn admin_vendor() -> token_vendor::Vendor {
+    token_vendor::Vendor::new(AllowedOrigins::Any, None, None)
+        .with_admin(token_vendor::AdminAccess::Token(
+            PROPERTY_ADMIN_TOKEN.to_owned().into(),
+        ))
+        .with_bans(token_vendor::Bans::new(
+            token_vendor::BanStore::memory(),
+            token_vendor::FailMode::Closed,
+        ))
+}
+
+const PROPERTY_ADMIN_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+/// `method path` with `body`, as the admin sends it; the answer's status
+/// and body.
+fn admin_call(vendor: &token_vendor::Vendor, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut event: Value = serde_json::from_str(&crate::support::http_api_event(
+        method,
+        path,
+        "",
+        &[("authorization", &format!("Bearer {PROPERTY_ADMIN_TOKEN}"))],
+        body,
+    ))
+    .unwrap();
+    event["rawPath"] = Value::String(path.to_owned());
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let response = runtime.block_on(vendor.handle(request));
+    let body = match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap(),
+        _ => Value::Null,
+    };
+    (response.status().as_u16(), body)
+}
+
+/// A ban's body: often shaped as the admin's, sometimes anything.
+fn ban_body() -> impl Strategy<Value = String> {
+    let room = prop_oneof!["[a-z0-9._~:-]{1,12}\\*?", Just("*".to_owned()), any::<String>(),];
+    let shaped = (
+        prop::option::of(prop::collection::vec(room, 0..4)),
+        prop::option::of(prop_oneof![0..3u64, 1..40_000_000u64]),
+        prop::option::of(any::<String>()),
+    )
+        .prop_map(|(rooms, ttl, reason)| {
+            let mut body = serde_json::Map::new();
+            if let Some(rooms) = rooms {
+                body.insert("rooms".to_owned(), rooms.into());
+            }
+            if let Some(ttl) = ttl {
+                body.insert("ttl_s".to_owned(), ttl.into());
+            }
+            if let Some(reason) = reason {
+                body.insert("reason".to_owned(), reason.into());
+            }
+            Value::Object(body).to_string()
+        });
+    prop_oneof![4 => shaped, 1 => any::<String>(), 1 => json_value().prop_map(|v| v.to_string())]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_ban_body_is_taken_or_a_bad_request_and_what_is_taken_reads_back(body in ban_body()) {
+        let vendor = admin_vendor();
+        let (status, answer) = admin_call(&vendor, "PUT", "/admin/bans/alice", &body);
+        match status {
+            200 => {
+                // Every room kept is a pattern a ban can hold; a `*` alone
+                // is every room (null).
+                if let Some(rooms) = answer["rooms"].as_array() {
+                    prop_assert!(!rooms.is_empty() && rooms.len() <= 50);
+                    for room in rooms {
+                        let room = room.as_str().unwrap();
+                        prop_assert!(token_vendor::parse_ban_room(room).is_some() && room != "*", "{}", room);
+                    }
+                }
+                let (read_status, read) = admin_call(&vendor, "GET", "/admin/bans/alice", "");
+                prop_assert_eq!(read_status, 200);
+                prop_assert_eq!(&read["rooms"], &answer["rooms"]);
+                prop_assert_eq!(&read["expiresAt"], &answer["expiresAt"]);
+                prop_assert_eq!(&read["reason"], &answer["reason"]);
+            }
+            400 => prop_assert_eq!(answer["error"]["code"].as_str(), Some("bad_request")),
+            other => prop_assert!(false, "{} for {:?}: {}", other, body, answer),
+        }
+    }
+
+    #[test]
+    fn any_identity_in_the_path_is_decoded_once_and_bounded_or_refused(identity in any::<String>(), raw in "[ -~]{0,24}") {
+        let vendor = admin_vendor();
+        let encoded: String = identity
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
+        for path in [format!("/admin/bans/{encoded}"), format!("/admin/bans/{raw}")] {
+            if http::Uri::try_from(path.as_str()).is_err() {
+                continue;
+            }
+            let (status, answer) = admin_call(&vendor, "PUT", &path, "");
+            match status {
+                200 => {
+                    let named = answer["identity"].as_str().unwrap();
+                    prop_assert!(token_vendor::is_ban_identity(named), "{:?}", named);
+                    let (read, again) = admin_call(&vendor, "GET", &path, "");
+                    prop_assert_eq!(read, 200);
+                    prop_assert_eq!(again["identity"].as_str(), Some(named));
+                }
+                400 => prop_assert_eq!(answer["error"]["code"].as_str(), Some("bad_request")),
+                // A path no admin route answers (a `/` in the segment, none).
+                404 => prop_assert_eq!(answer["error"]["code"].as_str(), Some("not_found")),
+                other => prop_assert!(false, "{} for {:?}: {}", other, path, answer),
+            }
+        }
+        if !identity.is_empty() && identity.len() <= 256 && !identity.chars().any(char::is_control) {
+            let (status, answer) = admin_call(&vendor, "PUT", &format!("/admin/bans/{encoded}"), "");
+            prop_assert_eq!(status, 200);
+            prop_assert_eq!(answer["identity"].as_str(), Some(identity.as_str()));
         }
     }
 }

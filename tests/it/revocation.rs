@@ -58,7 +58,12 @@ impl Instance {
     async fn call(&mut self, event: String) -> (u64, Option<String>, Value) {
         let n = INVOCATIONS.fetch_add(1, Ordering::SeqCst);
         self.runtime.invoke(&format!("revocation-{n}"), event);
-        match self.runtime.outcome(Duration::from_secs(20)).await.map(|o| o.kind) {
+        match self
+            .runtime
+            .outcome(Duration::from_secs(20))
+            .await
+            .map(|o| o.kind)
+        {
             Some(Kind::Response(response)) => {
                 let cors = response["headers"]
                     .as_object()
@@ -94,10 +99,7 @@ fn livekit_secret() -> Value {
 }
 
 fn livekit_vars(url: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("LIVEKIT_URL", url.to_owned()),
-        ("LIVEKIT_ROOMS", "*".to_owned()),
-    ]
+    vec![("LIVEKIT_URL", url.to_owned()), ("LIVEKIT_ROOMS", "*".to_owned())]
 }
 
 /// An HTTP API event as API Gateway hands over an IAM-authorized request
@@ -136,7 +138,12 @@ fn signed_in(method: &str, path: &str, sub: &str, body: &str) -> String {
 }
 
 fn livekit_for(sub: &str, room: &str) -> String {
-    signed_in("POST", "/livekit/token", sub, &json!({ "room_name": room }).to_string())
+    signed_in(
+        "POST",
+        "/livekit/token",
+        sub,
+        &json!({ "room_name": room }).to_string(),
+    )
 }
 
 /// The JSON log lines of `output` whose message is `message`.
@@ -160,7 +167,9 @@ async fn a_ban_on_one_instance_refuses_on_another_at_once_expires_by_ttl_and_del
     let (sub, path) = ("auth0|alice", "/admin/bans/auth0%7Calice");
 
     // Act and assert: banned on A, refused on B at once, with CORS.
-    let (status, cors, ban) = a.call(admin("PUT", path, r#"{"reason":"abuse"}"#, Some(OPS))).await;
+    let (status, cors, ban) = a
+        .call(admin("PUT", path, r#"{"reason":"abuse"}"#, Some(OPS)))
+        .await;
     assert_eq!(status, 200, "{ban}");
     assert_eq!(cors, None, "an admin answer carries no CORS grant");
     assert_eq!(
@@ -168,11 +177,22 @@ async fn a_ban_on_one_instance_refuses_on_another_at_once_expires_by_ttl_and_del
         json!({"identity": sub, "rooms": null, "expiresAt": null, "reason": "abuse", "kicked": 0, "kickFailures": []})
     );
     let (status, cors, body) = b.call(livekit_for(sub, "party-1")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("banned")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("banned")),
+        "{body}"
+    );
     assert_eq!(cors.as_deref(), Some(ALLOWED));
-    assert_eq!(b.call(livekit_for("bob", "party-1")).await.0, 201, "others are served");
+    assert_eq!(
+        b.call(livekit_for("bob", "party-1")).await.0,
+        201,
+        "others are served"
+    );
     let (status, _, read) = b.call(admin("GET", path, "", Some(OPS))).await;
-    assert_eq!((status, &read["identity"], &read["rooms"]), (200, &json!(sub), &Value::Null));
+    assert_eq!(
+        (status, &read["identity"], &read["rooms"]),
+        (200, &json!(sub), &Value::Null)
+    );
 
     // DELETE on B lifts it on A at once; GET then finds none.
     let (status, _, body) = b.call(admin("DELETE", path, "", Some(OPS))).await;
@@ -180,7 +200,11 @@ async fn a_ban_on_one_instance_refuses_on_another_at_once_expires_by_ttl_and_del
     assert_eq!(a.call(livekit_for(sub, "party-1")).await.0, 201);
     let (status, _, body) = a.call(admin("GET", path, "", Some(OPS))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
-    assert_eq!(b.call(admin("DELETE", path, "", Some(OPS))).await.0, 204, "also when none");
+    assert_eq!(
+        b.call(admin("DELETE", path, "", Some(OPS))).await.0,
+        204,
+        "also when none"
+    );
 
     // A ban for 2 s holds, then ends by itself.
     let (status, _, ban) = a.call(admin("PUT", path, r#"{"ttl_s":2}"#, Some(OPS))).await;
@@ -200,10 +224,21 @@ async fn a_ban_on_one_instance_refuses_on_another_at_once_expires_by_ttl_and_del
     }
     let refused = lines_saying(&output, "refused banned");
     assert_eq!(refused.len(), 2, "{output}");
-    assert!(refused.iter().all(|l| l["fields"]["identity"] == fingerprint(sub)), "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|l| l["fields"]["identity"] == fingerprint(sub)),
+        "{refused:?}"
+    );
     let mut actions: Vec<_> = lines_saying(&output, "admin")
         .iter()
-        .map(|l| (l["fields"]["action"].clone(), l["fields"]["admin"].clone(), l["fields"]["identity"].clone()))
+        .map(|l| {
+            (
+                l["fields"]["action"].clone(),
+                l["fields"]["admin"].clone(),
+                l["fields"]["identity"].clone(),
+            )
+        })
         .collect();
     actions.sort_by_key(|action| action.0.to_string());
     let (ops, who) = (json!(fingerprint(OPS)), json!(fingerprint(sub)));
@@ -263,17 +298,33 @@ async fn every_token_route_refuses_a_banned_identity_before_its_quota_and_its_pr
         livekit_for(who, "party-1"),
         signed_in("POST", "/agora/token", who, r#"{"channel":"party-1"}"#),
         signed_in("POST", "/twilio/token", who, r#"{"room_name":"party-1"}"#),
-        signed_in("POST", "/vonage/token", who, r#"{"session_id":"1_MX4xMjM0NTY3OH4"}"#),
+        signed_in(
+            "POST",
+            "/vonage/token",
+            who,
+            r#"{"session_id":"1_MX4xMjM0NTY3OH4"}"#,
+        ),
     ];
 
     // Act: banned from every room; then from party-* only.
-    assert_eq!(vendor.call(admin("PUT", "/admin/bans/mallory", "", Some(OPS))).await.0, 200);
+    assert_eq!(
+        vendor
+            .call(admin("PUT", "/admin/bans/mallory", "", Some(OPS)))
+            .await
+            .0,
+        200
+    );
     let mut refusals = Vec::new();
     for request in &requests {
         refusals.push(vendor.call(request.clone()).await);
     }
     let (status, _, ban) = vendor
-        .call(admin("PUT", "/admin/bans/mallory", r#"{"rooms":["party-*"]}"#, Some(OPS)))
+        .call(admin(
+            "PUT",
+            "/admin/bans/mallory",
+            r#"{"rooms":["party-*"]}"#,
+            Some(OPS),
+        ))
         .await;
     assert_eq!((status, &ban["rooms"]), (200, &json!(["party-*"])));
     let in_party = vendor.call(livekit_for(who, "party-1")).await;
@@ -285,10 +336,17 @@ async fn every_token_route_refuses_a_banned_identity_before_its_quota_and_its_pr
     // Assert: each refusal is 403 banned with CORS, and none spent the
     // quota or reached a provider: the one token after them was served.
     for (n, (status, cors, body)) in refusals.iter().enumerate() {
-        assert_eq!((*status, body["error"]["code"].as_str()), (403, Some("banned")), "#{n}: {body}");
+        assert_eq!(
+            (*status, body["error"]["code"].as_str()),
+            (403, Some("banned")),
+            "#{n}: {body}"
+        );
         assert_eq!(cors.as_deref(), Some(ALLOWED), "#{n}");
     }
-    assert_eq!((in_party.0, in_party.2["error"]["code"].as_str()), (403, Some("banned")));
+    assert_eq!(
+        (in_party.0, in_party.2["error"]["code"].as_str()),
+        (403, Some("banned"))
+    );
     assert_eq!(token.0, 200, "{}", token.2);
     // ...and the next is over the quota, not banned: lobby is not party-*.
     assert_eq!(lobby.2["error"]["code"], "quota_exceeded", "{}", lobby.2);
@@ -335,7 +393,12 @@ async fn admin_routes_take_only_iam_principals_under_lambda_and_answer_no_cors()
         admin("PUT", path, "", None),
         signed_in("PUT", path, "alice", ""),
         admin("PUT", path, "", Some("arn:aws:iam::123456789012:user/intern")),
-        admin("PUT", path, "", Some("arn:aws:sts::123456789012:assumed-role/Opsx/s")),
+        admin(
+            "PUT",
+            path,
+            "",
+            Some("arn:aws:sts::123456789012:assumed-role/Opsx/s"),
+        ),
         admin("OPTIONS", path, "", Some(OPS)),
         rest("arn:aws:iam::123456789012:user/intern"),
     ];
@@ -354,15 +417,27 @@ async fn admin_routes_take_only_iam_principals_under_lambda_and_answer_no_cors()
     assert_eq!(vendor.call(admin("GET", path, "", Some(user))).await.0, 200);
     assert_eq!(vendor.call(rest(user)).await.0, 200, "a REST API's IAM identity");
     let (status, _, body) = vendor.call(admin("POST", path, "", Some(OPS))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (405, Some("method_not_allowed")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
     let (status, _, body) = vendor.call(admin("PUT", "/admin/bans/%FF", "", Some(OPS))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_request")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
     let (status, _, body) = vendor
         .call(admin("PUT", path, r#"{"rooms":["a b"]}"#, Some(OPS)))
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_request")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
     let output = vendor.process.stop().await;
-    assert!(!output.contains("user/ci") && !output.contains("session-7"), "{output}");
+    assert!(
+        !output.contains("user/ci") && !output.contains("session-7"),
+        "{output}"
+    );
 }
 
 #[tokio::test]
@@ -383,14 +458,24 @@ async fn an_unreadable_bans_table_fails_closed_by_default_or_open_as_configured(
     // Assert: closed is 503 bans_unavailable with CORS; open serves and
     // counts it; an admin write never fails open.
     assert_eq!(
-        (refused.0, refused.1.as_deref(), refused.2["error"]["code"].as_str()),
+        (
+            refused.0,
+            refused.1.as_deref(),
+            refused.2["error"]["code"].as_str()
+        ),
         (503, Some(ALLOWED), Some("bans_unavailable"))
     );
     assert_eq!(served.0, 201, "{}", served.2);
-    assert_eq!((admin_write.0, admin_write.2["error"]["code"].as_str()), (503, Some("bans_unavailable")));
+    assert_eq!(
+        (admin_write.0, admin_write.2["error"]["code"].as_str()),
+        (503, Some("bans_unavailable"))
+    );
     let closed_output = closed.process.stop().await;
     let open_output = open.process.stop().await;
-    assert!(closed_output.contains(r#""BansUnavailable":1"#), "{closed_output}");
+    assert!(
+        closed_output.contains(r#""BansUnavailable":1"#),
+        "{closed_output}"
+    );
     assert!(open_output.contains(r#""BansBypassed":1"#), "{open_output}");
     assert!(open_output.contains("BANS_FAIL=open"), "{open_output}");
 }
@@ -405,16 +490,29 @@ async fn a_ban_naming_rooms_removes_the_participant_from_livekit_through_its_roo
 
     // Act
     let body = json!({"rooms": ["party-k1", "lobby-k2", "broken-k3", "team-*"]}).to_string();
-    let (status, _, ban) = vendor.call(admin("PUT", "/admin/bans/alice", &body, Some(OPS))).await;
-    let calls: Value = reqwest::get(format!("{url}/calls")).await.unwrap().json().await.unwrap();
+    let (status, _, ban) = vendor
+        .call(admin("PUT", "/admin/bans/alice", &body, Some(OPS)))
+        .await;
+    let calls: Value = reqwest::get(format!("{url}/calls"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
 
     // Assert: one removal, one not there, one failure reported; no call
     // for a pattern; each call as LiveKit's SDK makes it.
     assert_eq!(status, 200, "{ban}");
     assert_eq!(ban["kicked"], 1);
-    assert_eq!(ban["kickFailures"], json!([{"room": "broken-k3", "reason": "status_500"}]));
+    assert_eq!(
+        ban["kickFailures"],
+        json!([{"room": "broken-k3", "reason": "status_500"}])
+    );
     let calls = calls.as_array().unwrap();
-    let rooms: Vec<&str> = calls.iter().map(|c| c["body"]["room"].as_str().unwrap()).collect();
+    let rooms: Vec<&str> = calls
+        .iter()
+        .map(|c| c["body"]["room"].as_str().unwrap())
+        .collect();
     assert_eq!(rooms, ["broken-k3", "lobby-k2", "party-k1"], "{calls:?}");
     for call in calls {
         assert_eq!(call["error"], Value::Null, "{call}");
@@ -474,7 +572,9 @@ async fn locally_admin_token_guards_the_admin_routes_and_bans_live_in_memory() {
         let body: Value = answer.json().await.unwrap();
         assert_eq!(body["error"]["code"], "admin_required");
     }
-    let preflight = ban(port, reqwest::Method::OPTIONS, Some(ADMIN_TOKEN)).await.unwrap();
+    let preflight = ban(port, reqwest::Method::OPTIONS, Some(ADMIN_TOKEN))
+        .await
+        .unwrap();
     assert_eq!(preflight.status(), 403);
     assert!(preflight.headers().get("access-control-allow-methods").is_none());
     let off = ban(other, reqwest::Method::PUT, Some(ADMIN_TOKEN)).await.unwrap();
@@ -489,11 +589,20 @@ async fn locally_admin_token_guards_the_admin_routes_and_bans_live_in_memory() {
     assert_eq!(refused.status(), 403);
     assert_eq!(refused.headers()["access-control-allow-origin"], ALLOWED);
     assert_eq!(twilio("bob").await.unwrap().status(), 200);
-    assert_eq!(ban(port, reqwest::Method::DELETE, Some(ADMIN_TOKEN)).await.unwrap().status(), 204);
+    assert_eq!(
+        ban(port, reqwest::Method::DELETE, Some(ADMIN_TOKEN))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     assert_eq!(twilio("alice").await.unwrap().status(), 200);
 
     let output = with.stop().await + &without.stop().await;
-    assert!(!output.contains(ADMIN_TOKEN) && !output.contains("alice"), "{output}");
+    assert!(
+        !output.contains(ADMIN_TOKEN) && !output.contains("alice"),
+        "{output}"
+    );
 }
 
 #[tokio::test]
@@ -539,7 +648,10 @@ async fn ending_a_room_closes_its_name_until_the_end_passes() {
         .send()
         .await
         .unwrap();
-    let reads = [room(reqwest::Method::GET).await.unwrap(), room(reqwest::Method::PUT).await.unwrap()];
+    let reads = [
+        room(reqwest::Method::GET).await.unwrap(),
+        room(reqwest::Method::PUT).await.unwrap(),
+    ];
 
     // Assert: 204, then 410 room_ended with CORS for a read and a join,
     // and no new token minted under the name.
@@ -554,7 +666,10 @@ async fn ending_a_room_closes_its_name_until_the_end_passes() {
     let item = dynamo
         .get_item()
         .table_name(TABLE)
-        .key("room", aws_sdk_dynamodb::types::AttributeValue::S("party-9".into()))
+        .key(
+            "room",
+            aws_sdk_dynamodb::types::AttributeValue::S("party-9".into()),
+        )
         .send()
         .await
         .unwrap();
@@ -569,7 +684,10 @@ async fn ending_a_room_closes_its_name_until_the_end_passes() {
     dynamo
         .update_item()
         .table_name(TABLE)
-        .key("room", aws_sdk_dynamodb::types::AttributeValue::S("party-9".into()))
+        .key(
+            "room",
+            aws_sdk_dynamodb::types::AttributeValue::S("party-9".into()),
+        )
         .update_expression("SET endedUntil = :past")
         .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
         .send()
