@@ -26,6 +26,9 @@ pub enum ApiError {
     NotEnabled,
     #[error("rooms not configured")]
     RoomsNotEnabled,
+    /// Under Lambda without `BANS_TABLE`.
+    #[error("bans not configured")]
+    BansNotEnabled,
     #[error("stream not allowed by policy")]
     StreamNotAllowed,
     #[error("right not allowed by policy")]
@@ -111,7 +114,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::NotEnabled | Self::RoomsNotEnabled => StatusCode::NOT_IMPLEMENTED,
+            Self::NotEnabled | Self::RoomsNotEnabled | Self::BansNotEnabled => StatusCode::NOT_IMPLEMENTED,
             Self::RoomNotFound => StatusCode::NOT_FOUND,
             Self::RoomEnded => StatusCode::GONE,
             Self::Banned | Self::AdminRequired => StatusCode::FORBIDDEN,
@@ -142,7 +145,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::NotEnabled | Self::RoomsNotEnabled => "not_enabled",
+            Self::NotEnabled | Self::RoomsNotEnabled | Self::BansNotEnabled => "not_enabled",
             Self::RoomNotFound => "room_not_found",
             Self::RoomEnded => "room_ended",
             Self::Banned => "banned",
@@ -182,6 +185,9 @@ impl ApiError {
             }
             Self::RoomsNotEnabled => {
                 "Rooms are not enabled on this deployment: set CAS_URL and ROOMS_TABLE (a DynamoDB table with partition key `room`)."
+            }
+            Self::BansNotEnabled => {
+                "Bans are not enabled on this deployment: set BANS_TABLE (a DynamoDB table with partition key `id`)."
             }
             Self::RoomNotFound => "No such room, or its token has expired.",
             Self::RoomEnded => {
@@ -256,6 +262,7 @@ mod tests {
             (ApiError::MethodNotAllowed("GET"), 405, "method_not_allowed"),
             (ApiError::NotEnabled, 501, "not_enabled"),
             (ApiError::RoomsNotEnabled, 501, "not_enabled"),
+            (ApiError::BansNotEnabled, 501, "not_enabled"),
             (ApiError::RoomNotFound, 404, "room_not_found"),
             (ApiError::RoomEnded, 410, "room_ended"),
             (ApiError::Banned, 403, "banned"),

@@ -47,6 +47,7 @@ const TWILIO_SECRET_NAME: &str = "bench/twilio";
 const VONAGE_SECRET_NAME: &str = "bench/vonage";
 const ROOMS_TABLE: &str = "bench-rooms";
 const QUOTA_TABLE: &str = "bench-quotas";
+const BANS_TABLE: &str = "bench-bans";
 
 struct Options {
     runs: usize,
@@ -437,6 +438,7 @@ async fn main() -> Result<(), Error> {
     let tables = aws_sdk_dynamodb::Client::new(&sdk(&moto.endpoint));
     create_table(&tables, ROOMS_TABLE, "room").await?;
     create_table(&tables, QUOTA_TABLE, "pk").await?;
+    create_table(&tables, BANS_TABLE, "id").await?;
     // Warm the harness's own SDK code path once; the round trips measured
     // below (a new client each, new connection included) pair with the
     // vendor's cold starts, run by run.
@@ -540,6 +542,22 @@ async fn main() -> Result<(), Error> {
         &[("VONAGE_APPLICATION_ID", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")],
         "http-api-post-vonage-token.json",
     )?;
+    // LiveKit with bans (BANS_TABLE): a signed-in caller's every token
+    // request reads its ban, strongly consistent, in DynamoDB.
+    let (vendor_bans, mut bans_events) = alone(
+        "token-vendor with LiveKit and bans",
+        LIVEKIT_SECRET_NAME,
+        &[
+            ("LIVEKIT_URL", "wss://livekit.example.com"),
+            ("LIVEKIT_ROOMS", "*"),
+            ("BANS_TABLE", BANS_TABLE),
+        ],
+        "http-api-post-livekit-token.json",
+    )?;
+    let mut signed_in: serde_json::Value = serde_json::from_str(&bans_events.0)?;
+    signed_in["requestContext"]["authorizer"] =
+        serde_json::json!({"jwt": {"claims": {"sub": "bench-user"}, "scopes": null}});
+    bans_events.0 = signed_in.to_string();
     // With a quota: every token request counts in DynamoDB.
     let mut quota_env = vendor.env.clone();
     quota_env.extend([
@@ -749,6 +767,17 @@ async fn main() -> Result<(), Error> {
         line(
             "LiveKit: per warm POST /livekit/token",
             livekit.per_get,
+            hello.per_get,
+        );
+        let bans = instructions(&vendor_bans, requests, &plain, &bans_events).await?;
+        line(
+            "LiveKit with bans: per warm POST /livekit/token (signed in)",
+            bans.per_get,
+            hello.per_get,
+        );
+        line(
+            "bans: added per token request (the ban's read)",
+            bans.per_get - livekit.per_get,
             hello.per_get,
         );
         let agora = instructions(&vendor_agora, requests, &plain, &agora_events).await?;

@@ -29,8 +29,9 @@ use crate::rooms::RoomName;
 /// The shortest `ADMIN_TOKEN`.
 pub const MIN_ADMIN_TOKEN: usize = 32;
 
-/// Who may call the admin routes.
-#[derive(Debug, Clone, Default)]
+/// Who may call the admin routes. `Debug` names neither the token nor a
+/// principal.
+#[derive(Clone, Default)]
 pub enum AdminAccess {
     /// Local mode without `ADMIN_TOKEN`: the admin routes are 404.
     #[default]
@@ -42,6 +43,19 @@ pub enum AdminAccess {
     /// with IAM, and with `ADMIN_PRINCIPALS` only those ARNs (an entry
     /// ending in `*` is a prefix: `arn:aws:sts::123:assumed-role/Ops/*`).
     Iam { principals: Option<Vec<String>> },
+}
+
+impl std::fmt::Debug for AdminAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Off => f.write_str("Off"),
+            Self::Token(_) => f.write_str("Token([REDACTED])"),
+            Self::Iam { principals } => f
+                .debug_struct("Iam")
+                .field("principals", &principals.as_ref().map(Vec::len))
+                .finish(),
+        }
+    }
 }
 
 impl AdminAccess {
@@ -160,13 +174,19 @@ impl BanRequest {
     }
 }
 
-/// `{identity}` of an admin path: percent-decoded once, then 1-256 bytes
-/// of plain text (400).
-fn identity_of(raw: &str) -> Result<String, ApiError> {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .ok()
-        .map(|identity| identity.into_owned())
+/// `{identity}` of an admin path, decoded once: as API Gateway's route
+/// parameter (an HTTP API's `{identity}`, which it has decoded already), else
+/// the raw segment percent-decoded here (the local server, a REST API, a
+/// Function URL); then 1-256 bytes of plain text (400).
+fn identity_of(request: &Request, raw: &str) -> Result<String, ApiError> {
+    let decoded = match request.path_parameters_ref().and_then(|p| p.first("identity")) {
+        Some(identity) => Some(identity.to_owned()),
+        None => percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .ok()
+            .map(|identity| identity.into_owned()),
+    };
+    decoded
         .filter(|identity| bans::is_identity(identity))
         .ok_or(ApiError::BadRequest(
             "The identity must be 1-256 bytes (UTF-8, percent-encoded in the path) without control characters.",
@@ -200,8 +220,8 @@ impl Vendor {
         let admin = fingerprint(&principal);
         match route {
             AdminRoute::Ban(raw) => {
-                let bans = self.bans.as_ref().ok_or(ApiError::NotEnabled)?;
-                let identity = identity_of(raw)?;
+                let bans = self.bans.as_ref().ok_or(ApiError::BansNotEnabled)?;
+                let identity = identity_of(request, raw)?;
                 let who = fingerprint(&identity);
                 match *request.method() {
                     Method::PUT => {

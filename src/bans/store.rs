@@ -1,6 +1,7 @@
 //! Where bans live: a DynamoDB table (`BANS_TABLE`, partition key `id`, the
 //! SHA-256 of the identity; TTL attribute `expiresAt`), read strongly
-//! consistent, or memory in local mode.
+//! consistent (GetItem) and written with UpdateItem alone, or memory in
+//! local mode.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -95,29 +96,56 @@ impl BanStore {
                 Ok(())
             }
             Self::Dynamo { client, table } => {
-                let mut item = HashMap::from([
-                    (Self::KEY.to_owned(), AttributeValue::S(key.to_owned())),
-                    (
-                        "createdAt".to_owned(),
-                        AttributeValue::N(Timestamp::now().as_second().to_string()),
-                    ),
-                ]);
-                if let Some(rooms) = &ban.rooms {
-                    item.insert(
-                        "rooms".to_owned(),
-                        AttributeValue::L(rooms.iter().cloned().map(AttributeValue::S).collect()),
-                    );
-                }
-                if let Some(expires) = ban.expires_at {
-                    item.insert("expiresAt".to_owned(), AttributeValue::N(expires.to_string()));
-                }
-                if let Some(reason) = &ban.reason {
-                    item.insert("reason".to_owned(), AttributeValue::S(reason.clone()));
-                }
-                client
-                    .put_item()
+                // UpdateItem, the one write the rooms and quotas already
+                // link (PutItem and DeleteItem would add their SDK code to
+                // the zip): the whole ban is set, what it lacks removed.
+                let mut set = vec!["#created = :now"];
+                let mut remove = Vec::new();
+                let mut request = client
+                    .update_item()
                     .table_name(table)
-                    .set_item(Some(item))
+                    .key(Self::KEY, AttributeValue::S(key.to_owned()))
+                    .expression_attribute_values(
+                        ":now",
+                        AttributeValue::N(Timestamp::now().as_second().to_string()),
+                    );
+                match &ban.rooms {
+                    Some(rooms) => {
+                        set.push("#rooms = :rooms");
+                        request = request.expression_attribute_values(
+                            ":rooms",
+                            AttributeValue::L(rooms.iter().cloned().map(AttributeValue::S).collect()),
+                        );
+                    }
+                    None => remove.push("#rooms"),
+                }
+                match ban.expires_at {
+                    Some(expires) => {
+                        set.push("#exp = :exp");
+                        request = request
+                            .expression_attribute_values(":exp", AttributeValue::N(expires.to_string()));
+                    }
+                    None => remove.push("#exp"),
+                }
+                match &ban.reason {
+                    Some(reason) => {
+                        set.push("#reason = :reason");
+                        request =
+                            request.expression_attribute_values(":reason", AttributeValue::S(reason.clone()));
+                    }
+                    None => remove.push("#reason"),
+                }
+                let mut update = format!("SET {}", set.join(", "));
+                if !remove.is_empty() {
+                    update.push_str(&format!(" REMOVE {}", remove.join(", ")));
+                }
+                // Names as placeholders: none can meet a reserved word.
+                request
+                    .update_expression(update)
+                    .expression_attribute_names("#created", "createdAt")
+                    .expression_attribute_names("#rooms", "rooms")
+                    .expression_attribute_names("#exp", "expiresAt")
+                    .expression_attribute_names("#reason", "reason")
                     .send()
                     .await
                     .map(drop)
@@ -132,14 +160,36 @@ impl BanStore {
                 lock(memory).remove(key);
                 Ok(())
             }
-            Self::Dynamo { client, table } => client
-                .delete_item()
-                .table_name(table)
-                .key(Self::KEY, AttributeValue::S(key.to_owned()))
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| BanStoreError::Failed(DisplayErrorContext(&e).to_string())),
+            // Lifted by ending it now (UpdateItem, as `put`): an ended ban
+            // covers nothing and reads as none; DynamoDB's TTL deletes the
+            // item. Only if it exists: no item is made for a DELETE.
+            Self::Dynamo { client, table } => {
+                let lifted = client
+                    .update_item()
+                    .table_name(table)
+                    .key(Self::KEY, AttributeValue::S(key.to_owned()))
+                    .update_expression("SET expiresAt = :now")
+                    .condition_expression("attribute_exists(#id)")
+                    .expression_attribute_names("#id", Self::KEY)
+                    .expression_attribute_values(
+                        ":now",
+                        AttributeValue::N(Timestamp::now().as_second().to_string()),
+                    )
+                    .send()
+                    .await;
+                match lifted {
+                    Ok(_) => Ok(()),
+                    Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                        if matches!(
+                            e.err(),
+                            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)
+                        ) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(BanStoreError::Failed(DisplayErrorContext(&e).to_string())),
+                }
+            }
         }
     }
 }

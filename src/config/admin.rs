@@ -81,7 +81,7 @@ fn parse_principals(list: &str) -> Result<Vec<String>, ConfigError> {
     {
         return Err(invalid(
             "ADMIN_PRINCIPALS",
-            "expected comma-separated IAM ARNs (arn:aws:iam::123456789012:role/Ops), a trailing * for a prefix",
+            "expected comma-separated IAM ARNs as API Gateway sees callers (arn:aws:sts::123456789012:assumed-role/Ops/* for a role, arn:aws:iam::123456789012:user/ci), a trailing * for a prefix",
         ));
     }
     Ok(entries)

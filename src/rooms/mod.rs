@@ -119,7 +119,7 @@ impl Rooms {
                     // Fresh, or another instance is renewing it.
                     return Ok(self.answer(room, token, expires, false));
                 }
-                return Ok(self.renew(room, token, expires, provider, trace, deadline).await);
+                return self.renew(room, token, expires, provider, trace, deadline).await;
             }
             if !item.leased(now_ms) {
                 let id = claim_id()?;
@@ -171,10 +171,10 @@ impl Rooms {
         provider: &impl TokenSource,
         trace: &mut UpstreamTrace,
         deadline: Deadline,
-    ) -> RoomToken {
+    ) -> Result<RoomToken, ApiError> {
         let now_ms = Timestamp::now().as_millisecond();
         let Ok(id) = claim_id() else {
-            return self.answer(room, current, expires, false);
+            return Ok(self.answer(room, current, expires, false));
         };
         let claim = Claim {
             id: &id,
@@ -193,17 +193,25 @@ impl Rooms {
             Err(error) => Err(ApiError::from(error)),
         };
         match renewed {
-            Ok(Some(minted)) => minted,
-            Ok(None) => self.answer(room, current, expires, false),
-            Err(error) => {
-                tracing::warn!(
-                    room = %room,
-                    error = %chain(&error),
-                    "room renewal failed; answering the current token"
-                );
-                self.answer(room, current, expires, false)
-            }
+            Ok(Some(minted)) => return Ok(minted),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(
+                room = %room,
+                error = %chain(&error),
+                "room renewal failed; answering the current token"
+            ),
         }
+        // Not renewed here: the room may have been ended meanwhile (which
+        // takes the claim away). Then the current token is not answered.
+        let now_ms = Timestamp::now().as_millisecond();
+        if self
+            .read(room, deadline)
+            .await
+            .is_ok_and(|item| item.is_some_and(|item| item.ended(now_ms)))
+        {
+            return Err(ApiError::RoomEnded);
+        }
+        Ok(self.answer(room, current, expires, false))
     }
 
     /// Mints the room's token under our claim and writes it: `None` when the

@@ -134,6 +134,27 @@ CASES = {
     "SecretMaxAgeSeconds": {"both_take": ["1", "300", "9999", "10000", "86400"],
                             "both_refuse": ["0", "86401", "300.5", "-1", "abc", "1e3"]},
     "QuotaFail": {"both_take": ["open", "closed"], "both_refuse": ["OPEN", "fail"]},
+    "BansFail": {"both_take": ["closed", "open"], "both_refuse": ["CLOSED", "Open", "fail"],
+                 # Empty is unset to the binary: its default, closed.
+                 "template_refuses": [""]},
+    "AdminPrincipals": {"both_take": ["", "arn:aws:iam::123456789012:user/ops", "arn:aws:iam::123456789012:root",
+                                      "arn:aws:sts::123456789012:assumed-role/Ops/*",
+                                      "arn:aws:iam::123456789012:user/ops,arn:aws:sts::123456789012:assumed-role/Ops/*",
+                                      "arn:aws-us-gov:sts::123456789012:assumed-role/Ops/s-1",
+                                      "arn:aws:sts::123456789012:*",
+                                      "arn:aws:iam::123456789012:user/" + "o" * 1000],
+                        "both_refuse": ["*", "ops", "user/ops", "ARN:aws:iam::123456789012:user/ops",
+                                        "arn:aws:iam::123456789012:user/o ps",
+                                        "arn:aws:sts::123456789012:assumed-role/*/s",
+                                        "arn:aws:iam::123456789012:user/ops,ops",
+                                        "arn:aws:iam::123456789012:user/" + "o" * 2100],
+                        # The binary takes any arn:..., trims each entry and
+                        # skips the empty one; the template takes only iam
+                        # and sts ARNs of one account, as the caller's ARN is.
+                        "template_refuses": ["arn:x", "arn:aws:s3:::bucket", "arn:aws:iam::123:user/ops",
+                                             "arn:aws:iam::123456789012:user/ops,",
+                                             "arn:aws:iam::123456789012:user/ops, arn:aws:iam::123456789012:root",
+                                             "arn:aws:iam::123456789012:user/ops**"]},
     "MetricsNamespace": {"both_take": ["TokenVendor", "Media/Tokens prod", "a.b-c_d#e:f", "n" * 255],
                          "both_refuse": ["AWS/Lambda", "tokens\"", "t\u00e9", "n" * 256],
                          # Blank is unset to the binary: its default, TokenVendor.

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 
+import yaml
 from samtranslator.public.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
@@ -15,6 +16,7 @@ from samtranslator.yaml_helper import yaml_parse
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = os.path.join(HERE, "..", "..", "template.yaml")
+OPENAPI = os.path.join(HERE, "..", "..", "openapi.yaml")
 
 
 class NoManagedPolicies:
@@ -59,7 +61,8 @@ check(set(env) == {"CAS_URL", "SECRET_ID", "SECRET_MAX_AGE_S", "ALLOWED_ORIGINS"
                    "AGORA_MAX_TTL_S", "AGORA_IDENTITY", "TWILIO_ACCOUNT_SID", "TWILIO_ROOMS", "TWILIO_TTL_S",
                    "TWILIO_IDENTITY", "VONAGE_APPLICATION_ID", "VONAGE_ROLES", "VONAGE_TTL_S", "VONAGE_DATA",
                    "ROOMS_TABLE", "ROOM_REFRESH_MARGIN_S", "ROOM_TTL_S", "EXTRA_CA_CERTS",
-                   "QUOTA", "QUOTA_TABLE", "QUOTA_FAIL", "METRICS_NAMESPACE"},
+                   "QUOTA", "QUOTA_TABLE", "QUOTA_FAIL", "BANS_TABLE", "BANS_FAIL", "ADMIN_PRINCIPALS",
+                   "METRICS_NAMESPACE"},
       "environment carries configuration only, no credentials")
 
 role = resources["TokenVendorFunctionRole"]["Properties"]
@@ -68,8 +71,8 @@ secret_ref = {"Fn::If": ["CreateSecret", {"Ref": "CasSecret"}, {"Ref": "Existing
 read = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadTheCasSecretOnly"]
 check(len(read) == 1 and read[0]["Action"] == "secretsmanager:GetSecretValue" and read[0]["Resource"] == secret_ref,
       "IAM: GetSecretValue on the one secret only")
-check(len(statements) == 4,
-      "IAM: exactly four statements of our own (the secret, the rooms table, the optional quota table and key)")
+check(len(statements) == 5,
+      "IAM: exactly five statements of our own (the secret, the rooms and bans tables, the optional quota table and key)")
 quota = [s for s in statements if isinstance(s, dict) and "Fn::If" in s and s["Fn::If"][0] == "HasQuota"]
 check(len(quota) == 1 and quota[0]["Fn::If"][1] == {"Sid": "CountInTheQuotaTableOnly", "Effect": "Allow",
                                                     "Action": "dynamodb:UpdateItem",
@@ -99,6 +102,31 @@ check(table["BillingMode"] == "PAY_PER_REQUEST", "rooms table on demand")
 check(table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}, "rooms table TTL on expiresAt")
 check(table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, "rooms table point-in-time recovery")
 check(table["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}], "rooms table partition key room")
+bans = [s for s in statements if isinstance(s, dict) and s.get("Sid") == "ReadAndWriteBansOnly"]
+# Exactly the actions src/bans/store.rs calls (get_item, put_item, delete_item).
+check(len(bans) == 1 and sorted(bans[0]["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      and bans[0]["Effect"] == "Allow" and bans[0]["Resource"] == {"Fn::GetAtt": ["BansTable", "Arn"]},
+      "IAM: GetItem, UpdateItem on the bans table only")
+check(sum("BansTable" in json.dumps(s) for s in statements) == 1, "IAM: no other statement names the bans table")
+bans_table = resources["BansTable"]
+check("Condition" not in bans_table and bans_table["DeletionPolicy"] == "Retain"
+      and bans_table["UpdateReplacePolicy"] == "Retain",
+      "bans table always exists, and outlives the stack like the rooms table")
+table = bans_table["Properties"]
+check(table["BillingMode"] == "PAY_PER_REQUEST", "bans table on demand")
+check(table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+      and table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}],
+      "bans table partition key id (S), as src/bans/store.rs BanStore::KEY")
+check(table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}, "bans table TTL on expiresAt")
+check(table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, "bans table point-in-time recovery")
+check(table["SSESpecification"] == resources["RoomsTable"]["Properties"]["SSESpecification"] == {"SSEEnabled": True},
+      "bans table encrypted as the rooms table")
+check(env["BANS_TABLE"] == {"Ref": "BansTable"}, "BANS_TABLE is the bans table (bans always on under Lambda)")
+check(env["BANS_FAIL"] == {"Ref": "BansFail"} and source["Parameters"]["BansFail"]["AllowedValues"] == ["closed", "open"]
+      and source["Parameters"]["BansFail"]["Default"] == "closed", "BANS_FAIL from BansFail: closed (default) or open")
+check(env["ADMIN_PRINCIPALS"] == {"Ref": "AdminPrincipals"} and source["Parameters"]["AdminPrincipals"]["Default"] == ""
+      and "ADMIN_TOKEN" not in env,
+      "ADMIN_PRINCIPALS from AdminPrincipals (empty = any IAM-authorized caller); no ADMIN_TOKEN under Lambda")
 kms = [s for s in statements if isinstance(s, dict) and "Fn::If" in s and s["Fn::If"][0] != "HasQuota"]
 check(len(kms) == 1 and kms[0]["Fn::If"][0] == "HasKmsKey", "IAM: kms:Decrypt only when a key is given")
 # SAM adds X-Ray's write-only policy whenever Tracing is a parameter (it
@@ -134,12 +162,63 @@ for route, methods in ROUTES.items():
               "%s %s uses the JWT authorizer only when JwtIssuer is set" % (method.upper(), route))
 check(api["components"]["securitySchemes"]["Fn::If"][0] == "HasAuthorizer", "the authorizer exists only when JwtIssuer is set")
 
+# The admin routes: a second HTTP API, IAM-authorized, without CORS.
+admin = resources["AdminApi"]["Properties"]["Body"]
+admin_source = source["Resources"]["AdminApi"]["Properties"]
+check("CorsConfiguration" not in admin_source and "x-amazon-apigateway-cors" not in admin,
+      "admin API: no CORS configuration (API Gateway answers no preflight, adds no CORS header)")
+check("jwt" not in json.dumps(admin) and "HasAuthorizer" not in json.dumps(admin),
+      "admin API: no JWT authorizer, whatever JwtIssuer says")
+check(admin["components"]["securitySchemes"] == {"AWS_IAM": {"type": "apiKey", "name": "Authorization", "in": "header",
+                                                             "x-amazon-apigateway-authtype": "awsSigv4"}},
+      "admin API: the one security scheme is IAM (SigV4)")
+check(admin_source["Auth"] == {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"},
+      "admin API: IAM is also the default, for any route added later")
+check(not any(s.get("x-amazon-apigateway-endpoint-configuration") for s in admin.get("servers", [])),
+      "admin API: its execute-api URL stays on (DisableExecuteApiEndpoint is the token API's)")
+ADMIN_ROUTES = {"/admin/bans/{identity}": {"get", "put", "delete"}, "/admin/rooms/{name}": {"delete"}}
+admin_paths = admin["paths"]
+check(set(admin_paths) == set(ADMIN_ROUTES) and all(set(admin_paths[p]) == m for p, m in ADMIN_ROUTES.items()),
+      "admin routes: %s, no OPTIONS route" % ADMIN_ROUTES)
+check(not any(p.startswith("/admin") for p in paths), "the token API has no admin route")
+integration = paths["/token"]["get"]["x-amazon-apigateway-integration"]
+for route, methods in ADMIN_ROUTES.items():
+    for method in sorted(methods):
+        operation = admin_paths.get(route, {}).get(method, {})
+        check(operation.get("security") == [{"AWS_IAM": []}], "%s %s is IAM-authorized" % (method.upper(), route))
+        check(operation.get("x-amazon-apigateway-integration") == integration,
+              "%s %s goes to the function as the token routes do (payload 2.0, same timeout)" % (method.upper(), route))
+check(integration["payloadFormatVersion"] == "2.0" and integration["timeoutInMillis"] == 29000,
+      "integrations: payload format 2.0, 29 s")
+
+# Every operation of openapi.yaml is routed (preflights aside: API Gateway
+# answers them from the CORS configuration), on the API it belongs to.
+described = yaml.safe_load(open(OPENAPI))["paths"]
+described = {p: {m for m in ops if m in ("get", "put", "post", "delete", "patch", "head")}
+             for p, ops in described.items()}
+routed = {p: set(m) for p, m in list(paths.items()) + list(admin_paths.items())}
+check(described == routed, "openapi.yaml's operations are the template's routes (missing from the template: %s, "
+      "not in openapi.yaml: %s)"
+      % (sorted((p, m) for p, ms in described.items() for m in ms - routed.get(p, set())),
+         sorted((p, m) for p, ms in routed.items() for m in ms - described.get(p, set()))))
+
 permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
-arns = sorted(p["SourceArn"]["Fn::Sub"][0].split("${__Stage__}/", 1)[1] for p in permissions)
+
+
+def invoked(api_id):
+    return sorted(p["SourceArn"]["Fn::Sub"][0].split("${__Stage__}/", 1)[1] for p in permissions
+                  if p["SourceArn"]["Fn::Sub"][1]["__ApiId__"] == {"Ref": api_id})
+
+
+arns = invoked("TokenApi")
 check(arns == ["GET/rooms/*", "GET/streams/*/token", "GET/token", "POST/agora/token", "POST/livekit/token",
               "POST/rooms", "POST/streams/*/token", "POST/token", "POST/twilio/token", "POST/vonage/token",
               "PUT/rooms/*"],
-      "invoke permission covers exactly the eleven routes: %s" % arns)
+      "invoke permission covers exactly the eleven token routes: %s" % arns)
+admin_arns = invoked("AdminApi")
+check(admin_arns == ["DELETE/admin/bans/*", "DELETE/admin/rooms/*", "GET/admin/bans/*", "PUT/admin/bans/*"],
+      "invoke permission covers exactly the four admin routes: %s" % admin_arns)
+check(len(arns) + len(admin_arns) == len(permissions), "no other invoke permission")
 params = source["Parameters"]
 check(all(env[v] == {"Ref": p} for v, p in [("LIVEKIT_URL", "LiveKitUrl"), ("LIVEKIT_ROOMS", "LiveKitRooms"),
                                             ("LIVEKIT_GRANTS", "LiveKitGrants"), ("LIVEKIT_TTL_S", "LiveKitTtlSeconds"),
@@ -195,7 +274,20 @@ check("$context.routeKey" in access_log and "$context.path" not in access_log,
 check(stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}, "route throttling rate")
 check(stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}, "route throttling burst")
 check(resources["FunctionLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, "log retention")
+admin_stage = resources["AdminApiApiGatewayDefaultStage"]["Properties"]
+check(admin_stage["AccessLogSettings"] == {"DestinationArn": {"Fn::GetAtt": ["AdminApiAccessLogGroup", "Arn"]},
+                                           "Format": access_log},
+      "admin API: its own access log, the token API's format (route key, never the path: it names an identity)")
+check(resources["AdminApiAccessLogGroup"]["Properties"] == resources["ApiAccessLogGroup"]["Properties"]
+      and resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"},
+      "access log retention, both APIs")
+check(admin_stage["DefaultRouteSettings"] == stage["DefaultRouteSettings"], "admin API: the same route throttling")
 check(set(out["Outputs"]) >= {"TokenUrl", "StreamTokenUrl", "AgoraTokenUrl", "TwilioTokenUrl", "VonageTokenUrl", "RoomsUrl", "RoomsTableName", "FunctionName", "SecretArn"}, "outputs: token URLs, function, secret")
+admin_url = out["Outputs"].get("AdminApiUrl", {})
+check(admin_url.get("Value") == {"Fn::Sub": "https://${AdminApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/admin"}
+      and "SigV4" in admin_url.get("Description", "") and "awscurl" in admin_url.get("Description", ""),
+      "outputs: the admin API's URL, saying calls are SigV4-signed")
+check(out["Outputs"].get("BansTableName", {}).get("Value") == {"Ref": "BansTable"}, "outputs: the bans table")
 
 # Observability: tracing, the metrics' namespace, alarms, topic, dashboard.
 params = source["Parameters"]
@@ -216,7 +308,8 @@ check(subscription["Type"] == "AWS::SNS::Subscription" and subscription.get("Con
       "an e-mail subscription only when AlarmEmail is set")
 alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
 check(set(alarms) == {"ServerErrorsAlarm", "CredentialsUnavailableAlarm", "FunctionErrorsAlarm",
-                      "FunctionThrottlesAlarm", "Api5xxAlarm", "QuotaBypassedAlarm"}, "six alarms: %s" % sorted(alarms))
+                      "FunctionThrottlesAlarm", "Api5xxAlarm", "QuotaBypassedAlarm", "BansUnavailableAlarm"},
+      "seven alarms: %s" % sorted(alarms))
 bypassed = alarms["QuotaBypassedAlarm"]
 check(resources["QuotaBypassedAlarm"].get("Condition") == "HasQuota" and bypassed["MetricName"] == "QuotaBypassed"
       and bypassed["Namespace"] == {"Ref": "MetricsNamespace"} and "Dimensions" not in bypassed
@@ -224,6 +317,14 @@ check(resources["QuotaBypassedAlarm"].get("Condition") == "HasQuota" and bypasse
       and bypassed["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
       and bypassed["TreatMissingData"] == "notBreaching",
       "QuotaBypassed: all routes, >= 1 in 5 minutes, only with a quota")
+bans_unavailable = alarms["BansUnavailableAlarm"]
+check("Condition" not in resources["BansUnavailableAlarm"] and bans_unavailable["MetricName"] == "BansUnavailable"
+      and bans_unavailable["Namespace"] == {"Ref": "MetricsNamespace"} and "Dimensions" not in bans_unavailable
+      and bans_unavailable["Statistic"] == "Sum" and bans_unavailable["Period"] == 300
+      and bans_unavailable["Threshold"] == 1
+      and bans_unavailable["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+      and bans_unavailable["TreatMissingData"] == "notBreaching",
+      "BansUnavailable: all routes, >= 1 in 5 minutes, always (bans are always on under the template)")
 for name, alarm in alarms.items():
     check(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] and alarm["OKActions"] == [{"Ref": "AlarmTopic"}],
           "%s notifies the topic (alarm and OK)" % name)
@@ -278,7 +379,7 @@ def metric_rows(title):
 
 check(metric_rows("Requests per route") == [["TokenVendor", "Requests", "Route", r] for r in
                                              ["token", "stream", "room", "livekit", "agora", "twilio", "vonage",
-                                              "other"]],
+                                              "admin", "other"]],
       "dashboard: requests per route")
 check(metric_rows("Tokens issued per route") == [["TokenVendor", "TokensIssued", "Route", r] for r in
                                                   ["token", "stream", "room", "livekit", "agora", "twilio",
@@ -288,8 +389,10 @@ api_dims = ["ApiId", "api123", "Stage", "$default"]
 check({tuple(r) for r in metric_rows("4xx and 5xx answers")} >= {("TokenVendor", "ClientErrors"),
                                                                  ("TokenVendor", "ServerErrors"),
                                                                  tuple(["AWS/ApiGateway", "4xx"] + api_dims),
-                                                                 tuple(["AWS/ApiGateway", "5xx"] + api_dims)},
-      "dashboard: 4xx and 5xx, the function's over all routes and the API's on its stage")
+                                                                 tuple(["AWS/ApiGateway", "5xx"] + api_dims),
+                                                                 ("TokenVendor", "Banned"),
+                                                                 ("TokenVendor", "BansUnavailable")},
+      "dashboard: 4xx and 5xx, the function's over all routes and the API's on its stage; banned, bans unavailable")
 latency = [w for w in widgets if w["properties"].get("title") == "Latency and upstream latency (ms)"]
 stats = {(m[1], m[2]["stat"]) for m in latency[0]["properties"]["metrics"]} if latency else set()
 check(stats == {("Latency", "p50"), ("Latency", "p99"), ("UpstreamLatency", "p50"), ("UpstreamLatency", "p99")},
@@ -299,6 +402,10 @@ check({tuple(r[:2]) for r in metric_rows("Cold starts and init duration (ms)")} 
       "dashboard: cold starts and init duration")
 check(all(w["properties"].get("region") == "us-east-1" for w in widgets if w["type"] == "metric"),
       "dashboard widgets are in the stack's region")
+shown = [w["properties"]["alarms"] for w in widgets if w["type"] == "alarm"]
+always = {name for name in alarms if "Condition" not in resources[name]}
+check(len(shown) == 1 and set(shown[0]) == {"arn:aws:cloudwatch:us-east-1:1:alarm:%s" % a for a in always},
+      "dashboard: the state of every alarm that always exists")
 check(set(out["Outputs"]) >= {"AlarmTopic", "DashboardName"}, "outputs: the alarm topic and the dashboard")
 
 if failures:
