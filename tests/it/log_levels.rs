@@ -168,34 +168,33 @@ impl Run {
     async fn admin(&mut self, method: &str, path: &str, body: &str) -> Answer {
         match self.mode {
             Mode::Local => {
-                let response = reqwest::Client::new()
+                let request = reqwest::Client::new()
                     .request(method.parse().unwrap(), format!("{}{path}", self.base))
-                    .bearer_auth(ADMIN_TOKEN)
-                    .body(body.to_owned())
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status().as_u16();
-                let body = response.json().await.unwrap_or(serde_json::Value::Null);
-                Answer { status, body }
+                    .bearer_auth(ADMIN_TOKEN);
+                answer_of(request.body(body.to_owned())).await
             }
             Mode::Lambda => {
-                let runtime = self.runtime.as_mut().unwrap();
-                self.invocations += 1;
                 let mut event: serde_json::Value =
                     serde_json::from_str(&http_api_event(method, path, "", &[], body)).unwrap();
                 event["requestContext"]["authorizer"] =
                     serde_json::json!({"iam": {"accountId": "123456789012", "userArn": ADMIN_ARN}});
-                runtime.invoke(&format!("trace-{}", self.invocations), event.to_string());
-                match runtime.outcome(Duration::from_secs(20)).await.map(|o| o.kind) {
-                    Some(Kind::Response(response)) => Answer {
-                        status: response["statusCode"].as_u64().unwrap() as u16,
-                        body: serde_json::from_str(response["body"].as_str().unwrap_or("null"))
-                            .unwrap_or(serde_json::Value::Null),
-                    },
-                    other => panic!("{other:?}\n{}", self.vendor.output()),
-                }
+                self.invoke(event.to_string()).await
             }
+        }
+    }
+
+    /// Hands `event` to the function (Lambda mode): its answer.
+    async fn invoke(&mut self, event: String) -> Answer {
+        let runtime = self.runtime.as_mut().unwrap();
+        self.invocations += 1;
+        runtime.invoke(&format!("trace-{}", self.invocations), event);
+        match runtime.outcome(Duration::from_secs(20)).await.map(|o| o.kind) {
+            Some(Kind::Response(response)) => Answer {
+                status: response["statusCode"].as_u64().unwrap() as u16,
+                body: serde_json::from_str(response["body"].as_str().unwrap_or("null"))
+                    .unwrap_or(serde_json::Value::Null),
+            },
+            other => panic!("{other:?}\n{}", self.vendor.output()),
         }
     }
 
@@ -210,8 +209,6 @@ impl Run {
         match self.mode {
             Mode::Local => local_send(&self.base, method, path, body).await,
             Mode::Lambda => {
-                let runtime = self.runtime.as_mut().unwrap();
-                self.invocations += 1;
                 let (path, query) = path.split_once('?').unwrap_or((path, ""));
                 let event = http_api_event(
                     method,
@@ -220,16 +217,7 @@ impl Run {
                     &[("origin", ALLOWED), ("authorization", &bearer)],
                     body,
                 );
-                runtime.invoke(&format!("trace-{}", self.invocations), event);
-                let outcome = runtime.outcome(Duration::from_secs(20)).await;
-                match outcome.map(|o| o.kind) {
-                    Some(Kind::Response(response)) => Answer {
-                        status: response["statusCode"].as_u64().unwrap() as u16,
-                        body: serde_json::from_str(response["body"].as_str().unwrap_or("null"))
-                            .unwrap_or(serde_json::Value::Null),
-                    },
-                    other => panic!("{other:?}\n{}", self.vendor.output()),
-                }
+                self.invoke(event).await
             }
         }
     }
@@ -253,14 +241,16 @@ async fn local_call(base: &str, method: &str, path: &str) -> Answer {
 }
 
 async fn local_send(base: &str, method: &str, path: &str, body: &str) -> Answer {
-    let response = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .request(method.parse().unwrap(), format!("{base}{path}"))
         .header("origin", ALLOWED)
-        .header("authorization", format!("Bearer {BEARER}"))
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
+        .header("authorization", format!("Bearer {BEARER}"));
+    answer_of(request.body(body.to_owned())).await
+}
+
+/// Sends `request`: its status and JSON body (`null` when none).
+async fn answer_of(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     Answer { status, body }

@@ -102,9 +102,9 @@ fn livekit_vars(url: &str) -> Vec<(&'static str, String)> {
     vec![("LIVEKIT_URL", url.to_owned()), ("LIVEKIT_ROOMS", "*".to_owned())]
 }
 
-/// An HTTP API event as API Gateway hands over an IAM-authorized request
-/// of `arn` (none: not IAM-authorized), from the allowed origin.
-fn admin(method: &str, path: &str, body: &str, arn: Option<&str>) -> String {
+/// An HTTP API event from the allowed origin whose request context says
+/// `authorizer` (none: no authorizer ran).
+fn event_by(method: &str, path: &str, body: &str, authorizer: Option<Value>) -> String {
     let mut event: Value = serde_json::from_str(&http_api_event(
         method,
         path,
@@ -113,28 +113,28 @@ fn admin(method: &str, path: &str, body: &str, arn: Option<&str>) -> String {
         body,
     ))
     .unwrap();
-    if let Some(arn) = arn {
-        event["requestContext"]["authorizer"] = json!({"iam": {
-            "accessKey": "ASIAEXAMPLE", "accountId": "123456789012", "callerId": "AROAEXAMPLE:session-7",
-            "cognitoIdentity": null, "principalOrgId": null, "userArn": arn, "userId": "AROAEXAMPLE:session-7"
-        }});
+    if let Some(authorizer) = authorizer {
+        event["requestContext"]["authorizer"] = authorizer;
     }
     event.to_string()
 }
 
+/// An HTTP API event as API Gateway hands over an IAM-authorized request
+/// of `arn` (none: not IAM-authorized).
+fn admin(method: &str, path: &str, body: &str, arn: Option<&str>) -> String {
+    let iam = arn.map(|arn| {
+        json!({"iam": {
+            "accessKey": "ASIAEXAMPLE", "accountId": "123456789012", "callerId": "AROAEXAMPLE:session-7",
+            "cognitoIdentity": null, "principalOrgId": null, "userArn": arn, "userId": "AROAEXAMPLE:session-7"
+        }})
+    });
+    event_by(method, path, body, iam)
+}
+
 /// An HTTP API event signed in (the JWT authorizer's claims) as `sub`.
 fn signed_in(method: &str, path: &str, sub: &str, body: &str) -> String {
-    let mut event: Value = serde_json::from_str(&http_api_event(
-        method,
-        path,
-        "",
-        &[("origin", ALLOWED), ("content-type", "application/json")],
-        body,
-    ))
-    .unwrap();
-    event["requestContext"]["authorizer"] =
-        json!({"jwt": {"claims": {"sub": sub, "iss": "https://issuer.example.com"}, "scopes": null}});
-    event.to_string()
+    let jwt = json!({"jwt": {"claims": {"sub": sub, "iss": "https://issuer.example.com"}, "scopes": null}});
+    event_by(method, path, body, Some(jwt))
 }
 
 fn livekit_for(sub: &str, room: &str) -> String {
