@@ -55,8 +55,8 @@ const ENV = { account: '123456789012', region: 'us-east-1' };
 
 /** The placeholder code: a bucket and key, so that no bootstrap need be built. */
 function placeholderCode(stack) {
-  return cdk.aws_lambda.Code.fromBucket(cdk.aws_s3.Bucket.fromBucketName(stack, 'CodeBucket', 'bucket'),
-    'token-vendor.zip');
+  const bucket = stack.node.tryFindChild('CodeBucket') ?? cdk.aws_s3.Bucket.fromBucketName(stack, 'CodeBucket', 'bucket');
+  return cdk.aws_lambda.Code.fromBucket(bucket, 'token-vendor.zip');
 }
 
 /**

@@ -17,6 +17,10 @@ values and its own cases, one parameter at a time (the others as in BASE). Two p
 the parameters' descriptions: see CROSS.
 
     .venv-tools/bin/python tests/template/check_parameters.py   # run by .ci/run
+
+With `--dump FILE` it also writes every trial (the parameters, the template's
+verdict, the binary's) as JSON: the CDK construct's tests hold its props to
+both (cdk/test/validation.test.js).
 """
 import json
 import os
@@ -307,6 +311,12 @@ if binary.returncode != 0:
     sys.exit("examples/check_config.rs failed:\n%s" % binary.stderr)
 verdicts = binary.stdout.splitlines()
 check(len(verdicts) == len(trials), "one verdict per environment")
+
+if "--dump" in sys.argv:
+    with open(sys.argv[sys.argv.index("--dump") + 1], "w") as out:
+        json.dump([{"name": name, "value": value if name != "cross" else list(value), "params": params,
+                    "template": template_takes(params), "binary": verdict}
+                   for (name, value, params), verdict in zip(trials, verdicts)], out)
 
 checked = 0
 for (name, value, params), verdict in zip(trials, verdicts):
