@@ -51,3 +51,13 @@ test('API.md is what jsii-docgen makes of the construct today', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('README.md\'s props table names every prop of TokenVendorProps', () => {
+  const assembly = JSON.parse(fs.readFileSync(path.join(CDK, '.jsii'), 'utf8'));
+  const props = assembly.types['cdk-token-vendor.TokenVendorProps'].properties.map((p) => p.name);
+  assert.ok(props.length > 40, `${props.length} props`);
+  const table = fs.readFileSync(path.join(CDK, 'README.md'), 'utf8').split('\n').filter((l) => l.startsWith('| `'));
+  const named = new Set(table.flatMap((l) => [...l.split('|')[1].matchAll(/`(\w+)`/g)].map((m) => m[1])));
+  assert.deepStrictEqual(props.filter((p) => !named.has(p)), []);
+  assert.deepStrictEqual([...named].filter((p) => !props.includes(p)), []);
+});
