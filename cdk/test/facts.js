@@ -114,11 +114,18 @@ function facts({ resources, routes, cors, authorizers, managedPolicies = {} }) {
   // IAM: the actions each resource is granted, over inline policies,
   // attached policies and managed policies (expanded from their documents).
   const grants = {};
+  // Each statement as "Effect:action" (or "Effect:not:action"), with its
+  // condition when it has one, on each resource ("not:" for NotResource).
   const grant = (statement) => {
-    if (statement.Effect !== 'Allow') return;
-    for (const res of sortedStrings(statement.Resource)) {
+    const resources = statement.NotResource !== undefined
+      ? sortedStrings(statement.NotResource).map((r) => `not:${r}`) : sortedStrings(statement.Resource);
+    const actions = statement.NotAction !== undefined
+      ? sortedStrings(statement.NotAction).map((a) => `not:${a}`) : sortedStrings(statement.Action);
+    const condition = statement.Condition ? ` if ${JSON.stringify(statement.Condition)}` : '';
+    const principal = statement.Principal !== undefined ? ` by ${JSON.stringify(statement.Principal)}` : '';
+    for (const res of resources) {
       grants[res] = grants[res] || new Set();
-      for (const a of sortedStrings(statement.Action)) grants[res].add(a);
+      for (const a of actions) grants[res].add(`${statement.Effect}:${a}${principal}${condition}`);
     }
   };
   for (const [, r] of byType('AWS::IAM::Role')) {
@@ -130,6 +137,15 @@ function facts({ resources, routes, cors, authorizers, managedPolicies = {} }) {
   }
   for (const [, r] of byType('AWS::IAM::Policy')) r.Properties.PolicyDocument.Statement.forEach(grant);
   for (const [res, actions] of Object.entries(grants)) add(f, `iam ${res}`, [...actions].sort());
+
+  // Resource policies: who may invoke the function, who may publish to the topic.
+  add(f, 'lambda permissions', Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission')
+    .map((r) => `${r.Properties.Principal} ${r.Properties.Action} ${String(r.Properties.FunctionName).replace(/\.Arn>$/, '>')} from ${r.Properties.SourceArn}`)
+    .sort());
+  for (const [, r] of byType('AWS::SNS::TopicPolicy')) {
+    const statements = r.Properties.PolicyDocument.Statement.map((st) => Object.fromEntries(Object.entries(st).sort()));
+    add(f, `topic policy ${r.Properties.Topics.join(',')}`, statements);
+  }
 
   for (const route of routes) add(f, `route ${route.api} ${route.key}`, route.settings);
   for (const [api, c] of Object.entries(cors)) add(f, `cors ${api}`, c);

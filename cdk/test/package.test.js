@@ -52,12 +52,34 @@ test('API.md is what jsii-docgen makes of the construct today', () => {
   }
 });
 
-test('README.md\'s props table names every prop of TokenVendorProps', () => {
+test('README.md\'s props table is current with .jsii', () => {
+  execFileSync(process.execPath, [path.join(CDK, 'scripts', 'props-table.js'), '--check'], { stdio: 'pipe' });
+});
+
+test('each documented default is the template parameter\'s default', () => {
+  const { MIRRORED } = require('../lib/validate');
+  const { TEMPLATE_PARAMETERS } = require('../lib/from-template');
+  const lib = require('..');
   const assembly = JSON.parse(fs.readFileSync(path.join(CDK, '.jsii'), 'utf8'));
-  const props = assembly.types['cdk-token-vendor.TokenVendorProps'].properties.map((p) => p.name);
-  assert.ok(props.length > 40, `${props.length} props`);
-  const table = fs.readFileSync(path.join(CDK, 'README.md'), 'utf8').split('\n').filter((l) => l.startsWith('| `'));
-  const named = new Set(table.flatMap((l) => [...l.split('|')[1].matchAll(/`(\w+)`/g)].map((m) => m[1])));
-  assert.deepStrictEqual(props.filter((p) => !named.has(p)), []);
-  assert.deepStrictEqual([...named].filter((p) => !props.includes(p)), []);
+  const docs = Object.fromEntries(assembly.types['cdk-token-vendor.TokenVendorProps'].properties.map((p) => [p.name, p.docs?.default]));
+  let literal = 0;
+  for (const [prop, parameter] of MIRRORED) {
+    const documented = docs[prop];
+    const template = TEMPLATE_PARAMETERS[parameter].default;
+    if (documented === undefined) {
+      assert.strictEqual(template, undefined, `${prop} documents no default, the template has ${template}`);
+      continue;
+    }
+    if (documented.startsWith('- ')) {
+      // Described in words: the template's default is "" (unset).
+      assert.strictEqual(template, '', `${prop}: "${documented}" but the template's default is ${JSON.stringify(template)}`);
+      continue;
+    }
+    literal += 1;
+    const value = new Function('IdentityMode', 'FailMode', 'TracingMode', `return (${documented});`)(
+      lib.IdentityMode, lib.FailMode, lib.TracingMode);
+    const asParameter = Array.isArray(value) ? value.join(',') : String(value);
+    assert.strictEqual(asParameter, template, `${prop}: documented ${documented}, template ${template}`);
+  }
+  assert.ok(literal > 20, `${literal} literal defaults compared`);
 });

@@ -26,6 +26,11 @@ const SCENARIOS = {
     params: { CasUrl: 'https://cas.example.com', AllowedOrigins: 'https://app.example.com' },
     props: { casUrl: 'https://cas.example.com', allowedOrigins: ['https://app.example.com'] },
   },
+  'a new secret under a customer-managed KMS key': {
+    params: { LiveKitUrl: 'wss://lk.example.com', LiveKitRooms: '*', AllowedOrigins: '*', SecretKmsKeyArn: KEY_ARN },
+    props: (stack) => ({ livekitUrl: 'wss://lk.example.com', livekitRooms: ['*'], allowedOrigins: ['*'],
+      secretKmsKey: cdk.aws_kms.Key.fromKeyArn(stack, 'Key', KEY_ARN) }),
+  },
   'every provider and option on': {
     params: {
       CasUrl: 'https://cas.example.com', AipixUrl: 'https://aipix.example.com', AipixStreams: 'cam-1,cam-2',
