@@ -58,6 +58,17 @@ def render():
         lines.extend(fields)
         lines.append("  },")
     lines.append("};")
+    # The function's variables that are a parameter as given; the others
+    # (the secret, the tables) name resources, which the construct passes.
+    env = template["Resources"]["TokenVendorFunction"]["Properties"]["Environment"]["Variables"]
+    from_parameters = {var: value["Ref"] for var, value in env.items()
+                       if isinstance(value, dict) and value.get("Ref") in params}
+    from_resources = sorted(set(env) - set(from_parameters))
+    lines += ["", "/** The function's variables that carry a template parameter as given: variable -> parameter. */",
+              "export const PARAMETER_VARIABLES: { [variable: string]: string } = {"]
+    lines += ["  %s: %s," % (var, json.dumps(parameter)) for var, parameter in from_parameters.items()]
+    lines += ["};", "", "/** The function's other variables: each names a resource the construct makes or is given. */",
+              "export const RESOURCE_VARIABLES = %s;" % json.dumps(from_resources)]
     body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     assert set(variables) == {"Ns"}, "the dashboard's variables changed: teach scripts/from_template.py"
     # ${Alarm.Arn} names a logical id; the construct passes each as ${AlarmArn}.

@@ -284,5 +284,50 @@ export const TEMPLATE_PARAMETERS: { [name: string]: TemplateParameter } = {
   },
 };
 
+/** The function's variables that carry a template parameter as given: variable -> parameter. */
+export const PARAMETER_VARIABLES: { [variable: string]: string } = {
+  CAS_URL: "CasUrl",
+  SECRET_MAX_AGE_S: "SecretMaxAgeSeconds",
+  ALLOWED_ORIGINS: "AllowedOrigins",
+  UPSTREAM_TIMEOUT_MS: "UpstreamTimeoutMs",
+  AIPIX_URL: "AipixUrl",
+  AIPIX_STREAMS: "AipixStreams",
+  AIPIX_RIGHTS: "AipixRights",
+  AIPIX_MAX_TTL: "AipixMaxTtl",
+  AIPIX_DEFAULT_TTL: "AipixDefaultTtl",
+  AIPIX_ALLOW_UNLIMITED: "AipixAllowUnlimited",
+  LIVEKIT_URL: "LiveKitUrl",
+  LIVEKIT_ROOMS: "LiveKitRooms",
+  LIVEKIT_GRANTS: "LiveKitGrants",
+  LIVEKIT_TTL_S: "LiveKitTtlSeconds",
+  LIVEKIT_ROOM_CONFIG: "LiveKitRoomConfig",
+  LIVEKIT_IDENTITY: "LiveKitIdentity",
+  AGORA_APP_ID: "AgoraAppId",
+  AGORA_CHANNELS: "AgoraChannels",
+  AGORA_ROLES: "AgoraRoles",
+  AGORA_TTL_S: "AgoraTtlSeconds",
+  AGORA_MAX_TTL_S: "AgoraMaxTtlSeconds",
+  AGORA_IDENTITY: "AgoraIdentity",
+  TWILIO_ACCOUNT_SID: "TwilioAccountSid",
+  TWILIO_ROOMS: "TwilioRooms",
+  TWILIO_TTL_S: "TwilioTtlSeconds",
+  TWILIO_IDENTITY: "TwilioIdentity",
+  VONAGE_APPLICATION_ID: "VonageApplicationId",
+  VONAGE_ROLES: "VonageRoles",
+  VONAGE_TTL_S: "VonageTtlSeconds",
+  VONAGE_DATA: "VonageData",
+  ROOM_REFRESH_MARGIN_S: "RoomRefreshMarginSeconds",
+  ROOM_TTL_S: "RoomTtlSeconds",
+  EXTRA_CA_CERTS: "ExtraCaCerts",
+  QUOTA: "QuotaPerCaller",
+  QUOTA_FAIL: "QuotaFail",
+  BANS_FAIL: "BansFail",
+  ADMIN_PRINCIPALS: "AdminPrincipals",
+  METRICS_NAMESPACE: "MetricsNamespace",
+};
+
+/** The function's other variables: each names a resource the construct makes or is given. */
+export const RESOURCE_VARIABLES = ["BANS_TABLE", "QUOTA_TABLE", "ROOMS_TABLE", "SECRET_ID"];
+
 /** template.yaml's dashboard body, for Fn::Sub (${X.Arn} written ${XArn}). */
 export const DASHBOARD_BODY = "{\"widgets\": [\n  {\"type\": \"metric\", \"x\": 0, \"y\": 0, \"width\": 12, \"height\": 6, \"properties\": {\n    \"title\": \"Requests per route\", \"region\": \"${AWS::Region}\", \"view\": \"timeSeries\", \"stat\": \"Sum\", \"period\": 300,\n    \"metrics\": [\n      [\"${Ns}\", \"Requests\", \"Route\", \"token\"], [\"...\", \"stream\"], [\"...\", \"room\"], [\"...\", \"livekit\"], [\"...\", \"agora\"], [\"...\", \"twilio\"],\n      [\"...\", \"vonage\"], [\"...\", \"admin\"], [\"...\", \"other\"]]}},\n  {\"type\": \"metric\", \"x\": 12, \"y\": 0, \"width\": 12, \"height\": 6, \"properties\": {\n    \"title\": \"Tokens issued per route\", \"region\": \"${AWS::Region}\", \"view\": \"timeSeries\", \"stat\": \"Sum\", \"period\": 300,\n    \"metrics\": [\n      [\"${Ns}\", \"TokensIssued\", \"Route\", \"token\"], [\"...\", \"stream\"], [\"...\", \"room\"], [\"...\", \"livekit\"], [\"...\", \"agora\"], [\"...\", \"twilio\"],\n      [\"...\", \"vonage\"]]}},\n  {\"type\": \"metric\", \"x\": 0, \"y\": 6, \"width\": 12, \"height\": 6, \"properties\": {\n    \"title\": \"4xx and 5xx answers\", \"region\": \"${AWS::Region}\", \"view\": \"timeSeries\", \"stat\": \"Sum\", \"period\": 300,\n    \"metrics\": [\n      [\"${Ns}\", \"ClientErrors\", {\"label\": \"function 4xx\"}],\n      [\"${Ns}\", \"ServerErrors\", {\"label\": \"function 5xx\"}],\n      [\"${Ns}\", \"CredentialsUnavailable\", {\"label\": \"credentials unusable\"}],\n      [\"${Ns}\", \"Banned\", {\"label\": \"refused banned\"}],\n      [\"${Ns}\", \"BansUnavailable\", {\"label\": \"bans unavailable\"}],\n      [\"AWS/ApiGateway\", \"4xx\", \"ApiId\", \"${TokenApi}\", \"Stage\", \"$default\", {\"label\": \"API 4xx\"}],\n      [\"AWS/ApiGateway\", \"5xx\", \"ApiId\", \"${TokenApi}\", \"Stage\", \"$default\", {\"label\": \"API 5xx\"}]]}},\n  {\"type\": \"metric\", \"x\": 12, \"y\": 6, \"width\": 12, \"height\": 6, \"properties\": {\n    \"title\": \"Latency and upstream latency (ms)\", \"region\": \"${AWS::Region}\", \"view\": \"timeSeries\", \"period\": 300,\n    \"metrics\": [\n      [\"${Ns}\", \"Latency\", {\"stat\": \"p50\", \"label\": \"latency p50\"}],\n      [\"${Ns}\", \"Latency\", {\"stat\": \"p99\", \"label\": \"latency p99\"}],\n      [\"${Ns}\", \"UpstreamLatency\", {\"stat\": \"p50\", \"label\": \"upstream p50\"}],\n      [\"${Ns}\", \"UpstreamLatency\", {\"stat\": \"p99\", \"label\": \"upstream p99\"}]]}},\n  {\"type\": \"metric\", \"x\": 0, \"y\": 12, \"width\": 12, \"height\": 6, \"properties\": {\n    \"title\": \"Cold starts and init duration (ms)\", \"region\": \"${AWS::Region}\", \"view\": \"timeSeries\", \"period\": 300,\n    \"metrics\": [\n      [\"${Ns}\", \"ColdStart\", {\"stat\": \"Sum\", \"label\": \"cold starts\"}],\n      [\"${Ns}\", \"InitDuration\", {\"stat\": \"p50\", \"label\": \"init p50\", \"yAxis\": \"right\"}],\n      [\"${Ns}\", \"InitDuration\", {\"stat\": \"p99\", \"label\": \"init p99\", \"yAxis\": \"right\"}],\n      [\"${Ns}\", \"SecretReadLatency\", {\"stat\": \"p99\", \"label\": \"secret read p99\", \"yAxis\": \"right\"}]]}},\n  {\"type\": \"metric\", \"x\": 12, \"y\": 12, \"width\": 12, \"height\": 6, \"properties\": {\n    \"title\": \"Lambda errors and throttles\", \"region\": \"${AWS::Region}\", \"view\": \"timeSeries\", \"stat\": \"Sum\", \"period\": 300,\n    \"metrics\": [\n      [\"AWS/Lambda\", \"Errors\", \"FunctionName\", \"${TokenVendorFunction}\"],\n      [\"AWS/Lambda\", \"Throttles\", \"FunctionName\", \"${TokenVendorFunction}\"]]}},\n  {\"type\": \"alarm\", \"x\": 0, \"y\": 18, \"width\": 24, \"height\": 3, \"properties\": {\n    \"title\": \"Alarms\",\n    \"alarms\": [\"${ServerErrorsAlarmArn}\", \"${CredentialsUnavailableAlarmArn}\", \"${FunctionErrorsAlarmArn}\",\n               \"${FunctionThrottlesAlarmArn}\", \"${Api5xxAlarmArn}\", \"${BansUnavailableAlarmArn}\"]}}\n]}\n";

@@ -15,11 +15,9 @@ import {
   aws_sns_subscriptions as subscriptions,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { DASHBOARD_BODY } from './from-template';
+import { DASHBOARD_BODY, PARAMETER_VARIABLES, RESOURCE_VARIABLES } from './from-template';
 import { resolveProps } from './validate';
 
-/** template.yaml's dashboard body, its ${X.Arn} references as variables. */
-const DASHBOARD = DASHBOARD_BODY;
 
 /** Whose identity a signed token is for when no JWT authorizer is set. */
 export enum IdentityMode {
@@ -543,6 +541,17 @@ export class TokenVendor extends Construct {
       inlinePolicies: { TokenVendorFunctionRolePolicy0: new iam.PolicyDocument({ statements }) },
     });
 
+    // The variables that name a resource (RESOURCE_VARIABLES, from the template).
+    const resourceVariables: { [variable: string]: string } = {
+      SECRET_ID: secret.secretArn,
+      ROOMS_TABLE: this.roomsTable.tableName,
+      QUOTA_TABLE: this.quotaTable ? this.quotaTable.tableName : '',
+      BANS_TABLE: this.bansTable.tableName,
+    };
+    if (Object.keys(resourceVariables).sort().join() !== [...RESOURCE_VARIABLES].sort().join()) {
+      throw new Error(`TokenVendor: template.yaml's resource variables are ${RESOURCE_VARIABLES.join(', ')}: teach the construct`);
+    }
+
     // 128 MB and 15 s, as template.yaml says why.
     const tracing = v.TracingMode === TracingMode.ACTIVE ? lambda.Tracing.ACTIVE : lambda.Tracing.PASS_THROUGH;
     this.function = new lambda.Function(this, 'TokenVendorFunction', {
@@ -559,48 +568,9 @@ export class TokenVendor extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup: functionLogGroup,
       environment: {
-        CAS_URL: v.CasUrl,
-        SECRET_ID: secret.secretArn,
-        SECRET_MAX_AGE_S: v.SecretMaxAgeSeconds,
-        ALLOWED_ORIGINS: v.AllowedOrigins,
-        UPSTREAM_TIMEOUT_MS: v.UpstreamTimeoutMs,
-        AIPIX_URL: v.AipixUrl,
-        AIPIX_STREAMS: v.AipixStreams,
-        AIPIX_RIGHTS: v.AipixRights,
-        AIPIX_MAX_TTL: v.AipixMaxTtl,
-        AIPIX_DEFAULT_TTL: v.AipixDefaultTtl,
-        AIPIX_ALLOW_UNLIMITED: v.AipixAllowUnlimited,
-        LIVEKIT_URL: v.LiveKitUrl,
-        LIVEKIT_ROOMS: v.LiveKitRooms,
-        LIVEKIT_GRANTS: v.LiveKitGrants,
-        LIVEKIT_TTL_S: v.LiveKitTtlSeconds,
-        LIVEKIT_ROOM_CONFIG: v.LiveKitRoomConfig,
-        LIVEKIT_IDENTITY: v.LiveKitIdentity,
-        AGORA_APP_ID: v.AgoraAppId,
-        AGORA_CHANNELS: v.AgoraChannels,
-        AGORA_ROLES: v.AgoraRoles,
-        AGORA_TTL_S: v.AgoraTtlSeconds,
-        AGORA_MAX_TTL_S: v.AgoraMaxTtlSeconds,
-        AGORA_IDENTITY: v.AgoraIdentity,
-        TWILIO_ACCOUNT_SID: v.TwilioAccountSid,
-        TWILIO_ROOMS: v.TwilioRooms,
-        TWILIO_TTL_S: v.TwilioTtlSeconds,
-        TWILIO_IDENTITY: v.TwilioIdentity,
-        VONAGE_APPLICATION_ID: v.VonageApplicationId,
-        VONAGE_ROLES: v.VonageRoles,
-        VONAGE_TTL_S: v.VonageTtlSeconds,
-        VONAGE_DATA: v.VonageData,
-        ROOMS_TABLE: this.roomsTable.tableName,
-        ROOM_REFRESH_MARGIN_S: v.RoomRefreshMarginSeconds,
-        ROOM_TTL_S: v.RoomTtlSeconds,
-        EXTRA_CA_CERTS: v.ExtraCaCerts,
-        QUOTA: v.QuotaPerCaller,
-        QUOTA_TABLE: this.quotaTable ? this.quotaTable.tableName : '',
-        QUOTA_FAIL: v.QuotaFail,
-        BANS_TABLE: this.bansTable.tableName,
-        BANS_FAIL: v.BansFail,
-        ADMIN_PRINCIPALS: v.AdminPrincipals,
-        METRICS_NAMESPACE: v.MetricsNamespace,
+        // Every variable the template sets from a parameter, as the parameter's value.
+        ...Object.fromEntries(Object.entries(PARAMETER_VARIABLES).map(([variable, parameter]) => [variable, v[parameter]])),
+        ...resourceVariables,
       },
     });
     Validations.of(this.function).acknowledge(
@@ -687,8 +657,7 @@ export class TokenVendor extends Construct {
     // Publishers over TLS only (AlarmTopicPolicy in template.yaml).
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'token-vendor alarms', enforceSSL: true });
     if (v.AlarmEmail !== '') {
-      const subscription = new subscriptions.EmailSubscription(v.AlarmEmail);
-      this.alarmTopic.addSubscription(subscription);
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(v.AlarmEmail));
       Validations.of(this.alarmTopic).acknowledge({
         id: 'Serverless::Serverless-SNSRedrivePolicy',
         reason: 'The one subscription is the alarmEmail address: SNS retries e-mail delivery itself, and a dead-letter queue of alarm mails would be read by nobody; the alarms keep their state in CloudWatch.',
@@ -744,7 +713,7 @@ export class TokenVendor extends Construct {
       }), serverErrorsThreshold);
 
     new cloudwatch.CfnDashboard(this, 'Dashboard', {
-      dashboardBody: Fn.sub(DASHBOARD, {
+      dashboardBody: Fn.sub(DASHBOARD_BODY, {
         Ns: ns,
         TokenApi: this.api.apiId,
         TokenVendorFunction: this.function.functionName,

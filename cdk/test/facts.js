@@ -307,4 +307,4 @@ function cdkFacts(json, paths) {
   return facts({ resources, routes, cors: normalizeCors(cors), authorizers });
 }
 
-module.exports = { samFacts, cdkFacts, resolver };
+module.exports = { samFacts, cdkFacts };

@@ -65,9 +65,8 @@ function placeholderCode(stack) {
  * construct, the stack and each logical id's path under the construct
  * (e.g. 'RoomsTable/Resource').
  */
-function synth(props, { nag } = {}) {
+function synth(props) {
   const app = new cdk.App();
-  if (nag) cdk.Validations.of(app).addPlugins(...nag);
   const stack = new cdk.Stack(app, 'Stack', { env: ENV });
   const given = typeof props === 'function' ? props(stack) : props;
   const vendor = new TokenVendor(stack, 'Vendor', { code: placeholderCode(stack), ...given });
