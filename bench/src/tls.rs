@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, SignatureAlgorithm,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,6 +23,8 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub struct TestCa {
     issuer: Issuer<'static, KeyPair>,
     pem: String,
+    /// The algorithm of the CA's key and of its leaves' keys.
+    alg: &'static SignatureAlgorithm,
 }
 
 /// What a server certificate is wrong about, if anything.
@@ -51,16 +53,28 @@ impl std::fmt::Debug for ServerCert {
 }
 
 impl TestCa {
+    /// A CA whose key and leaves' keys are ECDSA P-256 (rcgen's default).
     pub fn new(name: &str) -> Result<Self, Error> {
+        Self::with_alg(name, &PKCS_ECDSA_P256_SHA256)
+    }
+
+    /// A CA whose key and leaves' keys are RSA-2048 (PKCS#1 v1.5 SHA-256
+    /// certificate signatures; TLS 1.3 signs the handshake with RSA-PSS).
+    pub fn rsa(name: &str) -> Result<Self, Error> {
+        Self::with_alg(name, &PKCS_RSA_SHA256)
+    }
+
+    fn with_alg(name: &str, alg: &'static SignatureAlgorithm) -> Result<Self, Error> {
         let mut params = CertificateParams::new(Vec::new())?;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate()?;
+        let key = KeyPair::generate_for(alg)?;
         let cert = params.self_signed(&key)?;
         Ok(Self {
             pem: cert.pem(),
             issuer: Issuer::new(params, key),
+            alg,
         })
     }
 
@@ -89,7 +103,7 @@ impl TestCa {
             params.not_before = rcgen::date_time_ymd(2020, 1, 1);
             params.not_after = rcgen::date_time_ymd(2021, 1, 1);
         }
-        let key = KeyPair::generate()?;
+        let key = KeyPair::generate_for(self.alg)?;
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok(ServerCert {
             chain: vec![cert.der().clone()],
