@@ -105,9 +105,10 @@ pub(crate) fn refused_certificate(error: &(dyn std::error::Error + 'static)) -> 
 /// One change to ring's defaults: TLS 1.3's AES-128-GCM-SHA256 is offered
 /// first (ring lists AES-256-GCM-SHA384 first; browsers offer AES-128
 /// first). Its key schedule and transcript run on SHA-256 instead of
-/// SHA-384, which costs a cold start's handshake ~N fewer instructions
-/// (BENCHMARKS.md); 128-bit keys match the key exchange's own strength
-/// (X25519, P-256). The other suites stay, in ring's order.
+/// SHA-384 where the server honours the client's order: 75 k fewer
+/// instructions per cold start over https (BENCHMARKS.md). 128-bit keys
+/// match the key exchange's own strength (X25519, P-256). The other suites
+/// stay, in ring's order.
 pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
     let mut provider = rustls::crypto::ring::default_provider();
     let preferred = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256;
