@@ -186,7 +186,7 @@ mod tests {
         ring.sort_by_key(|suite| u16::from(*suite));
         assert_eq!(ours, ring, "the same suites as ring's defaults");
         // The key exchange stays ring's: X25519 first (P-256 first costs a
-        // cold start 0.13 M instructions more, BENCHMARKS.md).
+        // cold start 0.12 M instructions more, BENCHMARKS.md).
         let groups: Vec<_> = crypto_provider().kx_groups.iter().map(|g| g.name()).collect();
         assert_eq!(groups.first(), Some(&rustls::NamedGroup::X25519));
     }
