@@ -451,13 +451,6 @@ async fn main() -> Result<(), Error> {
     let ca_pem = std::env::temp_dir().join(format!("bench-ca-{}.pem", std::process::id()));
     ca.write_pem(&ca_pem)?;
     let cas_tls = CasStandIn::start_with(IDLE_CLOSE, Some(ca.leaf(Leaf::Valid)?.acceptor()?)).await?;
-    // The same over an RSA-2048 chain (as AWS's endpoints and ACM's default
-    // certificates are): the https cold start's figure depends on the
-    // upstream's chain (BENCHMARKS.md, "The https cold start").
-    let rsa_ca = TestCa::rsa("bench RSA CA")?;
-    let rsa_ca_pem = std::env::temp_dir().join(format!("bench-rsa-ca-{}.pem", std::process::id()));
-    rsa_ca.write_pem(&rsa_ca_pem)?;
-    let cas_rsa = CasStandIn::start_with(IDLE_CLOSE, Some(rsa_ca.leaf(Leaf::Valid)?.acceptor()?)).await?;
 
     let vendor = Subject {
         name: "token-vendor",
@@ -484,19 +477,7 @@ async fn main() -> Result<(), Error> {
             ),
         ],
     };
-    let mut https_env: Vec<_> = vendor
-        .env
-        .iter()
-        .filter(|(name, _)| *name != "CAS_URL")
-        .cloned()
-        .collect();
-    https_env.push(("CAS_URL", cas_tls.url()));
-    https_env.push(("EXTRA_CA_CERTS", ca_pem.display().to_string()));
-    let vendor_tls = Subject {
-        name: "token-vendor over https",
-        binary: vendor.binary.clone(),
-        env: https_env,
-    };
+    let vendor_tls = over_tls(&vendor, "token-vendor over https", &cas_tls, &ca_pem);
     // Each signing provider alone, otherwise as deployed: its first and
     // warm requests are its own `POST`.
     let alone = |name: &'static str, secret: &str, vars: &[(&'static str, &str)], event: &str| {
@@ -739,22 +720,24 @@ async fn main() -> Result<(), Error> {
     };
     let vendor_no_dynamo = without_dynamo(&vendor, "token-vendor without DynamoDB");
     let vendor_tls_no_dynamo = without_dynamo(&vendor_tls, "token-vendor over https without DynamoDB");
-    let mut vendor_rsa_no_dynamo = without_dynamo(
-        &vendor_tls,
-        "token-vendor over https (RSA chain) without DynamoDB",
-    );
-    vendor_rsa_no_dynamo
-        .env
-        .retain(|(name, _)| !matches!(*name, "CAS_URL" | "EXTRA_CA_CERTS"));
-    vendor_rsa_no_dynamo.env.push(("CAS_URL", cas_rsa.url()));
-    vendor_rsa_no_dynamo
-        .env
-        .push(("EXTRA_CA_CERTS", rsa_ca_pem.display().to_string()));
-    let over_rsa = Upstreams {
-        cas: &cas_rsa,
-        dynamo: &dynamo,
-    };
     if let Some(requests) = options.callgrind {
+        // The https cold start over an RSA-2048 chain (as AWS's endpoints
+        // and ACM's default certificates are): the figure depends on the
+        // upstream's chain (BENCHMARKS.md, "The https cold start").
+        let rsa_ca = TestCa::rsa("bench RSA CA")?;
+        let rsa_ca_pem = std::env::temp_dir().join(format!("bench-rsa-ca-{}.pem", std::process::id()));
+        rsa_ca.write_pem(&rsa_ca_pem)?;
+        let cas_rsa = CasStandIn::start_with(IDLE_CLOSE, Some(rsa_ca.leaf(Leaf::Valid)?.acceptor()?)).await?;
+        let vendor_rsa_no_dynamo = over_tls(
+            &vendor_no_dynamo,
+            "token-vendor over https (RSA chain) without DynamoDB",
+            &cas_rsa,
+            &rsa_ca_pem,
+        );
+        let over_rsa = Upstreams {
+            cas: &cas_rsa,
+            dynamo: &dynamo,
+        };
         println!();
         println!("instructions (callgrind; {requests} warm requests of each kind):");
         let hello = instructions(&hello, requests, &plain, &events).await?;
@@ -851,6 +834,7 @@ async fn main() -> Result<(), Error> {
             let figures = instructions(subject, requests, upstreams, &events).await?;
             line(label, figures.cold as f64, hello.cold as f64);
         }
+        let _ = std::fs::remove_file(&rsa_ca_pem);
         let quota = instructions(&vendor_quota, requests, &plain, &events).await?;
         line(
             "quota: cold start + first request",
@@ -860,8 +844,30 @@ async fn main() -> Result<(), Error> {
         line("quota: per warm GET /token", quota.per_get, hello.per_get);
     }
     let _ = std::fs::remove_file(&ca_pem);
-    let _ = std::fs::remove_file(&rsa_ca_pem);
     Ok(())
+}
+
+/// `subject` with its CAS behind TLS: `CAS_URL` at `cas`, whose certificate
+/// the CA in `ca_pem` issued (`EXTRA_CA_CERTS`).
+fn over_tls(
+    subject: &Subject<'static>,
+    name: &'static str,
+    cas: &CasStandIn,
+    ca_pem: &Path,
+) -> Subject<'static> {
+    let mut env: Vec<_> = subject
+        .env
+        .iter()
+        .filter(|(name, _)| !matches!(*name, "CAS_URL" | "EXTRA_CA_CERTS"))
+        .cloned()
+        .collect();
+    env.push(("CAS_URL", cas.url()));
+    env.push(("EXTRA_CA_CERTS", ca_pem.display().to_string()));
+    Subject {
+        name,
+        binary: subject.binary.clone(),
+        env,
+    }
 }
 
 struct Instructions {

@@ -68,7 +68,7 @@ def render():
               "export const PARAMETER_VARIABLES: { [variable: string]: string } = {"]
     lines += ["  %s: %s," % (var, json.dumps(parameter)) for var, parameter in from_parameters.items()]
     lines += ["};", "", "/** The function's other variables: each names a resource the construct makes or is given. */",
-              "export const RESOURCE_VARIABLES = %s;" % json.dumps(from_resources)]
+              "export type ResourceVariable = %s;" % " | ".join(json.dumps(var) for var in from_resources)]
     body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     assert set(variables) == {"Ns"}, "the dashboard's variables changed: teach scripts/from_template.py"
     # ${Alarm.Arn} names a logical id; the construct passes each as ${AlarmArn}.

@@ -22,8 +22,7 @@ const CONSTRUCT_PARAMETERS = {
 function typeName(ref) {
   if (ref.primitive) return ref.primitive;
   if (ref.collection) return `${typeName(ref.collection.elementtype)}[]`;
-  const parts = ref.fqn.split('.');
-  return parts[0] === 'cdk-token-vendor' ? parts.slice(1).join('.') : parts.slice(1).join('.');
+  return ref.fqn.split('.').slice(1).join('.');
 }
 
 function table() {

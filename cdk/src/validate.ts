@@ -81,18 +81,6 @@ export interface Resolved {
   readonly unresolved: Set<string>;
 }
 
-function asParameterValue(kind: Kind, value: unknown): string {
-  switch (kind) {
-    case 'list':
-      if (!Array.isArray(value)) return String(value);
-      return value.map((v) => String(v)).join(',');
-    case 'boolean':
-      return typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
-    default:
-      return String(value);
-  }
-}
-
 function takes(parameter: string, value: string): boolean {
   const spec = TEMPLATE_PARAMETERS[parameter];
   if (spec.allowedValues && !spec.allowedValues.includes(value)) return false;
@@ -115,8 +103,9 @@ function whatIsTaken(parameter: string): string {
   return 'a value matching ' + spec.allowedPattern;
 }
 
+/** A refused value as the error shows it: a URL's user information (a password, say) left out. */
 function shown(value: string): string {
-  const s = JSON.stringify(value);
+  const s = JSON.stringify(value.replace(/:\/\/[^/?#]*@/, '://***@'));
   return s.length > 80 ? s.slice(0, 77) + '..."' : s;
 }
 
@@ -152,7 +141,8 @@ export function resolveProps(props: { [name: string]: unknown }): Resolved {
       unresolved.add(parameter);
       continue;
     }
-    const value = asParameterValue(kind, given);
+    // As the template's parameter reads it: a list comma-joined (an array's String).
+    const value = String(given);
     if (kind === 'number' && (typeof given !== 'number' || !Number.isFinite(given))) {
       problems.push(`${prop}: ${shown(value)} is not a number`);
       continue;

@@ -117,6 +117,8 @@ test('every route is one of openapi.yaml\'s operations, and every operation but 
 test('every entry of parity-allowlist.json is needed and gives its reason', () => {
   for (const [i, d] of ALLOW.differences.entries()) {
     assert.ok(typeof d.reason === 'string' && d.reason.length > 20, `entry ${i} (${d.fact}) gives no reason`);
+    // Both sides pinned: an entry without them would take any value of its fact.
+    assert.ok('sam' in d && 'cdk' in d, `entry ${i} (${d.fact}) pins no values`);
     assert.ok(used.has(i), `entry ${i} (${d.fact}) matches no difference: remove it`);
   }
 });

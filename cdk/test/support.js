@@ -40,15 +40,10 @@ function pythonWithTools() {
   return python;
 }
 
-let sam;
 /** template.yaml after the SAM transform, its parameters and openapi.yaml's operations. */
 function samTranslated() {
-  if (!sam) {
-    const out = execFileSync(pythonWithTools(), [path.join(CDK, 'scripts', 'sam_translate.py')],
-      { env: { ...process.env, AWS_DEFAULT_REGION: 'us-east-1' }, maxBuffer: 64 << 20 });
-    sam = JSON.parse(out);
-  }
-  return JSON.parse(JSON.stringify(sam));
+  const out = execFileSync(pythonWithTools(), [path.join(CDK, 'scripts', 'sam_translate.py')], { maxBuffer: 64 << 20 });
+  return JSON.parse(out);
 }
 
 const ENV = { account: '123456789012', region: 'us-east-1' };
@@ -61,9 +56,8 @@ function placeholderCode(stack) {
 
 /**
  * Synthesizes a stack holding one TokenVendor. `props` may be a function of
- * the stack (for props that are constructs). Returns the template, the
- * construct, the stack and each logical id's path under the construct
- * (e.g. 'RoomsTable/Resource').
+ * the stack (for props that are constructs). Returns the template's JSON
+ * and each logical id's path under the construct (e.g. 'RoomsTable/Resource').
  */
 function synth(props) {
   const app = new cdk.App();
@@ -76,8 +70,7 @@ function synth(props) {
       paths[stack.resolve(child.logicalId)] = child.node.path.split('/').slice(2).join('/');
     }
   }
-  const template = Template.fromStack(stack);
-  return { app, stack, vendor, template, json: template.toJSON(), paths };
+  return { json: Template.fromStack(stack).toJSON(), paths };
 }
 
 module.exports = { CDK, ROOT, pythonWithTools, samTranslated, synth, ENV, placeholderCode };

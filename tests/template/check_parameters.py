@@ -312,26 +312,6 @@ if binary.returncode != 0:
 verdicts = binary.stdout.splitlines()
 check(len(verdicts) == len(trials), "one verdict per environment")
 
-if "--dump" in sys.argv:
-    dumped = [{"name": name, "value": value if name != "cross" else list(value), "params": params,
-               "template": template_takes(params), "binary": verdict}
-              for (name, value, params), verdict in zip(trials, verdicts)]
-    # The parameters not tried above (no variable carries them: the API's,
-    # the alarms', tracing; or the binary checks what the template cannot
-    # see, NOT_HERE): only the template's verdict ("binary": "n/a"). The
-    # three ARNs are constructs in the CDK props, not strings.
-    for name in sorted(set(PARAMS) - (set(mapped) & set(CASES))
-                       - {"ExistingSecretArn", "SecretKmsKeyArn", "ExtraCaCertsLayerArn"}):
-        spec = PARAMS[name]
-        values = SHARED + [str(spec.get("Default", ""))] + [str(v) for v in spec.get("AllowedValues", [])]
-        values += ["2", "10", "1000", "100000", "arn:aws:x", "ops@example.com", "a@b", "@b", "https://issuer.example.com"]
-        for value in dict.fromkeys(values):
-            params = dict(BASE, **{name: value})
-            dumped.append({"name": name, "value": value, "params": params, "template": template_takes(params),
-                           "binary": "n/a"})
-    with open(sys.argv[sys.argv.index("--dump") + 1], "w") as out:
-        json.dump(dumped, out)
-
 checked = 0
 for (name, value, params), verdict in zip(trials, verdicts):
     template, started = template_takes(params), verdict == "ok"
@@ -360,5 +340,28 @@ for (name, value, params), verdict in zip(trials, verdicts):
 
 if failures:
     sys.exit("parameter checks failed: %d of %d values" % (len(failures), checked))
+
+# Written only once every check passed: a failed run leaves no trials for
+# the CDK tests to take as current.
+if "--dump" in sys.argv:
+    dumped = [{"name": name, "value": value if name != "cross" else list(value), "params": params,
+               "template": template_takes(params), "binary": verdict}
+              for (name, value, params), verdict in zip(trials, verdicts)]
+    # The parameters not tried above (no variable carries them: the API's,
+    # the alarms', tracing; or the binary checks what the template cannot
+    # see, NOT_HERE): only the template's verdict ("binary": "n/a"). The
+    # three ARNs are constructs in the CDK props, not strings.
+    for name in sorted(set(PARAMS) - (set(mapped) & set(CASES))
+                       - {"ExistingSecretArn", "SecretKmsKeyArn", "ExtraCaCertsLayerArn"}):
+        spec = PARAMS[name]
+        values = SHARED + [str(spec.get("Default", ""))] + [str(v) for v in spec.get("AllowedValues", [])]
+        values += ["2", "10", "1000", "100000", "arn:aws:x", "ops@example.com", "a@b", "@b", "https://issuer.example.com"]
+        for value in dict.fromkeys(values):
+            params = dict(BASE, **{name: value})
+            dumped.append({"name": name, "value": value, "params": params, "template": template_takes(params),
+                           "binary": "n/a"})
+    with open(sys.argv[sys.argv.index("--dump") + 1], "w") as out:
+        json.dump(dumped, out)
+
 print("parameter checks passed: %d values over %d parameters, each given to the template and to the binary"
       % (checked, len(CASES)))

@@ -123,7 +123,7 @@ check(version == package["version"],
 
 # Cargo.toml's licence is a choice ("A OR B"): the application may be published under either.
 expression = package["license"]
-ids = [t for t in re.split(r"\s+OR\s+", expression.strip())]
+ids = re.split(r"\s+OR\s+", expression.strip())
 check(all(re.fullmatch(r"[A-Za-z0-9.+-]+", i) for i in ids),
       "Cargo.toml's license is a choice of plain SPDX ids (%r)" % expression)
 spdx = meta.get("SpdxLicenseId")
@@ -143,10 +143,8 @@ if licence_path:
     known = LICENCES.get(spdx, {})
     check(os.path.relpath(licence_path, ROOT) == known.get("file"),
           "LicenseUrl is the file of SpdxLicenseId %r (%s)" % (spdx, known.get("file")))
+    # Its text was checked above, with Cargo.toml's licences.
     raw = open(licence_path, "rb").read()
-    body = raw.decode("utf-8", "replace")
-    check(bool(known) and all(s in body for s in known["says"]),
-          "LicenseUrl's text is the %s licence" % spdx)
     if "sha256" in known:
         check(hashlib.sha256(raw).hexdigest() == known["sha256"],
               "LicenseUrl is the licence's canonical text, byte for byte")
