@@ -177,6 +177,25 @@ struct Subject<'a> {
     env: Vec<(&'static str, String)>,
 }
 
+impl Subject<'static> {
+    /// The same binary as `name`, its environment without the variables
+    /// `without` and with those of `with`.
+    fn variant(&self, name: &'static str, without: &[&str], with: Vec<(&'static str, String)>) -> Self {
+        let mut env: Vec<_> = self
+            .env
+            .iter()
+            .filter(|(variable, _)| !without.contains(variable))
+            .cloned()
+            .collect();
+        env.extend(with);
+        Subject {
+            name,
+            binary: self.binary.clone(),
+            env,
+        }
+    }
+}
+
 /// A subject's process after its cold start and first request.
 struct Live {
     runtime: RuntimeApi,
@@ -477,23 +496,13 @@ async fn main() -> Result<(), Error> {
             ),
         ],
     };
-    let vendor_tls = over_tls(&vendor, "token-vendor over https", &cas_tls, &ca_pem);
+    let vendor_tls = behind_tls(&vendor, "token-vendor over https", &cas_tls, &ca_pem);
     // Each signing provider alone, otherwise as deployed: its first and
     // warm requests are its own `POST`.
     let alone = |name: &'static str, secret: &str, vars: &[(&'static str, &str)], event: &str| {
-        let mut env: Vec<_> = vendor
-            .env
-            .iter()
-            .filter(|(name, _)| !matches!(*name, "CAS_URL" | "SECRET_ID"))
-            .cloned()
-            .collect();
-        env.push(("SECRET_ID", secret.to_owned()));
-        env.extend(vars.iter().map(|(name, value)| (*name, (*value).to_owned())));
-        let subject = Subject {
-            name,
-            binary: vendor.binary.clone(),
-            env,
-        };
+        let mut with = vec![("SECRET_ID", secret.to_owned())];
+        with.extend(vars.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        let subject = vendor.variant(name, &["CAS_URL", "SECRET_ID"], with);
         std::fs::read_to_string(options.root.join("events").join(event))
             .map(|first| (subject, (first, events.1.clone())))
     };
@@ -708,15 +717,8 @@ async fn main() -> Result<(), Error> {
     );
     // Issue 26's cold-start targets are for a deployment without
     // DynamoDB (no rooms table, no quota): the same subjects without it.
-    let without_dynamo = |subject: &Subject<'static>, name: &'static str| Subject {
-        name,
-        binary: subject.binary.clone(),
-        env: subject
-            .env
-            .iter()
-            .filter(|(name, _)| !matches!(*name, "ROOMS_TABLE" | "AWS_ENDPOINT_URL_DYNAMODB"))
-            .cloned()
-            .collect(),
+    let without_dynamo = |subject: &Subject<'static>, name: &'static str| {
+        subject.variant(name, &["ROOMS_TABLE", "AWS_ENDPOINT_URL_DYNAMODB"], Vec::new())
     };
     let vendor_no_dynamo = without_dynamo(&vendor, "token-vendor without DynamoDB");
     let vendor_tls_no_dynamo = without_dynamo(&vendor_tls, "token-vendor over https without DynamoDB");
@@ -728,7 +730,7 @@ async fn main() -> Result<(), Error> {
         let rsa_ca_pem = std::env::temp_dir().join(format!("bench-rsa-ca-{}.pem", std::process::id()));
         rsa_ca.write_pem(&rsa_ca_pem)?;
         let cas_rsa = CasStandIn::start_with(IDLE_CLOSE, Some(rsa_ca.leaf(Leaf::Valid)?.acceptor()?)).await?;
-        let vendor_rsa_no_dynamo = over_tls(
+        let vendor_rsa_no_dynamo = behind_tls(
             &vendor_no_dynamo,
             "token-vendor over https (RSA chain) without DynamoDB",
             &cas_rsa,
@@ -849,25 +851,20 @@ async fn main() -> Result<(), Error> {
 
 /// `subject` with its CAS behind TLS: `CAS_URL` at `cas`, whose certificate
 /// the CA in `ca_pem` issued (`EXTRA_CA_CERTS`).
-fn over_tls(
+fn behind_tls(
     subject: &Subject<'static>,
     name: &'static str,
     cas: &CasStandIn,
     ca_pem: &Path,
 ) -> Subject<'static> {
-    let mut env: Vec<_> = subject
-        .env
-        .iter()
-        .filter(|(name, _)| !matches!(*name, "CAS_URL" | "EXTRA_CA_CERTS"))
-        .cloned()
-        .collect();
-    env.push(("CAS_URL", cas.url()));
-    env.push(("EXTRA_CA_CERTS", ca_pem.display().to_string()));
-    Subject {
+    subject.variant(
         name,
-        binary: subject.binary.clone(),
-        env,
-    }
+        &["CAS_URL", "EXTRA_CA_CERTS"],
+        vec![
+            ("CAS_URL", cas.url()),
+            ("EXTRA_CA_CERTS", ca_pem.display().to_string()),
+        ],
+    )
 }
 
 struct Instructions {
